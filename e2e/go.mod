@@ -1,0 +1,3 @@
+module github.com/tikvgo/tikvgo/e2e
+
+go 1.26.0

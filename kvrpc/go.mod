@@ -1,0 +1,3 @@
+module github.com/tikvgo/tikvgo/kvrpc
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module github.com/tikvgo/tikvgo/pdclient
+
+go 1.26.0

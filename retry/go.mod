@@ -1,0 +1,3 @@
+module github.com/tikvgo/tikvgo/retry
+
+go 1.26.0

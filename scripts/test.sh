@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The one test command: formatting, vet, race tests of every workspace module,
+# per-module standalone build and tidiness, benchmarks once, the peer module,
+# and the end-to-end suite. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet work"
+go vet work
+
+step "go test -race work"
+go test -race -count=1 -timeout 20m work
+
+step "standalone build and go mod tidy -diff, per module"
+for dir in $(go list -m -f '{{.Dir}}'); do
+	echo "--- ${dir#$PWD/}"
+	(cd "$dir" && GOWORK=off go build ./... && GOWORK=off go mod tidy -diff)
+done
+
+step "benchmarks once"
+go test -run='^$' -bench=. -benchtime=1x -count=1 work
+
+if [ -f peer/go.mod ]; then
+	step "peer module (outside go.work)"
+	(cd peer && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./... && GOWORK=off go mod tidy -diff)
+fi
+
+echo
+echo "all checks passed"

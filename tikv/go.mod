@@ -1,0 +1,3 @@
+module github.com/tikvgo/tikvgo/tikv
+
+go 1.26.0

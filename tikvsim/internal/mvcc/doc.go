@@ -1,0 +1,2 @@
+// Package mvcc is tikvsim's storage engine.
+package mvcc

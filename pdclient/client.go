@@ -1,0 +1,203 @@
+package pdclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/pdpb"
+	"google.golang.org/grpc"
+)
+
+// Client talks to a PD cluster. It discovers the members, follows the
+// leader, and sends every RPC to the current leader. It is safe for
+// concurrent use; Close releases its goroutine and connections.
+type Client struct {
+	cfg       config
+	log       *slog.Logger
+	clusterID atomic.Uint64
+
+	ctx    context.Context // lifecycle; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn // nil once closed
+	urls  []string
+
+	leader      atomic.Pointer[Leader]
+	checkLeader chan struct{}
+	closeOnce   sync.Once
+}
+
+// New discovers the PD cluster behind endpoints ("host:port" or
+// "http://host:port"), learns its cluster id and leader, and starts the
+// background member refresh. ctx bounds only this initial discovery, which
+// is retried with backoff until it succeeds or ctx is done.
+func New(ctx context.Context, endpoints []string, opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var urls []string
+	for _, e := range endpoints {
+		if a := normalizeAddr(e); a != "" {
+			urls = append(urls, a)
+		}
+	}
+	if len(urls) == 0 {
+		return nil, ErrNoEndpoints
+	}
+	c := &Client{
+		cfg:         cfg,
+		log:         cfg.logger,
+		conns:       make(map[string]*grpc.ClientConn),
+		urls:        urls,
+		checkLeader: make(chan struct{}, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	for attempt := 1; ; attempt++ {
+		err := c.discover(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrClusterIDMismatch) {
+			c.Close()
+			return nil, err
+		}
+		if werr := waitBackoff(ctx, backoffDelay(cfg.backoffBase, cfg.backoffMax, attempt), nil); werr != nil {
+			c.Close()
+			return nil, fmt.Errorf("pdclient: initial discovery: %w (last error: %w)", werr, err)
+		}
+	}
+	c.wg.Add(1)
+	go c.discoveryLoop()
+	return c, nil
+}
+
+// ClusterID returns the id of the PD cluster, learned at discovery.
+func (c *Client) ClusterID() uint64 { return c.clusterID.Load() }
+
+// Close stops the background loop and closes every connection. It is
+// idempotent; calls in flight fail with [ErrClosed].
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.wg.Wait()
+		c.mu.Lock()
+		conns := c.conns
+		c.conns = nil
+		c.mu.Unlock()
+		for _, cc := range conns {
+			_ = cc.Close()
+		}
+		if l := c.leader.Load(); l != nil {
+			close(l.changed)
+		}
+	})
+	return nil
+}
+
+// RequestHeader returns a fresh request header carrying the cluster id and
+// caller id, for callers (such as package tso) that send their own RPCs on
+// [Leader.Conn].
+func (c *Client) RequestHeader() *pdpb.RequestHeader { return c.header() }
+
+func (c *Client) header() *pdpb.RequestHeader {
+	return &pdpb.RequestHeader{ClusterId: c.clusterID.Load(), CallerId: c.cfg.callerID}
+}
+
+// CheckResponseHeader returns the error a PD response header carries: a
+// [*ClusterIDMismatchError] when it comes from another cluster, a [*PDError]
+// when PD reported one, nil otherwise.
+func (c *Client) CheckResponseHeader(h *pdpb.ResponseHeader) error {
+	return c.checkHeader(h, "")
+}
+
+func (c *Client) checkHeader(h *pdpb.ResponseHeader, addr string) error {
+	if h == nil {
+		return &PDError{Type: pdpb.ErrorType_UNKNOWN, Message: "response has no header"}
+	}
+	if want := c.clusterID.Load(); h.ClusterId != want {
+		return &ClusterIDMismatchError{Want: want, Got: h.ClusterId, Addr: addr}
+	}
+	if e := h.Error; e != nil && e.Type != pdpb.ErrorType_OK {
+		return &PDError{Type: e.Type, Message: e.Message}
+	}
+	return nil
+}
+
+type headerResponse interface {
+	GetHeader() *pdpb.ResponseHeader
+}
+
+// callKind says whether a call may be repeated after an ambiguous failure.
+type callKind int
+
+const (
+	// idempotent calls (reads, and GC calls whose repetition converges on
+	// the same state) retry on every retryable error.
+	idempotent callKind = iota
+	// mutating calls retry only when PD provably did not apply them.
+	mutating
+)
+
+// invoke sends one RPC to the leader, checks the response header, and
+// retries retryable failures within the retry budget and ctx.
+func invoke[R headerResponse](ctx context.Context, c *Client, method string, kind callKind, cc callConfig,
+	fn func(ctx context.Context, l *Leader) (R, error)) (R, error) {
+	var zero R
+	if c.ctx.Err() != nil {
+		return zero, ErrClosed
+	}
+	if cc.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cc.timeout)
+		defer cancel()
+	}
+	budgetEnd := time.Now().Add(c.cfg.retryBudget)
+	for attempt := 1; ; attempt++ {
+		if c.ctx.Err() != nil {
+			return zero, ErrClosed
+		}
+		l := c.leader.Load()
+		actx, cancel := context.WithTimeout(ctx, c.cfg.rpcTimeout)
+		resp, err := fn(actx, l)
+		cancel()
+		if err == nil {
+			if err = c.checkHeader(resp.GetHeader(), l.Addr); err == nil {
+				return resp, nil
+			}
+		} else {
+			err = &RPCError{Method: method, Addr: l.Addr, Err: err}
+			if isLeaderRPCErr(err) {
+				c.ScheduleCheckLeader()
+			}
+		}
+		if c.ctx.Err() != nil {
+			return zero, ErrClosed
+		}
+		if ctx.Err() != nil {
+			return zero, fmt.Errorf("pdclient: %s: %w (last error: %w)", method, ctx.Err(), err)
+		}
+		if !shouldRetry(err, kind) || time.Now().After(budgetEnd) {
+			return zero, err
+		}
+		c.log.Debug("retrying PD call", slog.String("method", method), slog.Int("attempt", attempt), slog.Any("error", err))
+		if werr := waitBackoff(ctx, backoffDelay(c.cfg.backoffBase, c.cfg.backoffMax, attempt), l.changed); werr != nil {
+			if c.ctx.Err() != nil {
+				return zero, ErrClosed
+			}
+			return zero, fmt.Errorf("pdclient: %s: %w (last error: %w)", method, werr, err)
+		}
+	}
+}

@@ -21,8 +21,9 @@ type entry struct {
 // [Latches.Acquire] until [Latches.Release]. It keeps references to the keys
 // passed to Acquire, so the caller must not modify them before Release.
 //
-// A Lock is not safe for concurrent use, except that Release may be called on
-// it from any goroutine, once.
+// A Lock belongs to the goroutine that acquired it. [Latches.Release] may be
+// called on it from any goroutine, even concurrently; only the first call has
+// an effect.
 type Lock struct {
 	owner   *Latches
 	startTS uint64

@@ -1,0 +1,324 @@
+package kvrpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/tikvpb"
+)
+
+// queueFactor sizes a connection's request queue as a multiple of the max
+// batch size: enough to absorb a burst while one batch is on the wire.
+const queueFactor = 8
+
+// entry is one request waiting for a batch response.
+type entry struct {
+	req  *Request
+	done chan result // buffered 1; written at most once
+	// abandoned is set when the caller stopped waiting (ctx ended); the
+	// sender drops such entries instead of sending them.
+	abandoned atomic.Bool
+	// sent is set once the entry was handed to the stream.
+	sent atomic.Bool
+}
+
+type result struct {
+	resp *tikvpb.BatchCommandsResponse_Response
+	load uint64
+	err  error
+}
+
+// batchConn packs the requests sent on one connection into BatchCommands
+// messages. A single sender goroutine owns the stream: it blocks for the
+// first queued request, drains whatever else is already queued (up to the
+// max batch size) and sends it at once. So a lone request is never delayed,
+// while under load requests naturally pile up during the previous Send and
+// leave together.
+type batchConn struct {
+	cn    *conn
+	queue chan *entry
+
+	// Owned by the sender goroutine.
+	stream *batchStream
+	nextID uint64
+}
+
+func newBatchConn(cn *conn) *batchConn {
+	b := &batchConn{cn: cn, queue: make(chan *entry, queueFactor*cn.pool.client.cfg.maxBatchSize)}
+	cn.pool.wg.Go(b.sendLoop)
+	return b
+}
+
+func (b *batchConn) addr() string { return b.cn.pool.addr }
+
+// send queues req and waits for its response.
+func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
+	e := &entry{req: req, done: make(chan result, 1)}
+	closing := b.cn.pool.ctx.Done()
+	select {
+	case b.queue <- e:
+	case <-ctx.Done():
+		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: ctx.Err()}
+	case <-closing:
+		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: b.cn.pool.closedErr()}
+	}
+	select {
+	case r := <-e.done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		m, ok := req.cmd.fromBatch(r.resp)
+		if !ok {
+			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: true,
+				Err: fmt.Errorf("%w: got %T", ErrUnexpectedResponse, r.resp.GetCmd())}
+		}
+		return &Response{msg: m, TransportLayerLoad: r.load, Batched: true}, nil
+	case <-ctx.Done():
+		e.abandoned.Store(true)
+		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: e.sent.Load(), Err: ctx.Err()}
+	case <-closing:
+		e.abandoned.Store(true)
+		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: e.sent.Load(), Err: b.cn.pool.closedErr()}
+	}
+}
+
+func (b *batchConn) sendLoop() {
+	cfg := &b.cn.pool.client.cfg
+	closing := b.cn.pool.ctx.Done()
+	batch := make([]*entry, 0, cfg.maxBatchSize)
+	var timer *time.Timer
+	for {
+		batch = batch[:0]
+		select {
+		case e := <-b.queue:
+			batch = append(batch, e)
+		case <-closing:
+			b.shutdown()
+			return
+		}
+		batch = b.drain(batch, cfg.maxBatchSize)
+		if cfg.overloadWait > 0 && len(batch) < cfg.overloadSize &&
+			b.cn.pool.load.Load() > cfg.overloadLoad {
+			if timer == nil {
+				timer = time.NewTimer(cfg.overloadWait)
+			} else {
+				timer.Reset(cfg.overloadWait)
+			}
+			batch = b.waitMore(batch, min(cfg.overloadSize, cfg.maxBatchSize), timer.C, closing)
+			timer.Stop()
+		}
+		b.flush(batch)
+	}
+}
+
+// drain appends already-queued entries without blocking.
+func (b *batchConn) drain(batch []*entry, max int) []*entry {
+	for len(batch) < max {
+		select {
+		case e := <-b.queue:
+			batch = append(batch, e)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// waitMore blocks until batch holds size entries, the timer fires or the
+// pool closes. Only used while the store reports overload.
+func (b *batchConn) waitMore(batch []*entry, size int, timeout <-chan time.Time, closing <-chan struct{}) []*entry {
+	for len(batch) < size {
+		select {
+		case e := <-b.queue:
+			batch = append(batch, e)
+		case <-timeout:
+			return batch
+		case <-closing:
+			return batch
+		}
+	}
+	return batch
+}
+
+// flush sends one batch, opening a stream first if needed.
+func (b *batchConn) flush(batch []*entry) {
+	live := batch[:0]
+	for _, e := range batch {
+		if !e.abandoned.Load() {
+			live = append(live, e)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	s, err := b.ensureStream()
+	if err != nil {
+		// The stream could not be opened, so nothing was sent.
+		for _, e := range live {
+			e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.req.Type(), Err: err}}
+		}
+		return
+	}
+	msg := &tikvpb.BatchCommandsRequest{
+		Requests:         make([]*tikvpb.BatchCommandsRequest_Request, len(live)),
+		RequestIds:       make([]uint64, len(live)),
+		ClientSendTimeNs: uint64(time.Now().UnixNano()),
+	}
+	for i, e := range live {
+		b.nextID++
+		msg.Requests[i] = e.req.cmd.toBatch(e.req.msg)
+		msg.RequestIds[i] = b.nextID
+	}
+	if !s.register(msg.RequestIds, live) {
+		return // the stream failed meanwhile and already failed the entries
+	}
+	if err := s.cs.Send(msg); err != nil {
+		s.fail(b, err)
+	}
+}
+
+// ensureStream returns the current stream, opening a new one if there is
+// none or the last one broke.
+func (b *batchConn) ensureStream() (*batchStream, error) {
+	if b.stream != nil && !b.stream.isClosed() {
+		return b.stream, nil
+	}
+	pool := b.cn.pool
+	ctx, cancel := context.WithCancel(pool.ctx)
+	// The stream ctx must outlive stream creation, so the dial timeout
+	// cancels it only if NewStream has not returned in time.
+	timer := time.AfterFunc(pool.client.cfg.dialTimeout, cancel)
+	cs, err := b.cn.stub.BatchCommands(ctx)
+	if !timer.Stop() && err == nil {
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		if pool.ctx.Err() != nil {
+			return nil, pool.closedErr()
+		}
+		return nil, fmt.Errorf("kvrpc: open batch stream: %w", err)
+	}
+	if b.stream != nil {
+		pool.client.cfg.logger.Info("kvrpc: batch stream re-established", slog.String("addr", pool.addr))
+	}
+	s := &batchStream{cs: cs, cancel: cancel, pending: make(map[uint64]*entry)}
+	b.stream = s
+	pool.wg.Go(func() { s.recvLoop(b) })
+	return s, nil
+}
+
+// shutdown fails everything still queued when the pool closes.
+func (b *batchConn) shutdown() {
+	err := b.cn.pool.closedErr()
+	if b.stream != nil {
+		b.stream.fail(b, err)
+	}
+	for {
+		select {
+		case e := <-b.queue:
+			e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.req.Type(), Err: err}}
+		default:
+			return
+		}
+	}
+}
+
+// batchStream is one BatchCommands stream and the requests in flight on it.
+type batchStream struct {
+	cs     tikvpb.Tikv_BatchCommandsClient
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	pending map[uint64]*entry
+	closed  bool
+}
+
+func (s *batchStream) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// register records entries as in flight under ids. It reports false, after
+// failing the entries, if the stream already broke.
+func (s *batchStream) register(ids []uint64, es []*entry) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		for _, e := range es {
+			e.done <- result{err: &RPCError{Cmd: e.req.Type(), Err: ErrStreamBroken}}
+		}
+		return false
+	}
+	for i, e := range es {
+		e.sent.Store(true)
+		s.pending[ids[i]] = e
+	}
+	s.mu.Unlock()
+	return true
+}
+
+// fail closes the stream and fails every request in flight on it with a
+// retryable RPCError wrapping ErrStreamBroken (or ErrClosed on shutdown).
+func (s *batchStream) fail(b *batchConn, cause error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	s.cancel()
+
+	pool := b.cn.pool
+	var err error
+	if pool.ctx.Err() != nil {
+		err = pool.closedErr()
+	} else {
+		err = fmt.Errorf("%w: %w", ErrStreamBroken, cause)
+		pool.client.cfg.logger.Warn("kvrpc: batch stream broken",
+			slog.String("addr", pool.addr), slog.Int("in_flight", len(pending)), slog.Any("err", cause))
+	}
+	for _, e := range pending {
+		e.done <- result{err: &RPCError{Addr: pool.addr, Cmd: e.req.Type(), Sent: true, Err: err}}
+	}
+}
+
+// recvLoop routes responses to their waiters by request id until the stream
+// fails.
+func (s *batchStream) recvLoop(b *batchConn) {
+	pool := b.cn.pool
+	onFeedback := pool.client.cfg.onFeedback
+	for {
+		resp, err := s.cs.Recv()
+		if err != nil {
+			s.fail(b, err)
+			return
+		}
+		load := resp.GetTransportLayerLoad()
+		pool.load.Store(load)
+		if fb := resp.GetHealthFeedback(); fb != nil {
+			pool.feedback.Store(fb)
+			if onFeedback != nil {
+				onFeedback(pool.addr, fb)
+			}
+		}
+		s.mu.Lock()
+		for i, id := range resp.GetRequestIds() {
+			e, ok := s.pending[id]
+			if !ok || i >= len(resp.Responses) {
+				continue // unknown id or malformed response: nobody to answer
+			}
+			delete(s.pending, id)
+			e.done <- result{resp: resp.Responses[i], load: load}
+		}
+		s.mu.Unlock()
+	}
+}

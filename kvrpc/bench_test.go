@@ -1,0 +1,39 @@
+package kvrpc_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tikvgo/tikvgo/kvrpc"
+)
+
+// BenchmarkSend compares the BatchCommands path with the unary path at 256
+// concurrent requests against one in-process store on 127.0.0.1.
+func BenchmarkSend(b *testing.B) {
+	f := startStore(b, &fakeStore{}, nil)
+	for _, mode := range []struct {
+		name string
+		opts []kvrpc.Option
+	}{
+		{"batch", nil},
+		{"unary", []kvrpc.Option{kvrpc.WithMaxBatchSize(0)}},
+	} {
+		b.Run(fmt.Sprintf("%s/conc=256", mode.name), func(b *testing.B) {
+			c := newClient(b, mode.opts...)
+			var seq atomic.Int64
+			b.ReportAllocs()
+			// SetParallelism multiplies GOMAXPROCS; aim for ~256 goroutines.
+			b.SetParallelism(max(1, 256/max(1, runtimeProcs())))
+			b.RunParallel(func(pb *testing.PB) {
+				key := fmt.Sprintf("key-%d", seq.Add(1))
+				for pb.Next() {
+					if _, err := c.Send(b.Context(), f.addr, rawGet(key)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

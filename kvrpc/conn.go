@@ -1,0 +1,129 @@
+package kvrpc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/tikvpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+)
+
+// connPool is the set of gRPC connections to one store address. Its
+// connections are created together and closed together; requests pick one
+// round-robin.
+type connPool struct {
+	client *Client
+	addr   string
+	conns  []*conn
+	next   atomic.Uint32
+
+	// load and feedback are the latest overload signals from the store.
+	load     atomic.Uint64
+	feedback atomic.Pointer[kvrpcpb.HealthFeedback]
+
+	ctx    context.Context // cancelled by close; child of the client's
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// conn is one gRPC connection with its unary stub and, when batching is on,
+// its BatchCommands sender.
+type conn struct {
+	pool  *connPool
+	cc    *grpc.ClientConn
+	stub  tikvpb.TikvClient
+	batch *batchConn
+}
+
+func dialOptions(cfg *config) []grpc.DialOption {
+	creds := insecure.NewCredentials()
+	if cfg.tlsConfig != nil {
+		creds = credentials.NewTLS(cfg.tlsConfig)
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.ForceCodec(codec{})),
+	}
+	if cfg.keepaliveTime > 0 {
+		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:                cfg.keepaliveTime,
+			Timeout:             cfg.keepaliveTimeout,
+			PermitWithoutStream: true,
+		}))
+	}
+	return append(opts, cfg.dialOptions...)
+}
+
+func newConnPool(c *Client, addr string) (*connPool, error) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	p := &connPool{client: c, addr: addr, ctx: ctx, cancel: cancel}
+	opts := dialOptions(&c.cfg)
+	for range c.cfg.connCount {
+		// NewClient does no I/O; the connection is made on first use.
+		cc, err := grpc.NewClient(addr, opts...)
+		if err != nil {
+			_ = p.close()
+			return nil, err
+		}
+		cn := &conn{pool: p, cc: cc, stub: tikvpb.NewTikvClient(cc)}
+		if c.cfg.maxBatchSize > 0 {
+			cn.batch = newBatchConn(cn)
+		}
+		p.conns = append(p.conns, cn)
+	}
+	return p, nil
+}
+
+func (p *connPool) pick() *conn {
+	if len(p.conns) == 1 {
+		return p.conns[0]
+	}
+	return p.conns[p.next.Add(1)%uint32(len(p.conns))]
+}
+
+// closedErr is the cause reported to requests interrupted by the pool
+// closing: ErrClosed if the whole client closed, else ErrStreamBroken (the
+// address was closed and the caller may retry on a fresh pool).
+func (p *connPool) closedErr() error {
+	if p.client.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return ErrStreamBroken
+}
+
+func (p *connPool) close() error {
+	var errs []error
+	p.once.Do(func() {
+		p.cancel()
+		p.wg.Wait()
+		for _, cn := range p.conns {
+			if err := cn.cc.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// unary sends req as a plain gRPC call.
+func (cn *conn) unary(ctx context.Context, req *Request) (*Response, error) {
+	m, err := req.cmd.unary(ctx, cn.stub, req.msg)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		} else if cn.pool.ctx.Err() != nil {
+			err = cn.pool.closedErr()
+		}
+		// A unary call may have reached the store before failing, so Sent
+		// is conservatively true.
+		return nil, &RPCError{Addr: cn.pool.addr, Cmd: req.Type(), Sent: true, Err: err}
+	}
+	return &Response{msg: m}, nil
+}

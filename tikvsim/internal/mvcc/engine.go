@@ -1,190 +1,254 @@
 package mvcc
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/google/btree"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 )
 
+// ErrClosed is reported (as KeyError.abort text) to lock waiters woken by
+// [Engine.Close] and to requests arriving after it.
+var ErrClosed = errors.New("mvcc: engine closed")
+
+// maxTS is TiKV's TimeStamp::max(): reads at this ts see the latest data.
+const maxTS = math.MaxUint64
+
+// shortValueMaxLen is TiKV's SHORT_VALUE_MAX_LEN: values up to this length
+// are inlined in the lock and write records; longer ones go to the default CF.
+const shortValueMaxLen = 255
+
+// maxKeySize is TiKV's default max key size for writes.
+const maxKeySize = 8192
+
 // Options configures an [Engine].
 type Options struct {
-	// Now is the wall clock used for raw TTL expiry; nil means time.Now.
+	// Now is the wall clock used for raw TTL expiry and lock-wait durations;
+	// nil means time.Now.
 	Now func() time.Time
 }
 
-// Engine is the shared storage engine of a simulated cluster. It is safe for concurrent use.
-type Engine struct{ opts Options }
+// Engine is the shared storage engine of one simulated cluster. It is safe
+// for concurrent use; Close releases every blocked lock waiter.
+type Engine struct {
+	now func() time.Time
+
+	maxTS atomic.Uint64
+
+	mu     sync.RWMutex // guards txn data, waiters and the wait-for graph
+	keys   map[string]*keyRec
+	order  *btree.BTreeG[*keyRec]
+	waits  map[string][]*waiter
+	graph  waitGraph
+	closed bool
+
+	rawMu sync.RWMutex // guards raw column families
+	raw   [3]*rawSpace
+}
 
 // New returns an empty engine.
-func New(opts Options) *Engine { return &Engine{opts: opts} }
-
-// Close wakes every lock waiter; it leaves no goroutine behind.
-func (e *Engine) Close() {}
-
-// MaxTS returns the concurrency manager's max_ts.
-func (e *Engine) MaxTS() uint64 { return 0 }
-
-// UpdateMaxTS raises max_ts to ts.
-func (e *Engine) UpdateMaxTS(ts uint64) {}
-
-// GC drops versions below safePoint as TiKV's compaction-filter GC does.
-func (e *Engine) GC(safePoint uint64) {}
-
-// Keys returns the number of user keys with any record.
-func (e *Engine) Keys() int { return 0 }
-
-// KvGet serves a KvGet request (stub).
-func (e *Engine) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) *kvrpcpb.GetResponse {
-	return &kvrpcpb.GetResponse{}
+func New(opts Options) *Engine {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{
+		now:   now,
+		keys:  make(map[string]*keyRec),
+		order: btree.NewG(32, func(a, b *keyRec) bool { return bytes.Compare(a.key, b.key) < 0 }),
+		waits: make(map[string][]*waiter),
+		graph: newWaitGraph(),
+	}
+	for i := range e.raw {
+		e.raw[i] = newRawSpace()
+	}
+	return e
 }
 
-// KvScan serves a KvScan request (stub).
-func (e *Engine) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) *kvrpcpb.ScanResponse {
-	return &kvrpcpb.ScanResponse{}
+// Close wakes every blocked KvPessimisticLock waiter, which then returns a
+// KeyError whose abort text wraps [ErrClosed]. It is idempotent and leaves no
+// goroutine behind (the engine starts none).
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	e.closed = true
+	for k, ws := range e.waits {
+		for _, w := range ws {
+			w.wake(wakeClosed, 0)
+		}
+		delete(e.waits, k)
+	}
 }
 
-// KvBatchGet serves a KvBatchGet request (stub).
-func (e *Engine) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) *kvrpcpb.BatchGetResponse {
-	return &kvrpcpb.BatchGetResponse{}
+// MaxTS returns the concurrency manager's max_ts: the largest timestamp any
+// reader has announced, used to pick async-commit and 1PC commit timestamps.
+func (e *Engine) MaxTS() uint64 { return e.maxTS.Load() }
+
+// UpdateMaxTS raises max_ts to ts. It never lowers it, and ignores ts equal
+// to the maximum timestamp (latest-value reads), as TiKV does.
+func (e *Engine) UpdateMaxTS(ts uint64) {
+	if ts == maxTS {
+		return
+	}
+	for {
+		cur := e.maxTS.Load()
+		if ts <= cur || e.maxTS.CompareAndSwap(cur, ts) {
+			return
+		}
+	}
 }
 
-// KvPrewrite serves a KvPrewrite request (stub).
-func (e *Engine) KvPrewrite(ctx context.Context, req *kvrpcpb.PrewriteRequest) *kvrpcpb.PrewriteResponse {
-	return &kvrpcpb.PrewriteResponse{}
+// Keys returns the number of transactional user keys that hold any record
+// (lock, write or value) plus the number of live raw keys in every column
+// family.
+func (e *Engine) Keys() int {
+	e.mu.RLock()
+	n := len(e.keys)
+	e.mu.RUnlock()
+	e.rawMu.RLock()
+	for _, s := range e.raw {
+		n += len(s.m)
+	}
+	e.rawMu.RUnlock()
+	return n
 }
 
-// KvPessimisticLock serves a KvPessimisticLock request (stub).
-func (e *Engine) KvPessimisticLock(ctx context.Context, req *kvrpcpb.PessimisticLockRequest) *kvrpcpb.PessimisticLockResponse {
-	return &kvrpcpb.PessimisticLockResponse{}
+// keyRec is everything the lock, write and default CFs hold for one user key.
+type keyRec struct {
+	key    []byte
+	lock   *lock
+	writes []write           // newest commit ts first
+	values map[uint64][]byte // default CF: start_ts -> long value
 }
 
-// KVPessimisticRollback serves a KVPessimisticRollback request (stub).
-func (e *Engine) KVPessimisticRollback(ctx context.Context, req *kvrpcpb.PessimisticRollbackRequest) *kvrpcpb.PessimisticRollbackResponse {
-	return &kvrpcpb.PessimisticRollbackResponse{}
+func (r *keyRec) empty() bool {
+	return r.lock == nil && len(r.writes) == 0 && len(r.values) == 0
 }
 
-// KvCommit serves a KvCommit request (stub).
-func (e *Engine) KvCommit(ctx context.Context, req *kvrpcpb.CommitRequest) *kvrpcpb.CommitResponse {
-	return &kvrpcpb.CommitResponse{}
+// rec returns the record of key, or nil. Caller holds e.mu.
+func (e *Engine) rec(key []byte) *keyRec {
+	return e.keys[string(key)]
 }
 
-// KvCleanup serves a KvCleanup request (stub).
-func (e *Engine) KvCleanup(ctx context.Context, req *kvrpcpb.CleanupRequest) *kvrpcpb.CleanupResponse {
-	return &kvrpcpb.CleanupResponse{}
+// recForWrite returns the record of key, creating it. Caller holds e.mu
+// exclusively.
+func (e *Engine) recForWrite(key []byte) *keyRec {
+	if r := e.keys[string(key)]; r != nil {
+		return r
+	}
+	r := &keyRec{key: bytes.Clone(key)}
+	e.keys[string(r.key)] = r
+	e.order.ReplaceOrInsert(r)
+	return r
 }
 
-// KvBatchRollback serves a KvBatchRollback request (stub).
-func (e *Engine) KvBatchRollback(ctx context.Context, req *kvrpcpb.BatchRollbackRequest) *kvrpcpb.BatchRollbackResponse {
-	return &kvrpcpb.BatchRollbackResponse{}
+// tidy drops r from the index when it holds nothing. Caller holds e.mu
+// exclusively.
+func (e *Engine) tidy(r *keyRec) {
+	if r != nil && r.empty() {
+		delete(e.keys, string(r.key))
+		e.order.Delete(r)
+	}
 }
 
-// KvCheckTxnStatus serves a KvCheckTxnStatus request (stub).
-func (e *Engine) KvCheckTxnStatus(ctx context.Context, req *kvrpcpb.CheckTxnStatusRequest) *kvrpcpb.CheckTxnStatusResponse {
-	return &kvrpcpb.CheckTxnStatusResponse{}
+// ascend visits records with start <= key < end (empty end = unbounded) in
+// key order until fn returns false. Caller holds e.mu.
+func (e *Engine) ascend(start, end []byte, fn func(*keyRec) bool) {
+	probe := &keyRec{key: start}
+	e.order.AscendGreaterOrEqual(probe, func(r *keyRec) bool {
+		if len(end) > 0 && bytes.Compare(r.key, end) >= 0 {
+			return false
+		}
+		return fn(r)
+	})
 }
 
-// KvCheckSecondaryLocks serves a KvCheckSecondaryLocks request (stub).
-func (e *Engine) KvCheckSecondaryLocks(ctx context.Context, req *kvrpcpb.CheckSecondaryLocksRequest) *kvrpcpb.CheckSecondaryLocksResponse {
-	return &kvrpcpb.CheckSecondaryLocksResponse{}
+// descend visits records with start <= key < end (empty end = unbounded) in
+// reverse key order until fn returns false. Caller holds e.mu.
+func (e *Engine) descend(start, end []byte, fn func(*keyRec) bool) {
+	visit := func(r *keyRec) bool {
+		if bytes.Compare(r.key, start) < 0 {
+			return false
+		}
+		return fn(r)
+	}
+	if len(end) == 0 {
+		e.order.Descend(visit)
+		return
+	}
+	e.order.DescendLessOrEqual(&keyRec{key: end}, func(r *keyRec) bool {
+		if bytes.Equal(r.key, end) {
+			return true
+		}
+		return visit(r)
+	})
 }
 
-// KvTxnHeartBeat serves a KvTxnHeartBeat request (stub).
-func (e *Engine) KvTxnHeartBeat(ctx context.Context, req *kvrpcpb.TxnHeartBeatRequest) *kvrpcpb.TxnHeartBeatResponse {
-	return &kvrpcpb.TxnHeartBeatResponse{}
+// putWrite inserts w keeping writes ordered by commit ts (newest first),
+// replacing a record with the same commit ts.
+func (r *keyRec) putWrite(w write) {
+	i := 0
+	for i < len(r.writes) && r.writes[i].commitTS > w.commitTS {
+		i++
+	}
+	if i < len(r.writes) && r.writes[i].commitTS == w.commitTS {
+		r.writes[i] = w
+		return
+	}
+	r.writes = append(r.writes, write{})
+	copy(r.writes[i+1:], r.writes[i:])
+	r.writes[i] = w
 }
 
-// KvScanLock serves a KvScanLock request (stub).
-func (e *Engine) KvScanLock(ctx context.Context, req *kvrpcpb.ScanLockRequest) *kvrpcpb.ScanLockResponse {
-	return &kvrpcpb.ScanLockResponse{}
+// writeAt returns the index of the write with exactly commitTS, or -1.
+func (r *keyRec) writeAt(commitTS uint64) int {
+	for i := range r.writes {
+		if r.writes[i].commitTS == commitTS {
+			return i
+		}
+		if r.writes[i].commitTS < commitTS {
+			break
+		}
+	}
+	return -1
 }
 
-// KvResolveLock serves a KvResolveLock request (stub).
-func (e *Engine) KvResolveLock(ctx context.Context, req *kvrpcpb.ResolveLockRequest) *kvrpcpb.ResolveLockResponse {
-	return &kvrpcpb.ResolveLockResponse{}
+// deleteWriteAt removes the write at index i.
+func (r *keyRec) deleteWriteAt(i int) {
+	r.writes = append(r.writes[:i], r.writes[i+1:]...)
 }
 
-// KvGC serves a KvGC request (stub).
-func (e *Engine) KvGC(ctx context.Context, req *kvrpcpb.GCRequest) *kvrpcpb.GCResponse {
-	return &kvrpcpb.GCResponse{}
+// newest returns the newest write, if any.
+func (r *keyRec) newest() (write, bool) {
+	if r == nil || len(r.writes) == 0 {
+		return write{}, false
+	}
+	return r.writes[0], true
 }
 
-// KvDeleteRange serves a KvDeleteRange request (stub).
-func (e *Engine) KvDeleteRange(ctx context.Context, req *kvrpcpb.DeleteRangeRequest) *kvrpcpb.DeleteRangeResponse {
-	return &kvrpcpb.DeleteRangeResponse{}
+// value returns the user value of a Put write or lock at startTS: the inline
+// short value or the default-CF value.
+func (r *keyRec) value(short []byte, hasShort bool, startTS uint64) ([]byte, bool) {
+	if hasShort {
+		return short, true
+	}
+	v, ok := r.values[startTS]
+	return v, ok
 }
 
-// UnsafeDestroyRange serves a UnsafeDestroyRange request (stub).
-func (e *Engine) UnsafeDestroyRange(ctx context.Context, req *kvrpcpb.UnsafeDestroyRangeRequest) *kvrpcpb.UnsafeDestroyRangeResponse {
-	return &kvrpcpb.UnsafeDestroyRangeResponse{}
-}
+// closedAbort is the key error given to requests once the engine is closed.
+func closedAbort() *kvrpcpb.KeyError { return abortErr(ErrClosed.Error()) }
 
-// KvFlush serves a KvFlush request (stub).
-func (e *Engine) KvFlush(ctx context.Context, req *kvrpcpb.FlushRequest) *kvrpcpb.FlushResponse {
-	return &kvrpcpb.FlushResponse{}
-}
-
-// KvBufferBatchGet serves a KvBufferBatchGet request (stub).
-func (e *Engine) KvBufferBatchGet(ctx context.Context, req *kvrpcpb.BufferBatchGetRequest) *kvrpcpb.BufferBatchGetResponse {
-	return &kvrpcpb.BufferBatchGetResponse{}
-}
-
-// RawGet serves a RawGet request (stub).
-func (e *Engine) RawGet(ctx context.Context, req *kvrpcpb.RawGetRequest) *kvrpcpb.RawGetResponse {
-	return &kvrpcpb.RawGetResponse{}
-}
-
-// RawBatchGet serves a RawBatchGet request (stub).
-func (e *Engine) RawBatchGet(ctx context.Context, req *kvrpcpb.RawBatchGetRequest) *kvrpcpb.RawBatchGetResponse {
-	return &kvrpcpb.RawBatchGetResponse{}
-}
-
-// RawPut serves a RawPut request (stub).
-func (e *Engine) RawPut(ctx context.Context, req *kvrpcpb.RawPutRequest) *kvrpcpb.RawPutResponse {
-	return &kvrpcpb.RawPutResponse{}
-}
-
-// RawBatchPut serves a RawBatchPut request (stub).
-func (e *Engine) RawBatchPut(ctx context.Context, req *kvrpcpb.RawBatchPutRequest) *kvrpcpb.RawBatchPutResponse {
-	return &kvrpcpb.RawBatchPutResponse{}
-}
-
-// RawDelete serves a RawDelete request (stub).
-func (e *Engine) RawDelete(ctx context.Context, req *kvrpcpb.RawDeleteRequest) *kvrpcpb.RawDeleteResponse {
-	return &kvrpcpb.RawDeleteResponse{}
-}
-
-// RawBatchDelete serves a RawBatchDelete request (stub).
-func (e *Engine) RawBatchDelete(ctx context.Context, req *kvrpcpb.RawBatchDeleteRequest) *kvrpcpb.RawBatchDeleteResponse {
-	return &kvrpcpb.RawBatchDeleteResponse{}
-}
-
-// RawScan serves a RawScan request (stub).
-func (e *Engine) RawScan(ctx context.Context, req *kvrpcpb.RawScanRequest) *kvrpcpb.RawScanResponse {
-	return &kvrpcpb.RawScanResponse{}
-}
-
-// RawBatchScan serves a RawBatchScan request (stub).
-func (e *Engine) RawBatchScan(ctx context.Context, req *kvrpcpb.RawBatchScanRequest) *kvrpcpb.RawBatchScanResponse {
-	return &kvrpcpb.RawBatchScanResponse{}
-}
-
-// RawDeleteRange serves a RawDeleteRange request (stub).
-func (e *Engine) RawDeleteRange(ctx context.Context, req *kvrpcpb.RawDeleteRangeRequest) *kvrpcpb.RawDeleteRangeResponse {
-	return &kvrpcpb.RawDeleteRangeResponse{}
-}
-
-// RawGetKeyTTL serves a RawGetKeyTTL request (stub).
-func (e *Engine) RawGetKeyTTL(ctx context.Context, req *kvrpcpb.RawGetKeyTTLRequest) *kvrpcpb.RawGetKeyTTLResponse {
-	return &kvrpcpb.RawGetKeyTTLResponse{}
-}
-
-// RawCompareAndSwap serves a RawCompareAndSwap request (stub).
-func (e *Engine) RawCompareAndSwap(ctx context.Context, req *kvrpcpb.RawCASRequest) *kvrpcpb.RawCASResponse {
-	return &kvrpcpb.RawCASResponse{}
-}
-
-// RawChecksum serves a RawChecksum request (stub).
-func (e *Engine) RawChecksum(ctx context.Context, req *kvrpcpb.RawChecksumRequest) *kvrpcpb.RawChecksumResponse {
-	return &kvrpcpb.RawChecksumResponse{}
+// ctxAbort turns a done ctx into a key error.
+func ctxAbort(ctx context.Context) *kvrpcpb.KeyError {
+	return abortErr("mvcc: request canceled: " + context.Cause(ctx).Error())
 }

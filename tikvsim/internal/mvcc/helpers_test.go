@@ -91,3 +91,20 @@ func mustInvariants(t testing.TB, e *mvcc.Engine) {
 		t.Fatal(err)
 	}
 }
+
+// mustPessimisticPrewrite prewrites muts of a pessimistic txn whose keys are
+// all locked.
+func mustPessimisticPrewrite(t testing.TB, e *mvcc.Engine, primary string, start, forUpdate uint64, muts ...*kvrpcpb.Mutation) {
+	t.Helper()
+	actions := make([]kvrpcpb.PrewriteRequest_PessimisticAction, len(muts))
+	for i := range actions {
+		actions[i] = kvrpcpb.PrewriteRequest_DO_PESSIMISTIC_CHECK
+	}
+	r := e.KvPrewrite(t.Context(), &kvrpcpb.PrewriteRequest{
+		Mutations: muts, PrimaryLock: []byte(primary), StartVersion: start, ForUpdateTs: forUpdate,
+		LockTtl: 3000, PessimisticActions: actions,
+	})
+	if len(r.Errors) > 0 {
+		t.Fatalf("pessimistic prewrite at %d: %v", start, r.Errors)
+	}
+}

@@ -1,0 +1,279 @@
+package tikvsim
+
+import (
+	"context"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/pdpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The GC model is PD master's (§8.6 of the semantics reference): a txn safe
+// point, a GC safe point never above it, and GC barriers with TTLs. Every
+// keyspace is created with gc_management_type "unified", so every keyspace
+// scope is redirected to the null keyspace and there is exactly one GC state.
+// Global GC barriers and TiDB's min start ts are not modelled. When the GC
+// safe point advances, the engine collects garbage synchronously.
+
+const gcWorkerServiceID = "gc_worker"
+
+type gcBarrier struct {
+	ts      uint64
+	expires time.Time // zero: never
+}
+
+type gcState struct {
+	mu           sync.Mutex
+	txnSafePoint uint64
+	gcSafePoint  uint64
+	barriers     map[string]gcBarrier
+}
+
+func newGCState() *gcState { return &gcState{barriers: map[string]gcBarrier{}} }
+
+func barrierExpiry(now time.Time, ttl int64) time.Time {
+	if ttl == math.MaxInt64 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(ttl) * time.Second)
+}
+
+func (b gcBarrier) ttlSeconds(now time.Time) int64 {
+	if b.expires.IsZero() {
+		return math.MaxInt64
+	}
+	return max(int64(b.expires.Sub(now)/time.Second), 0)
+}
+
+// dropExpired removes expired barriers; callers hold g.mu.
+func (g *gcState) dropExpired(now time.Time) {
+	for id, b := range g.barriers {
+		if !b.expires.IsZero() && !now.Before(b.expires) {
+			delete(g.barriers, id)
+		}
+	}
+}
+
+// advanceTxn moves the txn safe point towards target, blocked by barriers.
+// Callers hold g.mu.
+func (g *gcState) advanceTxn(now time.Time, target uint64) (old, cur uint64, blocker string) {
+	g.dropExpired(now)
+	old = g.txnSafePoint
+	next := target
+	for id, b := range g.barriers {
+		if b.ts < next {
+			next, blocker = b.ts, "BarrierGCBarrier { barrier_id: "+id+" }"
+		}
+	}
+	g.txnSafePoint = max(old, next)
+	return old, g.txnSafePoint, blocker
+}
+
+func (s *pdService) gcHeaderErr(msg string) *pdpb.ResponseHeader {
+	return s.errHeader(pdpb.ErrorType_UNKNOWN, "%s", msg)
+}
+
+// setGCSafePoint stores a new GC safe point and runs GC on the engine.
+// Callers hold g.mu.
+func (c *Cluster) setGCSafePoint(sp uint64) {
+	if sp <= c.gc.gcSafePoint {
+		return
+	}
+	c.gc.gcSafePoint = sp
+	c.engine.GC(sp)
+}
+
+// GetGCSafePoint returns the GC safe point.
+func (s *pdService) GetGCSafePoint(ctx context.Context, req *pdpb.GetGCSafePointRequest) (*pdpb.GetGCSafePointResponse, error) {
+	if err := s.validate(ctx, "GetGCSafePoint", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	g := s.m.c.gc
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return &pdpb.GetGCSafePointResponse{Header: s.header(), SafePoint: g.gcSafePoint}, nil
+}
+
+// UpdateGCSafePoint advances the GC safe point; a smaller value is ignored
+// and one above the txn safe point is a gRPC error.
+func (s *pdService) UpdateGCSafePoint(ctx context.Context, req *pdpb.UpdateGCSafePointRequest) (*pdpb.UpdateGCSafePointResponse, error) {
+	if err := s.validate(ctx, "UpdateGCSafePoint", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	sp := req.GetSafePoint()
+	if sp > g.txnSafePoint {
+		return nil, status.Errorf(codes.Unknown, "trying to update GC safe point to a too large value, txn safe point: %d, target: %d", g.txnSafePoint, sp)
+	}
+	c.setGCSafePoint(sp)
+	return &pdpb.UpdateGCSafePointResponse{Header: s.header(), NewSafePoint: g.gcSafePoint}, nil
+}
+
+// UpdateServiceGCSafePoint is the compatibility API: "gc_worker" advances
+// the txn safe point, other services set (TTL > 0) or delete a barrier.
+func (s *pdService) UpdateServiceGCSafePoint(ctx context.Context, req *pdpb.UpdateServiceGCSafePointRequest) (*pdpb.UpdateServiceGCSafePointResponse, error) {
+	if err := s.validate(ctx, "UpdateServiceGCSafePoint", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	now := c.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id := string(req.GetServiceId())
+	if id == gcWorkerServiceID {
+		if req.GetTTL() != math.MaxInt64 {
+			return nil, status.Error(codes.Unknown, "TTL of gc_worker's service safe point must be infinity")
+		}
+		if req.GetSafePoint() < g.txnSafePoint {
+			return &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: g.txnSafePoint}, nil
+		}
+		_, cur, blocker := g.advanceTxn(now, req.GetSafePoint())
+		resp := &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: cur}
+		if blocker != "" {
+			for bid, b := range g.barriers {
+				if b.ts == cur {
+					resp.ServiceId, resp.TTL = []byte(bid), b.ttlSeconds(now)
+					break
+				}
+			}
+		}
+		return resp, nil
+	}
+	g.dropExpired(now)
+	if req.GetTTL() <= 0 {
+		delete(g.barriers, id)
+	} else if req.GetSafePoint() >= g.txnSafePoint {
+		g.barriers[id] = gcBarrier{ts: req.GetSafePoint(), expires: barrierExpiry(now, req.GetTTL())}
+	}
+	return &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: g.txnSafePoint}, nil
+}
+
+// AdvanceTxnSafePoint moves the txn safe point towards target, blocked by
+// barriers; a target below the current value is a header error.
+func (s *pdService) AdvanceTxnSafePoint(ctx context.Context, req *pdpb.AdvanceTxnSafePointRequest) (*pdpb.AdvanceTxnSafePointResponse, error) {
+	if err := s.validate(ctx, "AdvanceTxnSafePoint", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if req.GetTarget() < g.txnSafePoint {
+		return &pdpb.AdvanceTxnSafePointResponse{Header: s.gcHeaderErr("trying to update txn safe point to a smaller value")}, nil
+	}
+	old, cur, blocker := g.advanceTxn(c.now(), req.GetTarget())
+	return &pdpb.AdvanceTxnSafePointResponse{Header: s.header(), OldTxnSafePoint: old, NewTxnSafePoint: cur, BlockerDescription: blocker}, nil
+}
+
+// AdvanceGCSafePoint sets the GC safe point (never backwards, never above
+// the txn safe point) and collects garbage.
+func (s *pdService) AdvanceGCSafePoint(ctx context.Context, req *pdpb.AdvanceGCSafePointRequest) (*pdpb.AdvanceGCSafePointResponse, error) {
+	if err := s.validate(ctx, "AdvanceGCSafePoint", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.gcSafePoint
+	if req.GetTarget() < old || req.GetTarget() > g.txnSafePoint {
+		return &pdpb.AdvanceGCSafePointResponse{Header: s.gcHeaderErr("invalid GC safe point target")}, nil
+	}
+	c.setGCSafePoint(req.GetTarget())
+	return &pdpb.AdvanceGCSafePointResponse{Header: s.header(), OldGcSafePoint: old, NewGcSafePoint: g.gcSafePoint}, nil
+}
+
+// SetGCBarrier sets or replaces a barrier that blocks the txn safe point.
+func (s *pdService) SetGCBarrier(ctx context.Context, req *pdpb.SetGCBarrierRequest) (*pdpb.SetGCBarrierResponse, error) {
+	if err := s.validate(ctx, "SetGCBarrier", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	now := c.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case req.GetTtlSeconds() <= 0:
+		return &pdpb.SetGCBarrierResponse{Header: s.gcHeaderErr("ttl must be positive")}, nil
+	case req.GetBarrierId() == "" || req.GetBarrierId() == gcWorkerServiceID:
+		return &pdpb.SetGCBarrierResponse{Header: s.gcHeaderErr("invalid barrier id")}, nil
+	case req.GetBarrierTs() < g.txnSafePoint:
+		return &pdpb.SetGCBarrierResponse{Header: s.gcHeaderErr("barrier ts is below the txn safe point")}, nil
+	}
+	b := gcBarrier{ts: req.GetBarrierTs(), expires: barrierExpiry(now, req.GetTtlSeconds())}
+	g.barriers[req.GetBarrierId()] = b
+	return &pdpb.SetGCBarrierResponse{Header: s.header(), NewBarrierInfo: &pdpb.GCBarrierInfo{
+		BarrierId: req.GetBarrierId(), BarrierTs: b.ts, TtlSeconds: b.ttlSeconds(now),
+	}}, nil
+}
+
+// DeleteGCBarrier removes a barrier and returns what was deleted.
+func (s *pdService) DeleteGCBarrier(ctx context.Context, req *pdpb.DeleteGCBarrierRequest) (*pdpb.DeleteGCBarrierResponse, error) {
+	if err := s.validate(ctx, "DeleteGCBarrier", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	g := c.gc
+	now := c.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.dropExpired(now)
+	resp := &pdpb.DeleteGCBarrierResponse{Header: s.header()}
+	if b, ok := g.barriers[req.GetBarrierId()]; ok {
+		delete(g.barriers, req.GetBarrierId())
+		resp.DeletedBarrierInfo = &pdpb.GCBarrierInfo{BarrierId: req.GetBarrierId(), BarrierTs: b.ts, TtlSeconds: b.ttlSeconds(now)}
+	}
+	return resp, nil
+}
+
+func (g *gcState) snapshot(now time.Time, barriers bool) *pdpb.GCState {
+	g.dropExpired(now)
+	st := &pdpb.GCState{
+		KeyspaceScope: &pdpb.KeyspaceScope{Keyspace: &pdpb.KeyspaceScope_KeyspaceId{KeyspaceId: math.MaxUint32}},
+		TxnSafePoint:  g.txnSafePoint,
+		GcSafePoint:   g.gcSafePoint,
+	}
+	if barriers {
+		ids := make([]string, 0, len(g.barriers))
+		for id := range g.barriers {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			b := g.barriers[id]
+			st.GcBarriers = append(st.GcBarriers, &pdpb.GCBarrierInfo{BarrierId: id, BarrierTs: b.ts, TtlSeconds: b.ttlSeconds(now)})
+		}
+	}
+	return st
+}
+
+// GetGCState returns the (unified) GC state.
+func (s *pdService) GetGCState(ctx context.Context, req *pdpb.GetGCStateRequest) (*pdpb.GetGCStateResponse, error) {
+	if err := s.validate(ctx, "GetGCState", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	c.gc.mu.Lock()
+	defer c.gc.mu.Unlock()
+	return &pdpb.GetGCStateResponse{Header: s.header(), GcState: c.gc.snapshot(c.now(), !req.GetExcludeGcBarriers())}, nil
+}
+
+// GetAllKeyspacesGCStates returns the single unified GC state.
+func (s *pdService) GetAllKeyspacesGCStates(ctx context.Context, req *pdpb.GetAllKeyspacesGCStatesRequest) (*pdpb.GetAllKeyspacesGCStatesResponse, error) {
+	if err := s.validate(ctx, "GetAllKeyspacesGCStates", req.GetHeader()); err != nil {
+		return nil, err
+	}
+	c := s.m.c
+	c.gc.mu.Lock()
+	defer c.gc.mu.Unlock()
+	return &pdpb.GetAllKeyspacesGCStatesResponse{Header: s.header(), GcStates: []*pdpb.GCState{c.gc.snapshot(c.now(), true)}}, nil
+}

@@ -1,0 +1,201 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/tikvgo/tikvgo/e2e/docker"
+)
+
+// Local image mode: one container, built FROM scratch around the standalone
+// tikvsim binary, holds the whole simulated cluster. The simulator's servers
+// talk to each other in-process, so only the test process has to reach them:
+// every PD and store port is chosen free on the host, passed to the binary as
+// a fixed port, published 1:1 on 127.0.0.1, and advertised as 127.0.0.1:port.
+
+const (
+	localImageRepo = "tikvgo-e2e-tikvsim"
+	localImageTag  = "local"
+	simAlias       = "tikvsim"
+	tikvsimModule  = "github.com/tikvgo/tikvgo/tikvsim"
+	loopback       = "127.0.0.1"
+)
+
+type local struct {
+	docker dockerSet
+	pds    []string
+	stores []string
+}
+
+func startLocal(ctx context.Context, cfg *config) (backend, error) {
+	l := &local{docker: dockerSet{cfg: cfg}}
+	if err := l.start(ctx); err != nil {
+		return nil, l.docker.startFailed(err)
+	}
+	return l, nil
+}
+
+func (l *local) start(ctx context.Context) error {
+	cfg := l.docker.cfg
+	buildCtx, err := os.MkdirTemp("", "tikvgo-e2e-image-")
+	if err != nil {
+		return fmt.Errorf("cluster: image build context: %w", err)
+	}
+	l.docker.tempDirs = append(l.docker.tempDirs, buildCtx)
+	if err := buildTikvsim(ctx, cfg, filepath.Join(buildCtx, "tikvsim")); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(buildCtx, "Dockerfile"), docker.Dockerfile(), 0o644); err != nil {
+		return fmt.Errorf("cluster: image build context: %w", err)
+	}
+
+	ports, err := freePorts(loopback, simPDs+stores)
+	if err != nil {
+		return err
+	}
+	pdPorts, storePorts := ports[:simPDs], ports[simPDs:]
+	for _, p := range pdPorts {
+		l.pds = append(l.pds, joinHostPort(loopback, p))
+	}
+	for _, p := range storePorts {
+		l.stores = append(l.stores, joinHostPort(loopback, p))
+	}
+
+	if err := l.docker.newNetwork(ctx); err != nil {
+		return err
+	}
+	_, err = l.docker.run(ctx, simAlias, testcontainers.ContainerRequest{
+		FromDockerfile: testcontainers.FromDockerfile{
+			Context:    buildCtx,
+			Dockerfile: "Dockerfile",
+			Repo:       localImageRepo,
+			Tag:        localImageTag,
+			// Later runs reuse the layer cache; the image is a few MB.
+			KeepImage:      true,
+			BuildLogWriter: logWriter{cfg},
+			BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+				o.PullParent = false // FROM scratch: nothing to pull, and no registry here
+			},
+		},
+		Cmd: []string{
+			"--pds=" + strconv.Itoa(simPDs),
+			"--stores=" + strconv.Itoa(stores),
+			"--listen-host=0.0.0.0",
+			"--advertise-host=" + loopback,
+			"--pd-ports=" + joinInts(pdPorts),
+			"--store-ports=" + joinInts(storePorts),
+		},
+	}, loopback, ports)
+	if err != nil {
+		return err
+	}
+	if err := WaitReady(ctx, l.pds, stores); err != nil {
+		return l.docker.notReady(ctx, err)
+	}
+	return nil
+}
+
+func (l *local) pdAddrs() []string                          { return l.pds }
+func (l *local) storeAddrs() []string                       { return l.stores }
+func (l *local) capabilities() Capability                   { return 0 }
+func (l *local) stopStore(context.Context, uint64) error    { return ErrUnsupported }
+func (l *local) restartStore(context.Context, uint64) error { return ErrUnsupported }
+func (l *local) changePDLeader(context.Context) error       { return ErrUnsupported }
+func (l *local) close(ctx context.Context) error            { return l.docker.teardown(ctx) }
+
+// buildTikvsim compiles ./cmd/tikvsim of the tikvsim module into out as a
+// static linux binary for the Docker engine's architecture.
+func buildTikvsim(ctx context.Context, cfg *config, out string) error {
+	dir, err := tikvsimDir(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	arch, err := engineArch(ctx)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-o", out, "./cmd/tikvsim")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	var outBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cluster: build tikvsim binary in %s: %w\n%s", dir, err, outBuf.String())
+	}
+	cfg.logger.Info("containers: built tikvsim binary", "dir", dir, "goarch", arch)
+	return nil
+}
+
+// tikvsimDir finds the tikvsim module: the configured directory, else where
+// the go command resolves it from the current module (the e2e module's
+// replace points at ../tikvsim).
+func tikvsimDir(ctx context.Context, cfg *config) (string, error) {
+	dir := cfg.tikvsimDir
+	if dir == "" {
+		out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", tikvsimModule).Output()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+			}
+			return "", fmt.Errorf("cluster: locate the tikvsim module (set %s): %w", EnvTikvsimDir, err)
+		}
+		dir = strings.TrimSpace(string(out))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cmd", "tikvsim")); err != nil {
+		return "", fmt.Errorf("cluster: no cmd/tikvsim in tikvsim module dir %q (set %s): %w", dir, EnvTikvsimDir, err)
+	}
+	return dir, nil
+}
+
+// engineArch maps the Docker engine's architecture to a GOARCH.
+func engineArch(ctx context.Context) (string, error) {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	info, err := cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return "", err
+	}
+	switch a := info.Info.Architecture; a {
+	case "x86_64", "amd64":
+		return "amd64", nil
+	case "aarch64", "arm64":
+		return "arm64", nil
+	case "":
+		return runtime.GOARCH, nil
+	default:
+		return a, nil
+	}
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// logWriter sends build output to the cluster logger at debug level.
+type logWriter struct{ cfg *config }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	if s := strings.TrimSpace(string(p)); s != "" {
+		w.cfg.logger.Debug(s, "component", "docker build")
+	}
+	return len(p), nil
+}

@@ -4,4 +4,37 @@
 //
 // It uses pdclient for member discovery and connections and never the other
 // way round; it knows nothing about regions or stores.
+//
+// # Usage
+//
+//	c, err := tso.New(ctx, []string{"127.0.0.1:2379"}) // or tso.NewFromPD(ctx, pd)
+//	if err != nil { ... }
+//	defer c.Close()
+//	ts, err := c.GetTS(ctx)
+//	fmt.Println(ts.Physical(), ts.Logical(), ts.Time())
+//
+//	o, _ := tso.NewOracle(c) // low-resolution and stale timestamps
+//	defer o.Close()
+//
+// # Batching
+//
+// One dispatcher goroutine per [Client] owns the Tso stream. It takes every
+// request queued so far and asks PD for all of them in one stream message,
+// then hands the answer out in queue order. At low load a round carries one
+// request and nothing waits; at high load requests queue up while a round is
+// in flight and the next round carries all of them. The queue is bounded
+// ([WithMaxPending]); GetTS waits, honouring its ctx, while it is full.
+//
+// # Guarantees and errors
+//
+// Timestamps from one Client are unique and strictly increasing, across
+// stream reconnects and PD leader changes: a batch whose first timestamp is
+// not above the last one handed out is discarded ([RegressionError]). Failed
+// rounds (broken stream, timeout, leader change, regression) are retried with
+// backoff, following the leader, for up to [WithRetryBudget]; only then do the
+// queued requests fail with the last error. A cluster-id mismatch fails at
+// once. A cancelled ctx returns ctx.Err() at once; [ErrClosed] follows Close.
+//
+// A Client and an [Oracle] are safe for concurrent use; a [Future] belongs to
+// one goroutine.
 package tso

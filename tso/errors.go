@@ -1,0 +1,39 @@
+package tso
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; test with errors.Is.
+var (
+	// ErrClosed is returned by calls made after, or interrupted by, Close.
+	ErrClosed = errors.New("tso: client closed")
+	// ErrRoundTimeout means PD did not answer a Tso round in time.
+	ErrRoundTimeout = errors.New("tso: round timed out")
+	// ErrStreamBroken means the Tso stream answered out of protocol (wrong
+	// count, missing timestamp).
+	ErrStreamBroken = errors.New("tso: stream broken")
+	// ErrRegression is matched by every [RegressionError].
+	ErrRegression = errors.New("tso: timestamp regression")
+	// ErrInvalidArgument is returned for option values that can never work.
+	ErrInvalidArgument = errors.New("tso: invalid argument")
+)
+
+// RegressionError reports a PD answer whose first timestamp is not above the
+// last one this client handed out. The round's timestamps are discarded; the
+// callers see this error only if every retry within the budget regressed too.
+type RegressionError struct {
+	// Last is the largest timestamp handed out so far.
+	Last Timestamp
+	// Got is the first timestamp of the offending batch.
+	Got Timestamp
+}
+
+// Error implements error.
+func (e *RegressionError) Error() string {
+	return fmt.Sprintf("tso: timestamp regression: got %v after %v", e.Got, e.Last)
+}
+
+// Is makes errors.Is(err, ErrRegression) true.
+func (e *RegressionError) Is(target error) bool { return target == ErrRegression }

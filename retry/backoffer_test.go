@@ -344,3 +344,50 @@ func TestServerBusyPool(t *testing.T) {
 		}
 	})
 }
+
+// TestManyKinds backs off for more kinds than a Backoffer tracks inline.
+func TestManyKinds(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		kinds := []*retry.Kind{retry.RegionMiss, retry.RegionScheduling, retry.StaleCommand, retry.MaxTSNotSynced,
+			retry.TxnNotFound, retry.CommitTSLag, retry.RegionNotInitialized}
+		bo := retry.New(time.Minute)
+		for round := range 2 {
+			for _, k := range kinds {
+				if err := bo.Backoff(t.Context(), k, nil); err != nil {
+					t.Fatalf("round %d %v: %v", round, k, err)
+				}
+			}
+		}
+		tries := bo.Tries()
+		if len(tries) != len(kinds) {
+			t.Fatalf("Tries = %+v", tries)
+		}
+		for i, k := range kinds {
+			if tries[i] != (retry.KindStats{Kind: k, Sleeps: 2, Slept: 6 * ms}) || bo.Attempts(k) != 2 {
+				t.Errorf("kind %v: %+v, attempts %d", k, tries[i], bo.Attempts(k))
+			}
+		}
+		if bo.Attempts(retry.TiKVRPC) != 0 || bo.Slept() != time.Duration(len(kinds))*6*ms {
+			t.Fatalf("Attempts(unused) = %d, Slept = %v", bo.Attempts(retry.TiKVRPC), bo.Slept())
+		}
+	})
+}
+
+// TestZeroBaseRetriesImmediately: a zero curve retries without sleeping,
+// bounded by the kind's attempt limit.
+func TestZeroBaseRetriesImmediately(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		kind := mustKind(t, "now", retry.Backoff{}, retry.EqualJitter, nil, retry.WithMaxAttempts(3))
+		var calls int
+		start := time.Now()
+		err := retry.Do(t.Context(), retry.Policy{Kind: kind, Budget: time.Second}, func(context.Context) error {
+			calls++
+			return &tempError{msg: "again"}
+		})
+		if calls != 4 || time.Since(start) != 0 || !errors.Is(err, retry.ErrMaxAttempts) {
+			t.Fatalf("calls %d, slept %v, err %v", calls, time.Since(start), err)
+		}
+	})
+}

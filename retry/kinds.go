@@ -16,7 +16,8 @@ import "time"
 //	ProposalInMergingMode               RegionScheduling
 //	EpochNotMatch (real)                none: refresh the cache, re-split
 //	EpochNotMatch without regions       RegionMiss (a synthetic "all replicas failed")
-//	other region errors re-split above  RegionMiss
+//	unknown region errors               none in the sender: drop the cache entry and return;
+//	                                    the caller backs off with RegionMiss and re-splits
 //	ServerIsBusy                        ServerBusy ("deadline is exceeded": next replica, none)
 //	DiskFull                            DiskFull
 //	RecoveryInProgress                  RegionRecoveryInProgress

@@ -29,6 +29,15 @@ func newTSO(t *testing.T, p *fakePD, opts ...tso.Option) *tso.Client {
 	return c
 }
 
+func newTSOForBench(b *testing.B, p *fakePD) *tso.Client {
+	b.Helper()
+	c, err := tso.New(b.Context(), p.endpoints(), fastPD())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 func TestGetTSIncreasing(t *testing.T) {
 	p := newFakePD(t, 1)
 	c := newTSO(t, p)

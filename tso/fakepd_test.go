@@ -18,7 +18,7 @@ import (
 // fakePD is a small PD cluster that serves GetMembers and Tso. Members share
 // one allocator; only the leader serves Tso.
 type fakePD struct {
-	t         *testing.T
+	t         testing.TB
 	clusterID uint64
 	members   []*fakeMember
 	leader    atomic.Int32
@@ -48,7 +48,7 @@ type fakeMember struct {
 	srv *grpc.Server
 }
 
-func newFakePD(t *testing.T, n int) *fakePD {
+func newFakePD(t testing.TB, n int) *fakePD {
 	t.Helper()
 	p := &fakePD{t: t, clusterID: 42, physical: time.Now().UnixMilli(), received: make(chan uint32, 1024)}
 	for i := range n {

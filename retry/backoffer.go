@@ -25,8 +25,10 @@ const recentCauses = 3
 // Backoffer sleeps between the attempts of one operation. It keeps a delay
 // sequence per [Kind] (exponential, capped, jittered), charges every sleep to
 // the operation's total sleep budget, and when the next sleep would overrun the
-// budget it returns an [*ExhaustedError] instead of sleeping: the total slept
-// never exceeds the budget.
+// budget it returns an [*ExhaustedError] instead of sleeping: the sleeps
+// charged to the budget never exceed it. (Unlike client-go, which checks the
+// budget before a sleep and may overrun it by one sleep. Kinds with a separate
+// pool, such as [ServerBusy], are charged to that pool instead.)
 //
 // Create one per operation with [New] and pass it down explicitly; it holds
 // no ctx, each call takes one. For parallel sub-tasks use [Backoffer.Fork]

@@ -1,7 +1,33 @@
-// Package locate owns the region cache (regions by start key, epochs, leaders,
-// peers, stores and buckets), replica selection and the region request sender
-// that turns region errors into cache updates and backoff.
+// Package locate owns the region cache (regions by start key, epochs,
+// leaders, peers, stores and buckets), replica selection and the region
+// request sender that turns region errors into cache updates and backoff.
 //
 // It does not speak transaction or raw-KV semantics; rawkv, twopc and txnkv
 // build requests and hand them to locate to route.
+//
+// # Usage
+//
+//	cache, err := locate.New(pd) // pd: *pdclient.Client or any [PD]
+//	loc, err := cache.LocateKey(ctx, key)
+//	groups, err := cache.GroupKeysByRegion(ctx, keys)
+//	ranges, err := cache.SplitRangeByRegions(ctx, start, end)
+//
+// # The cache
+//
+// Regions live in a B-tree ordered by start key and in a map by id. A miss
+// loads the region and the next few (see [WithScanAhead]) with one PD scan;
+// concurrent misses on the same key share one PD call. Every cached region is
+// a compact immutable snapshot (about 330 bytes with three peers); only its
+// leader, buckets, validity and expiry change in place. A region is reloaded
+// when its TTL ([WithRegionTTL]) passes without access or when an error proves
+// it stale: [Cache.OnEpochNotMatch] installs the regions TiKV reported,
+// [Cache.UpdateLeader] applies NotLeader hints, [Cache.InvalidateRegion] and
+// [Cache.InvalidateStore] drop entries for the rest.
+//
+// # Concurrency and errors
+//
+// A [Cache] is safe for concurrent use and starts no goroutines. Lookups
+// honour their ctx; a PD load shared by several callers runs until the last
+// caller's deadline. Errors are sentinels ([ErrRegionNotFound],
+// [ErrStoreNotFound], ...) or the PD client's own errors, wrapped.
 package locate

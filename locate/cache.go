@@ -1,0 +1,396 @@
+package locate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/tikvgo/tikvgo/pdclient"
+)
+
+// item is what the B-tree holds: the start key next to the region pointer, so
+// that comparisons never chase the pointer and a lookup pivot needs no
+// allocation.
+type item struct {
+	start []byte
+	r     *Region
+}
+
+func itemLess(a, b item) bool { return bytes.Compare(a.start, b.start) < 0 }
+
+// btreeDegree trades node size against depth; 32 keeps ~1M regions within
+// four levels with nodes of a few cache lines.
+const btreeDegree = 32
+
+// Cache is the region cache: regions ordered by start key, indexed by id,
+// loaded from PD on a miss and replaced when PD or TiKV prove them stale.
+//
+// A Cache is safe for concurrent use. It starts no goroutines; expired
+// regions are detected lazily on access.
+type Cache struct {
+	pd  PD
+	cfg config
+
+	mu   sync.RWMutex
+	tree *btree.BTreeG[item]
+	byID map[uint64]*Region
+
+	regionFlight singleflight.Group
+	stores       storeCache
+}
+
+// New returns an empty cache that loads regions and stores from pd.
+func New(pd PD, opts ...Option) (*Cache, error) {
+	if pd == nil {
+		return nil, fmt.Errorf("%w: nil PD", ErrInvalidOption)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Cache{
+		pd:   pd,
+		cfg:  cfg,
+		tree: btree.NewG(btreeDegree, itemLess),
+		byID: make(map[uint64]*Region),
+	}
+	c.stores.init(pd, cfg.logger)
+	return c, nil
+}
+
+// regionOpts are the PD options every region query carries.
+func (c *Cache) regionOpts() []pdclient.RegionOption {
+	if c.cfg.buckets {
+		return []pdclient.RegionOption{pdclient.WithBuckets()}
+	}
+	return nil
+}
+
+// ttlOf returns the TTL of r: the base plus a per-region jitter derived from
+// the id, so it needs no storage and stays stable across reloads.
+func (c *Cache) ttlOf(r *Region) time.Duration {
+	if c.cfg.jitter <= 0 {
+		return c.cfg.ttl
+	}
+	h := r.id * 0x9e3779b97f4a7c15 // Fibonacci hashing spreads sequential ids
+	return c.cfg.ttl + time.Duration(h%uint64(c.cfg.jitter))
+}
+
+// fresh reports whether r may be used at now, extending its TTL on access.
+// The expiry is rewritten only when less than half the TTL is left, so hot
+// regions do not bounce a cache line on every lookup.
+func (c *Cache) fresh(r *Region, now int64) bool {
+	if r.invalid.Load() != uint32(Valid) {
+		return false
+	}
+	exp := r.expireAt.Load()
+	if now >= exp {
+		r.invalidate(Expired)
+		return false
+	}
+	ttl := int64(c.ttlOf(r))
+	if exp-now < ttl/2 {
+		r.expireAt.CompareAndSwap(exp, now+ttl)
+	}
+	return true
+}
+
+// search returns the cached region whose start key is the greatest <= key.
+func (c *Cache) search(key []byte) *Region {
+	var found *Region
+	c.mu.RLock()
+	c.tree.DescendLessOrEqual(item{start: key}, func(it item) bool {
+		found = it.r
+		return false
+	})
+	c.mu.RUnlock()
+	return found
+}
+
+// searchBefore returns the cached region whose start key is the greatest < key.
+func (c *Cache) searchBefore(key []byte) *Region {
+	var found *Region
+	c.mu.RLock()
+	c.tree.DescendLessOrEqual(item{start: key}, func(it item) bool {
+		if bytes.Equal(it.start, key) {
+			return true // want strictly less: keep descending
+		}
+		found = it.r
+		return false
+	})
+	c.mu.RUnlock()
+	return found
+}
+
+// TryLocateKey returns the location of key from the cache only.
+func (c *Cache) TryLocateKey(key []byte) (Location, bool) {
+	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, time.Now().UnixNano()) {
+		return r.location(), true
+	}
+	return Location{}, false
+}
+
+// LocateKey returns the region containing key, loading it (and the next
+// few regions) from PD on a miss.
+func (c *Cache) LocateKey(ctx context.Context, key []byte) (Location, error) {
+	r, err := c.regionByKey(ctx, key)
+	if err != nil {
+		return Location{}, err
+	}
+	return r.location(), nil
+}
+
+// RegionByKey is [Cache.LocateKey] returning the cached region itself, for
+// callers that need its peers and leader.
+func (c *Cache) RegionByKey(ctx context.Context, key []byte) (*Region, error) {
+	return c.regionByKey(ctx, key)
+}
+
+func (c *Cache) regionByKey(ctx context.Context, key []byte) (*Region, error) {
+	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, time.Now().UnixNano()) {
+		return r, nil
+	}
+	return c.load(ctx, "k"+string(key), func(ctx context.Context) (*Region, error) {
+		return c.loadByKey(ctx, key)
+	})
+}
+
+// LocateEndKey returns the region whose range (start, end] contains key:
+// the region a reverse scan whose exclusive upper bound is key reads first.
+func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) {
+	if len(key) == 0 {
+		// An empty end key means +inf: the last region.
+		return c.LocateKey(ctx, lastKeyProbe)
+	}
+	if r := c.searchBefore(key); r != nil && r.ContainsByEnd(key) && c.fresh(r, time.Now().UnixNano()) {
+		return r.location(), nil
+	}
+	r, err := c.load(ctx, "e"+string(key), func(ctx context.Context) (*Region, error) {
+		return c.loadByEndKey(ctx, key)
+	})
+	if err != nil {
+		return Location{}, err
+	}
+	return r.location(), nil
+}
+
+// lastKeyProbe sorts after every realistic key; TiKV keys are far shorter.
+var lastKeyProbe = bytes.Repeat([]byte{0xff}, 512)
+
+// LocateRegionByID returns the location of the region with the given id,
+// loading it from PD on a miss.
+func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, error) {
+	r, err := c.RegionByID(ctx, id)
+	if err != nil {
+		return Location{}, err
+	}
+	return r.location(), nil
+}
+
+// RegionByID returns the cached region with the given id, loading it from PD
+// on a miss.
+func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
+	c.mu.RLock()
+	r := c.byID[id]
+	c.mu.RUnlock()
+	if r != nil && c.fresh(r, time.Now().UnixNano()) {
+		return r, nil
+	}
+	return c.load(ctx, fmt.Sprintf("i%d", id), func(ctx context.Context) (*Region, error) {
+		pr, err := c.pd.GetRegionByID(ctx, id, c.regionOpts()...)
+		if err != nil {
+			return nil, err
+		}
+		return c.insertFromPD(pr)
+	})
+}
+
+// CachedRegion returns the cached region for ver if it is still cached at
+// exactly that epoch and valid; nil otherwise. It never calls PD.
+func (c *Cache) CachedRegion(ver VerID) *Region {
+	c.mu.RLock()
+	r := c.byID[ver.ID]
+	c.mu.RUnlock()
+	if r == nil || r.VerID() != ver || r.Invalid() != Valid {
+		return nil
+	}
+	return r
+}
+
+// load runs fn once per flight key however many callers miss on it at the
+// same time; every caller still honours its own ctx.
+func (c *Cache) load(ctx context.Context, key string, fn func(context.Context) (*Region, error)) (*Region, error) {
+	for {
+		ch := c.regionFlight.DoChan(key, func() (any, error) {
+			// The flight outlives any single caller, so it runs on a ctx
+			// detached from the first caller's cancellation but bounded
+			// by its deadline.
+			fctx := context.WithoutCancel(ctx)
+			if dl, ok := ctx.Deadline(); ok {
+				var cancel context.CancelFunc
+				fctx, cancel = context.WithDeadline(fctx, dl)
+				defer cancel()
+			}
+			return fn(fctx)
+		})
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				// The flight may have died of another caller's deadline;
+				// if ours has not passed, fly again.
+				if errors.Is(res.Err, context.DeadlineExceeded) && ctx.Err() == nil {
+					continue
+				}
+				return nil, res.Err
+			}
+			return res.Val.(*Region), nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// loadByKey fetches the region containing key and up to scanAhead-1
+// following regions in one PD call.
+func (c *Cache) loadByKey(ctx context.Context, key []byte) (*Region, error) {
+	if c.cfg.scanAhead > 1 {
+		regions, err := c.pd.ScanRegions(ctx, key, nil, c.cfg.scanAhead, c.regionOpts()...)
+		if err != nil {
+			return nil, err
+		}
+		var hit *Region
+		for _, pr := range regions {
+			r, err := c.insertFromPD(pr)
+			if err != nil {
+				continue // skip a peerless region; GetRegion below decides
+			}
+			if hit == nil && r.Contains(key) {
+				hit = r
+			}
+		}
+		if hit != nil {
+			return hit, nil
+		}
+	}
+	pr, err := c.pd.GetRegion(ctx, key, c.regionOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	return c.insertFromPD(pr)
+}
+
+// loadByEndKey fetches the region whose (start, end] contains key: the
+// region containing key, or its predecessor when key is exactly its start.
+func (c *Cache) loadByEndKey(ctx context.Context, key []byte) (*Region, error) {
+	pr, err := c.pd.GetRegion(ctx, key, c.regionOpts()...)
+	if err != nil {
+		return nil, err
+	}
+	if pr != nil && pr.Meta != nil && bytes.Equal(pr.Meta.GetStartKey(), key) {
+		if pr, err = c.pd.GetPrevRegion(ctx, key, c.regionOpts()...); err != nil {
+			return nil, err
+		}
+	}
+	return c.insertFromPD(pr)
+}
+
+// insertFromPD converts and caches a PD region, returning the region the
+// caller should use (the PD copy even when the cache kept a newer one).
+func (c *Cache) insertFromPD(pr *pdclient.Region) (*Region, error) {
+	if pr == nil || pr.Meta == nil {
+		return nil, ErrRegionNotFound
+	}
+	r := newRegion(pr)
+	if len(r.peers) == 0 {
+		return nil, fmt.Errorf("%w: region %d", ErrNoPeer, r.id)
+	}
+	c.insert(r)
+	return r, nil
+}
+
+// insert puts r in the cache, replacing every cached region its range
+// overlaps. If a cached overlapping region has a newer version, r is stale
+// (PD lags behind a split TiKV already reported) and is not cached.
+func (c *Cache) insert(r *Region) bool {
+	r.expireAt.Store(time.Now().UnixNano() + int64(c.ttlOf(r)))
+	start, end := r.StartKey(), r.EndKey()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	var overlaps []*Region
+	c.tree.DescendLessOrEqual(item{start: start}, func(it item) bool {
+		if !bytes.Equal(it.start, start) {
+			if e := it.r.EndKey(); len(e) == 0 || bytes.Compare(e, start) > 0 {
+				overlaps = append(overlaps, it.r)
+			}
+			return false
+		}
+		return true
+	})
+	c.tree.AscendGreaterOrEqual(item{start: start}, func(it item) bool {
+		if len(end) > 0 && bytes.Compare(it.start, end) >= 0 {
+			return false
+		}
+		overlaps = append(overlaps, it.r)
+		return true
+	})
+	for _, o := range overlaps {
+		if o.ver > r.ver || (o.id == r.id && o.ver == r.ver && o.confVer > r.confVer) {
+			return false
+		}
+	}
+	if old := c.byID[r.id]; old != nil {
+		// Keep a leader learned from TiKV when PD's copy has none.
+		if _, ok := r.Leader(); !ok {
+			if l, ok := old.Leader(); ok {
+				r.switchLeader(l.ID, l.StoreID)
+			}
+		}
+		if r.buckets.Load() == nil {
+			r.buckets.Store(old.buckets.Load())
+		}
+		if !containsRegion(overlaps, old) {
+			overlaps = append(overlaps, old)
+		}
+	}
+	for _, o := range overlaps {
+		c.tree.Delete(item{start: o.StartKey()})
+		if c.byID[o.id] == o {
+			delete(c.byID, o.id)
+		}
+		o.invalidate(EpochNotMatch)
+	}
+	c.tree.ReplaceOrInsert(item{start: start, r: r})
+	c.byID[r.id] = r
+	if len(overlaps) > 0 {
+		c.cfg.logger.Debug("locate: region reloaded", slog.Uint64("region_id", r.id),
+			slog.Uint64("ver", r.ver), slog.Int("replaced", len(overlaps)))
+	}
+	return true
+}
+
+func containsRegion(rs []*Region, r *Region) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of cached regions.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.tree.Len()
+}

@@ -94,7 +94,7 @@ func TestScenario_AsyncCommitResolvedBySecondaries(t *testing.T) {
 	e := newEngine(t)
 	e.UpdateMaxTS(50)
 	r := e.KvPrewrite(t.Context(), &kvrpcpb.PrewriteRequest{
-		Mutations: []*kvrpcpb.Mutation{putMut("p", "1"), putMut("s1", "2"), putMut("s2", "3")},
+		Mutations:   []*kvrpcpb.Mutation{putMut("p", "1"), putMut("s1", "2"), putMut("s2", "3")},
 		PrimaryLock: []byte("p"), StartVersion: 40, LockTtl: 10, UseAsyncCommit: true,
 		Secondaries: bkeys("s1", "s2"),
 	})
@@ -151,7 +151,7 @@ func TestScenario_OnePC(t *testing.T) {
 	e.UpdateMaxTS(70)
 	long := bytes.Repeat([]byte("x"), 400)
 	r := e.KvPrewrite(t.Context(), &kvrpcpb.PrewriteRequest{
-		Mutations: []*kvrpcpb.Mutation{putMut("a", "1"), {Op: kvrpcpb.Op_Put, Key: []byte("b"), Value: long}},
+		Mutations:   []*kvrpcpb.Mutation{putMut("a", "1"), {Op: kvrpcpb.Op_Put, Key: []byte("b"), Value: long}},
 		PrimaryLock: []byte("a"), StartVersion: 60, LockTtl: 10, TryOnePc: true,
 	})
 	if len(r.Errors) > 0 || r.OnePcCommitTs != 71 || r.MinCommitTs != 0 {
@@ -251,7 +251,7 @@ func TestScenario_GC(t *testing.T) {
 
 	e.GC(35)
 	mustGet(t, e, "a", 41, "4")
-	mustGet(t, e, "a", 35, "2") // the Put below the safe point survives
+	mustGet(t, e, "a", 35, "2")  // the Put below the safe point survives
 	mustNotFound(t, e, "a", 15)  // older versions are gone
 	mustNotFound(t, e, "b", 100) // Delete and everything older dropped
 	if n := e.Keys(); n != 2 {

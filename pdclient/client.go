@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	"google.golang.org/grpc"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // Client talks to a PD cluster. It discovers the members, follows the
@@ -65,7 +66,10 @@ func New(ctx context.Context, endpoints []string, opts ...Option) (*Client, erro
 		checkLeader: make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	for attempt := 1; ; attempt++ {
+	// Initial discovery is bounded by ctx only: the caller decides how long
+	// to wait for PD to come up.
+	bo := retry.New(retry.Unbounded)
+	for {
 		err := c.discover(ctx)
 		if err == nil {
 			break
@@ -74,9 +78,9 @@ func New(ctx context.Context, endpoints []string, opts ...Option) (*Client, erro
 			c.Close()
 			return nil, err
 		}
-		if werr := waitBackoff(ctx, backoffDelay(cfg.backoffBase, cfg.backoffMax, attempt), nil); werr != nil {
+		if werr := bo.Backoff(ctx, cfg.kind, err); werr != nil {
 			c.Close()
-			return nil, fmt.Errorf("pdclient: initial discovery: %w (last error: %w)", werr, err)
+			return nil, fmt.Errorf("pdclient: initial discovery: %w", werr)
 		}
 	}
 	c.wg.Add(1)
@@ -164,8 +168,8 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		ctx, cancel = context.WithTimeout(ctx, cc.timeout)
 		defer cancel()
 	}
-	budgetEnd := time.Now().Add(c.cfg.retryBudget)
-	for attempt := 1; ; attempt++ {
+	var bo *retry.Backoffer // made at the first failure: the happy path allocates nothing
+	for {
 		if c.ctx.Err() != nil {
 			return zero, ErrClosed
 		}
@@ -189,15 +193,18 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		if ctx.Err() != nil {
 			return zero, fmt.Errorf("pdclient: %s: %w (last error: %w)", method, ctx.Err(), err)
 		}
-		if !shouldRetry(err, kind) || time.Now().After(budgetEnd) {
+		if !shouldRetry(err, kind) {
 			return zero, err
 		}
-		c.log.Debug("retrying PD call", slog.String("method", method), slog.Int("attempt", attempt), slog.Any("error", err))
-		if werr := waitBackoff(ctx, backoffDelay(c.cfg.backoffBase, c.cfg.backoffMax, attempt), l.changed); werr != nil {
+		if bo == nil {
+			bo = retry.New(c.cfg.retryBudget)
+		}
+		// The wait ends early when discovery publishes a new leader.
+		if werr := bo.BackoffOrWake(ctx, c.cfg.kind, l.changed, err); werr != nil {
 			if c.ctx.Err() != nil {
 				return zero, ErrClosed
 			}
-			return zero, fmt.Errorf("pdclient: %s: %w (last error: %w)", method, werr, err)
+			return zero, fmt.Errorf("pdclient: %s: %w", method, werr)
 		}
 	}
 }

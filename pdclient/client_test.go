@@ -13,13 +13,14 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 func newClient(t *testing.T, c *fakeCluster, opts ...pdclient.Option) *pdclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	opts = append([]pdclient.Option{pdclient.WithBackoff(time.Millisecond, 20*time.Millisecond)}, opts...)
+	opts = append([]pdclient.Option{pdclient.WithBackoff(retry.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond})}, opts...)
 	cli, err := pdclient.New(ctx, c.endpoints(), opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -60,6 +61,9 @@ func TestNewValidation(t *testing.T) {
 	}
 	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithRPCTimeout(0)); !errors.Is(err, pdclient.ErrInvalidArgument) {
 		t.Fatalf("zero timeout: %v", err)
+	}
+	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithBackoff(retry.Backoff{Base: time.Second})); !errors.Is(err, pdclient.ErrInvalidArgument) {
+		t.Fatalf("bad backoff: %v", err)
 	}
 	// Nothing listens: New keeps retrying until ctx ends.
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
@@ -410,6 +414,10 @@ func TestRetryPolicy(t *testing.T) {
 		var re *pdclient.RPCError
 		if !errors.As(err, &re) || re.Method != "GetRegion" || !re.Retryable() {
 			t.Fatalf("err = %v", err)
+		}
+		// The budget is spent: the final error is not retryable any more.
+		if !errors.Is(err, retry.ErrBudgetExhausted) || !errors.Is(err, retry.ErrPDServerTimeout) || retry.IsRetryable(err) {
+			t.Fatalf("exhausted err = %v", err)
 		}
 	})
 }

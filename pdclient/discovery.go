@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // Leader is a snapshot of the PD leader as the client last discovered it.
@@ -208,31 +210,25 @@ func (c *Client) discoveryLoop() {
 	defer c.wg.Done()
 	timer := time.NewTimer(c.cfg.refreshInterval)
 	defer timer.Stop()
-	failures := 0
 	for {
-		check := c.checkLeader
-		if failures > 0 {
-			// Already retrying on a backoff timer; a trigger adds nothing.
-			check = nil
-		}
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-timer.C:
-		case <-check:
+		case <-c.checkLeader:
 		}
-		err := c.discover(c.ctx)
-		if c.ctx.Err() != nil {
-			return
+		// Retry until discovery succeeds: without a leader nothing works.
+		bo := retry.New(retry.Unbounded)
+		for {
+			err := c.discover(c.ctx)
+			if err == nil || c.ctx.Err() != nil {
+				break
+			}
+			c.log.Warn("PD member discovery failed", slog.Any("error", err))
+			if bo.Backoff(c.ctx, c.cfg.kind, err) != nil {
+				return // only the lifecycle ctx ends an unbounded backoff
+			}
 		}
-		next := c.cfg.refreshInterval
-		if err != nil {
-			failures++
-			next = backoffDelay(c.cfg.backoffBase, c.cfg.backoffMax, failures)
-			c.log.Warn("PD member discovery failed", slog.Int("attempt", failures), slog.Any("error", err))
-		} else {
-			failures = 0
-		}
-		timer.Reset(next)
+		timer.Reset(c.cfg.refreshInterval)
 	}
 }

@@ -17,3 +17,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+require github.com/tikvgo/tikvgo/retry v0.0.0
+
+replace github.com/tikvgo/tikvgo/retry => ../retry

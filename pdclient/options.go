@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // Defaults for the client options.
@@ -18,8 +20,9 @@ const (
 	DefaultMemberRefreshInterval = time.Minute
 	// DefaultRPCTimeout bounds one attempt of one RPC.
 	DefaultRPCTimeout = 3 * time.Second
-	// DefaultRetryBudget bounds the total time a read spends retrying.
-	DefaultRetryBudget = 10 * time.Second
+	// DefaultRetryBudget bounds the total backoff sleep of one call
+	// (client-go's region-load budget, unweighted).
+	DefaultRetryBudget = 20 * time.Second
 	// DefaultCallerID is sent in every request header.
 	DefaultCallerID = "tikvgo"
 )
@@ -30,8 +33,8 @@ type config struct {
 	refreshInterval time.Duration
 	rpcTimeout      time.Duration
 	retryBudget     time.Duration
-	backoffBase     time.Duration
-	backoffMax      time.Duration
+	backoff         *retry.Backoff // nil: retry.PDRPC as is
+	kind            *retry.Kind
 	callerID        string
 	dialOpts        []grpc.DialOption
 }
@@ -42,8 +45,6 @@ func defaultConfig() config {
 		refreshInterval: DefaultMemberRefreshInterval,
 		rpcTimeout:      DefaultRPCTimeout,
 		retryBudget:     DefaultRetryBudget,
-		backoffBase:     10 * time.Millisecond,
-		backoffMax:      time.Second,
 		callerID:        DefaultCallerID,
 	}
 }
@@ -56,8 +57,14 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: RPC timeout must be positive", ErrInvalidArgument)
 	case c.retryBudget < 0:
 		return fmt.Errorf("%w: retry budget must not be negative", ErrInvalidArgument)
-	case c.backoffBase <= 0 || c.backoffMax < c.backoffBase:
-		return fmt.Errorf("%w: backoff needs 0 < base <= max", ErrInvalidArgument)
+	}
+	c.kind = retry.PDRPC
+	if c.backoff != nil {
+		k, err := retry.PDRPC.WithBackoff(*c.backoff)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		}
+		c.kind = k
 	}
 	return nil
 }
@@ -99,19 +106,19 @@ func WithRPCTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.rpcTimeout = d })
 }
 
-// WithRetryBudget bounds how long an idempotent call keeps retrying
-// retryable failures (leader changes, unreachable members) when the caller's
-// ctx has no earlier deadline. Zero disables retries. Default:
-// [DefaultRetryBudget].
+// WithRetryBudget bounds the total backoff sleep of one call that keeps
+// failing retryably (leader changes, unreachable members); the caller's ctx
+// may end it earlier. Zero disables retries. Default: [DefaultRetryBudget].
 func WithRetryBudget(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.retryBudget = d })
 }
 
-// WithBackoff sets the exponential backoff between retries: the first wait
-// is base, doubled on every further attempt up to max, with ±50% jitter.
-// Default: 10ms to 1s.
-func WithBackoff(base, max time.Duration) Option {
-	return optionFunc(func(c *config) { c.backoffBase, c.backoffMax = base, max })
+// WithBackoff sets the delay curve between retries of a PD call and between
+// failed member discoveries (equal jitter, as client-go's pdRPC backoff).
+// A wait ends early when a new leader is found. Default: [retry.PDRPC]'s
+// curve, 500ms doubling up to 3s.
+func WithBackoff(b retry.Backoff) Option {
+	return optionFunc(func(c *config) { c.backoff = &b })
 }
 
 // WithCallerID sets the caller_id sent in every request header.

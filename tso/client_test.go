@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
 func fastPD() tso.Option {
-	return tso.WithPDOptions(pdclient.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	return tso.WithPDOptions(pdclient.WithBackoff(retry.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond}))
 }
 
 func newTSO(t *testing.T, p *fakePD, opts ...tso.Option) *tso.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	opts = append([]tso.Option{fastPD(), tso.WithBackoff(time.Millisecond, 20*time.Millisecond)}, opts...)
+	opts = append([]tso.Option{fastPD(), tso.WithBackoff(retry.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond})}, opts...)
 	c, err := tso.New(ctx, p.endpoints(), opts...)
 	if err != nil {
 		t.Fatalf("tso.New: %v", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // dispatcher owns the Tso stream and the last timestamp handed out. Only its
@@ -47,8 +47,8 @@ func (d *dispatcher) run() {
 	c := d.c
 	defer c.wg.Done()
 	defer d.shutdown()
-	var failingSince time.Time
-	attempt := 0
+	// bo spans one streak of failing rounds; nil while rounds succeed.
+	var bo *retry.Backoffer
 	for {
 		if len(d.batch) == 0 {
 			select {
@@ -75,7 +75,7 @@ func (d *dispatcher) run() {
 		}
 		err := d.round()
 		if err == nil {
-			failingSince, attempt = time.Time{}, 0
+			bo = nil
 			continue
 		}
 		if c.ctx.Err() != nil {
@@ -85,54 +85,34 @@ func (d *dispatcher) run() {
 		if isLeaderErr(err) {
 			c.pd.ScheduleCheckLeader()
 		}
-		now := time.Now()
-		if failingSince.IsZero() {
-			failingSince = now
-		}
-		if !retryable(err) || now.Sub(failingSince) >= c.cfg.retryBudget {
-			c.log.Warn("TSO requests failed", slog.Int("count", len(d.batch)), slog.Any("error", err))
-			d.finishAll(err)
-			failingSince, attempt = time.Time{}, 0
+		if !retryable(err) {
+			d.fail(err)
+			bo = nil
 			continue
 		}
-		attempt++
-		c.log.Info("TSO round failed, retrying", slog.Int("attempt", attempt), slog.Any("error", err))
-		if !d.backoff(attempt) {
-			return
+		if bo == nil {
+			bo = retry.New(c.cfg.retryBudget)
+		}
+		var wake <-chan struct{}
+		if l, lerr := c.pd.Leader(); lerr == nil {
+			wake = l.Changed()
+		}
+		c.log.Debug("TSO round failed, retrying", slog.Any("error", err))
+		// Retrying is safe: a failed round handed nothing out, and the
+		// regression check guards whatever the next round returns.
+		if berr := bo.BackoffOrWake(c.ctx, c.cfg.kind, wake, err); berr != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			d.fail(berr)
+			bo = nil
 		}
 	}
 }
 
-// backoff waits before the next attempt; a leader change ends the wait
-// early. It returns false when the client is closing.
-func (d *dispatcher) backoff(attempt int) bool {
-	c := d.c
-	var wake <-chan struct{}
-	if l, err := c.pd.Leader(); err == nil {
-		wake = l.Changed()
-	}
-	t := time.NewTimer(backoffDelay(c.cfg.backoffBase, c.cfg.backoffMax, attempt))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-wake:
-	case <-c.ctx.Done():
-		return false
-	}
-	return true
-}
-
-func backoffDelay(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	half := int64(d / 2)
-	if half <= 0 {
-		return d
-	}
-	return time.Duration(half + rand.Int64N(2*half))
+func (d *dispatcher) fail(err error) {
+	d.c.log.Warn("TSO requests failed", slog.Int("count", len(d.batch)), slog.Any("error", err))
+	d.finishAll(err)
 }
 
 // dropCancelled answers requests whose caller has gone away, so they cost

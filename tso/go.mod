@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
+	github.com/tikvgo/tikvgo/retry v0.0.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 )
@@ -20,3 +21,5 @@ require (
 )
 
 replace github.com/tikvgo/tikvgo/pdclient => ../pdclient
+
+replace github.com/tikvgo/tikvgo/retry => ../retry

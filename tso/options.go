@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // Defaults for the client options.
@@ -17,10 +18,15 @@ const (
 	DefaultMaxPending = 1 << 16
 	// DefaultRoundTimeout bounds one Tso round (stream open, send, receive).
 	DefaultRoundTimeout = 3 * time.Second
-	// DefaultRetryBudget bounds how long failing rounds are retried before
-	// their requests fail (client-go's TSO budget is 15s).
-	DefaultRetryBudget = 15 * time.Second
+	// DefaultRetryBudget bounds the backoff sleep of a streak of failing
+	// rounds before their requests fail (client-go's TSO budget).
+	DefaultRetryBudget = retry.TSOBudget
 )
+
+// DefaultBackoff is the curve between failed rounds. It starts far below
+// client-go's pdRPC 500ms because a broken stream to a healthy leader is
+// usually fixed by reopening it, and a leader change ends any wait at once.
+var DefaultBackoff = retry.Backoff{Base: 5 * time.Millisecond, Max: time.Second, Multiplier: 2}
 
 type config struct {
 	logger       *slog.Logger
@@ -28,8 +34,8 @@ type config struct {
 	maxPending   int
 	roundTimeout time.Duration
 	retryBudget  time.Duration
-	backoffBase  time.Duration
-	backoffMax   time.Duration
+	backoff      retry.Backoff
+	kind         *retry.Kind
 	pdOpts       []pdclient.Option
 }
 
@@ -40,8 +46,7 @@ func defaultConfig() config {
 		maxPending:   DefaultMaxPending,
 		roundTimeout: DefaultRoundTimeout,
 		retryBudget:  DefaultRetryBudget,
-		backoffBase:  5 * time.Millisecond,
-		backoffMax:   500 * time.Millisecond,
+		backoff:      DefaultBackoff,
 	}
 }
 
@@ -55,9 +60,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: round timeout must be positive", ErrInvalidArgument)
 	case c.retryBudget < 0:
 		return fmt.Errorf("%w: retry budget must not be negative", ErrInvalidArgument)
-	case c.backoffBase <= 0 || c.backoffMax < c.backoffBase:
-		return fmt.Errorf("%w: backoff needs 0 < base <= max", ErrInvalidArgument)
 	}
+	k, err := retry.PDRPC.WithBackoff(c.backoff)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	c.kind = k
 	return nil
 }
 
@@ -91,18 +99,18 @@ func WithRoundTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.roundTimeout = d })
 }
 
-// WithRetryBudget bounds how long the dispatcher retries failing rounds
-// (reconnecting, following the leader) before failing the queued requests.
-// Zero fails them at the first error. Default: [DefaultRetryBudget].
+// WithRetryBudget bounds the total backoff sleep while the dispatcher
+// retries failing rounds (reconnecting, following the leader) before it
+// fails the queued requests. Zero fails them at the first error. Default:
+// [DefaultRetryBudget].
 func WithRetryBudget(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.retryBudget = d })
 }
 
-// WithBackoff sets the exponential backoff between failed rounds: base
-// doubled per attempt up to max, ±50% jitter; a leader change cuts the wait
-// short. Default: 5ms to 500ms.
-func WithBackoff(base, max time.Duration) Option {
-	return optionFunc(func(c *config) { c.backoffBase, c.backoffMax = base, max })
+// WithBackoff sets the delay curve between failed rounds (equal jitter); a
+// leader change cuts a wait short. Default: [DefaultBackoff].
+func WithBackoff(b retry.Backoff) Option {
+	return optionFunc(func(c *config) { c.backoff = b })
 }
 
 // WithPDOptions passes options to the pdclient that [New] creates. It is

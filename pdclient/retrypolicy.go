@@ -1,48 +1,15 @@
 package pdclient
 
 import (
-	"context"
 	"errors"
-	"math/rand/v2"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// The retry policy lives behind these few functions so that it can move onto
-// the shared retry module's Backoffer once that module is published (TODO(#4)).
-
-// backoffDelay is the wait before retry number attempt (1-based): base
-// doubled per attempt, capped at max, with ±50% jitter.
-func backoffDelay(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	half := int64(d / 2)
-	if half <= 0 {
-		return d
-	}
-	return time.Duration(half + rand.Int64N(2*half))
-}
-
-// waitBackoff waits d, returning early with nil when wake is closed (a new
-// leader is known, so waiting longer is pointless) or with the ctx error.
-func waitBackoff(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	case <-wake:
-		return nil
-	}
-}
+// This file holds the retry decision for PD calls; the waiting between
+// attempts is the retry module's Backoffer.
 
 // shouldRetry decides whether err may be retried for a call of kind.
 func shouldRetry(err error, kind callKind) bool {

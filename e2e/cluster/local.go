@@ -22,7 +22,10 @@ import (
 // tikvsim binary, holds the whole simulated cluster. The simulator's servers
 // talk to each other in-process, so only the test process has to reach them:
 // every PD and store port is chosen free on the host, passed to the binary as
-// a fixed port, published 1:1 on 127.0.0.1, and advertised as 127.0.0.1:port.
+// a fixed port (-pd-ports, -store-ports), published 1:1 on 127.0.0.1, and
+// advertised as 127.0.0.1:port (-advertise-host) while the servers listen on
+// every interface of the container (-host 0.0.0.0). The binary's admin HTTP
+// endpoint is published the same way and carries the fault hooks.
 
 const (
 	localImageRepo = "tikvgo-e2e-tikvsim"
@@ -36,6 +39,7 @@ type local struct {
 	docker dockerSet
 	pds    []string
 	stores []string
+	admin  *adminClient
 }
 
 func startLocal(ctx context.Context, cfg *config) (backend, error) {
@@ -60,11 +64,12 @@ func (l *local) start(ctx context.Context) error {
 		return fmt.Errorf("cluster: image build context: %w", err)
 	}
 
-	ports, err := freePorts(loopback, simPDs+stores)
+	ports, err := freePorts(loopback, simPDs+stores+1)
 	if err != nil {
 		return err
 	}
-	pdPorts, storePorts := ports[:simPDs], ports[simPDs:]
+	pdPorts, storePorts, adminPort := ports[:simPDs], ports[simPDs:simPDs+stores], ports[simPDs+stores]
+	l.admin = newAdminClient(joinHostPort(loopback, adminPort))
 	for _, p := range pdPorts {
 		l.pds = append(l.pds, joinHostPort(loopback, p))
 	}
@@ -89,12 +94,13 @@ func (l *local) start(ctx context.Context) error {
 			},
 		},
 		Cmd: []string{
-			"--pds=" + strconv.Itoa(simPDs),
-			"--stores=" + strconv.Itoa(stores),
-			"--listen-host=0.0.0.0",
-			"--advertise-host=" + loopback,
-			"--pd-ports=" + joinInts(pdPorts),
-			"--store-ports=" + joinInts(storePorts),
+			"-pds=" + strconv.Itoa(simPDs),
+			"-stores=" + strconv.Itoa(stores),
+			"-host=0.0.0.0",
+			"-advertise-host=" + loopback,
+			"-pd-ports=" + joinInts(pdPorts),
+			"-store-ports=" + joinInts(storePorts),
+			"-admin=0.0.0.0:" + strconv.Itoa(adminPort),
 		},
 	}, loopback, ports)
 	if err != nil {
@@ -106,13 +112,42 @@ func (l *local) start(ctx context.Context) error {
 	return nil
 }
 
-func (l *local) pdAddrs() []string                          { return l.pds }
-func (l *local) storeAddrs() []string                       { return l.stores }
-func (l *local) capabilities() Capability                   { return 0 }
-func (l *local) stopStore(context.Context, uint64) error    { return ErrUnsupported }
-func (l *local) restartStore(context.Context, uint64) error { return ErrUnsupported }
-func (l *local) changePDLeader(context.Context) error       { return ErrUnsupported }
-func (l *local) close(ctx context.Context) error            { return l.docker.teardown(ctx) }
+func (l *local) pdAddrs() []string    { return l.pds }
+func (l *local) storeAddrs() []string { return l.stores }
+func (l *local) capabilities() Capability {
+	return CapStopStore | CapRestartStore | CapChangePDLeader
+}
+
+func (l *local) stopStore(ctx context.Context, id uint64) error {
+	return l.admin.post(ctx, "/stop-store", adminRequest{Store: id}, nil)
+}
+
+func (l *local) restartStore(ctx context.Context, id uint64) error {
+	return l.admin.post(ctx, "/restart-store", adminRequest{Store: id}, nil)
+}
+
+// changePDLeader hands leadership to the member after the current leader.
+func (l *local) changePDLeader(ctx context.Context) error {
+	var pd struct {
+		Addrs  []string `json:"addrs"`
+		Leader int      `json:"leader"`
+	}
+	if err := l.admin.get(ctx, "/pd", &pd); err != nil {
+		return err
+	}
+	if len(pd.Addrs) == 0 {
+		return errors.New("tikvsim admin reports no PD members")
+	}
+	return l.admin.post(ctx, "/pd-leader", adminRequest{Index: (pd.Leader + 1) % len(pd.Addrs)}, nil)
+}
+
+func (l *local) close(ctx context.Context) error {
+	err := l.docker.teardown(ctx)
+	if l.admin != nil {
+		l.admin.close()
+	}
+	return err
+}
 
 // buildTikvsim compiles ./cmd/tikvsim of the tikvsim module into out as a
 // static linux binary for the Docker engine's architecture.

@@ -78,7 +78,9 @@ func (rc *rawClient) refreshLeader(ctx context.Context, pdAddrs []string) {
 	rc.pd = pdpb.NewPDClient(rc.conn(trimScheme(m.GetLeader().GetClientUrls()[0])))
 }
 
-func (rc *rawClient) header() *pdpb.RequestHeader { return &pdpb.RequestHeader{ClusterId: rc.clusterID} }
+func (rc *rawClient) header() *pdpb.RequestHeader {
+	return &pdpb.RequestHeader{ClusterId: rc.clusterID}
+}
 
 func (rc *rawClient) stores(ctx context.Context) []*metapb.Store {
 	rc.t.Helper()

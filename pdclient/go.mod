@@ -11,6 +11,7 @@ require (
 require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
+	github.com/google/btree v1.1.3 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -18,6 +19,11 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-require github.com/tikvgo/tikvgo/retry v0.0.0
+require (
+	github.com/tikvgo/tikvgo/retry v0.0.0
+	github.com/tikvgo/tikvgo/tikvsim v0.0.0
+)
 
 replace github.com/tikvgo/tikvgo/retry => ../retry
+
+replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim

@@ -3,7 +3,8 @@
 //
 // The backend is chosen by the TIKVGO_E2E_BACKEND environment variable:
 //
-//   - "sim" (the default): an in-process [tikvsim] cluster.
+//   - "sim" (the default): an in-process
+//     [github.com/tikvgo/tikvgo/tikvsim] cluster.
 //   - "containers": containers started with testcontainers-go on a private
 //     Docker network, either the official pingcap/pd and pingcap/tikv images
 //     or one locally built image holding the standalone tikvsim binary (see

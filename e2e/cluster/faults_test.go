@@ -126,3 +126,36 @@ func TestExternalOverSim(t *testing.T) {
 	// Close of an external cluster leaves it serving.
 	newRawClient(t, sim.PDAddrs()).members(t.Context(), sim.PDAddrs()[1])
 }
+
+// TestConcurrentSafeCloseAndFaults races Close against fault hooks: every
+// hook either runs before Close or reports ErrClosed, and Close runs once.
+func TestConcurrentSafeCloseAndFaults(t *testing.T) {
+	t.Parallel()
+	c, err := cluster.Start(t.Context(), cluster.WithBackend(cluster.KindSim))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	const workers = 8
+	errs := make(chan error, 2*workers)
+	done := make(chan struct{})
+	for i := range workers {
+		go func() {
+			<-done
+			errs <- c.ChangePDLeader(t.Context())
+			if i%2 == 0 {
+				errs <- c.Close()
+			} else {
+				errs <- c.StopStore(t.Context(), uint64(1+i%3))
+			}
+		}()
+	}
+	close(done)
+	for range 2 * workers {
+		if err := <-errs; err != nil && !errors.Is(err, cluster.ErrClosed) {
+			t.Errorf("concurrent hook or Close: %v", err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("final Close: %v", err)
+	}
+}

@@ -1,0 +1,312 @@
+package locate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/errorpb"
+	"github.com/pingcap/kvproto/pkg/metapb"
+
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/retry"
+)
+
+// RPCClient sends one request to one store. *kvrpc.Client satisfies it.
+type RPCClient interface {
+	Send(ctx context.Context, addr string, req *kvrpc.Request) (*kvrpc.Response, error)
+}
+
+// addrCloser is the optional part of an RPCClient that can drop the
+// connections to an address (after StoreNotMatch).
+type addrCloser interface{ CloseAddr(addr string) error }
+
+type sendConfig struct {
+	replicaRead    ReplicaRead
+	labels         []Label
+	staleRead      bool
+	busyThreshold  time.Duration
+	attemptTimeout time.Duration
+	nonIdempotent  bool
+}
+
+// SendOption tunes one [Sender.Send] call.
+type SendOption interface{ applySend(*sendConfig) }
+
+type sendOption func(*sendConfig)
+
+func (f sendOption) applySend(c *sendConfig) { f(c) }
+
+// WithReplicaRead lets a read-only request be served by the replicas mode
+// selects. Default [ReadLeader]. Never use it for writes.
+func WithReplicaRead(mode ReplicaRead) SendOption {
+	return sendOption(func(c *sendConfig) { c.replicaRead = mode })
+}
+
+// WithMatchLabels prefers replicas whose store carries all labels (for
+// example the client's zone).
+func WithMatchLabels(labels ...Label) SendOption {
+	return sendOption(func(c *sendConfig) { c.labels = labels })
+}
+
+// WithStaleRead sends a read-only request as a stale read at its own read
+// timestamp: first to the best replica with stale_read set; after
+// DataIsNotReady to the leader as a normal read; then as replica reads.
+func WithStaleRead() SendOption { return sendOption(func(c *sendConfig) { c.staleRead = true }) }
+
+// WithBusyThreshold enables load-based replica reads for a leader read: if
+// the leader's estimated queueing exceeds d, or it answers ServerIsBusy, an
+// idle follower serves the read; if all are busy the leader serves it
+// without a threshold.
+func WithBusyThreshold(d time.Duration) SendOption {
+	return sendOption(func(c *sendConfig) { c.busyThreshold = d })
+}
+
+// WithAttemptTimeout bounds each attempt; a read whose attempt times out is
+// retried on another replica at once.
+func WithAttemptTimeout(d time.Duration) SendOption {
+	return sendOption(func(c *sendConfig) { c.attemptTimeout = d })
+}
+
+// WithNonIdempotent marks a request that must not be sent twice (for
+// example RawCompareAndSwap, or a commit of the primary): after a transport
+// failure that may have reached the store the sender returns the error
+// instead of retrying.
+func WithNonIdempotent() SendOption {
+	return sendOption(func(c *sendConfig) { c.nonIdempotent = true })
+}
+
+// Sender sends requests to regions: it picks the replica, stamps the
+// request's kvrpcpb.Context, and handles region errors and transport
+// failures with the right cache update and backoff. It is safe for
+// concurrent use.
+type Sender struct {
+	cache  *Cache
+	client RPCClient
+	logger *slog.Logger
+}
+
+// NewSender returns a sender routing through cache and client.
+func NewSender(cache *Cache, client RPCClient) *Sender {
+	return &Sender{cache: cache, client: client, logger: cache.cfg.logger}
+}
+
+// Send sends req to the region at ver and returns the first response
+// without a region error. bo bounds the backoff spent on retries; ctx bounds
+// everything.
+//
+// An error matching [ErrRegionStale] means the region changed (the cache was
+// already updated): locate the request's keys again, back off with
+// retry.RegionMiss and resend. Other [*RegionError] values fail fast.
+// Transport failures come back as the client's error (for kvrpc an
+// *kvrpc.RPCError) once the budget is spent or, with
+// [WithNonIdempotent], at once when the request may have been received.
+func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Request, ver VerID, opts ...SendOption) (*kvrpc.Response, error) {
+	var cfg sendConfig
+	for _, o := range opts {
+		o.applySend(&cfg)
+	}
+	region := s.cache.CachedRegion(ver)
+	if region == nil {
+		return nil, &RegionError{Region: ver, Kind: ErrRegionStale, Stale: true}
+	}
+	sel := newSelector(&cfg, region)
+	busyIdx := -1 // a ServerIsBusy backoff owed if this peer is picked again
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t, ok := sel.next(ctx, s.cache)
+		if !ok {
+			s.cache.InvalidateRegion(ver.ID, Other)
+			return nil, &RegionError{Region: ver, Kind: ErrNoReplica, Stale: true}
+		}
+		if t.idx == busyIdx {
+			if err := bo.Backoff(ctx, retry.ServerBusy, ErrServerIsBusy); err != nil {
+				return nil, err
+			}
+		}
+		busyIdx = -1
+		stamp(req, region, t, attempt)
+
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if cfg.attemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
+		}
+		resp, err := s.client.Send(actx, t.store.Addr(), req)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			if err := s.onSendFail(ctx, bo, sel, t, &cfg, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		t.store.MarkReachable()
+		re := resp.RegionError()
+		if re == nil {
+			return resp, nil
+		}
+		again, err := s.onRegionError(ctx, bo, sel, region, t, re)
+		if err != nil {
+			return nil, err
+		}
+		if again == retryBusy {
+			busyIdx = t.idx
+		}
+	}
+}
+
+// stamp writes the routing fields of attempt into the request context.
+func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
+	c := req.Context()
+	if c == nil {
+		return
+	}
+	c.RegionId = r.id
+	c.RegionEpoch = r.Epoch()
+	c.Peer = t.peer.Meta()
+	c.ReplicaRead = t.replicaRead
+	c.StaleRead = t.staleRead
+	c.BusyThresholdMs = t.busyMs
+	c.IsRetryRequest = attempt > 0
+}
+
+// onSendFail handles a transport failure of one attempt.
+func (s *Sender) onSendFail(ctx context.Context, bo *retry.Backoffer, sel *selector, t target, cfg *sendConfig, err error) error {
+	var rpcErr *kvrpc.RPCError
+	isRPC := errors.As(err, &rpcErr)
+	if isRPC && errors.Is(err, kvrpc.ErrClosed) {
+		return err
+	}
+	// A non-idempotent request may be retried only if it provably never
+	// left the client.
+	if cfg.nonIdempotent && (!isRPC || rpcErr.Sent) {
+		return err
+	}
+	sel.markFailed(t.idx)
+	if isRPC && rpcErr.Timeout() && cfg.attemptTimeout > 0 {
+		// Our own per-attempt deadline: the store is slow, not down; try
+		// the next replica at once without invalidating anything.
+		return nil
+	}
+	t.store.MarkUnreachable()
+	s.logger.Info("locate: store unreachable", slog.Uint64("store_id", t.store.ID()), slog.Any("err", err))
+	return bo.Backoff(ctx, retry.TiKVRPC, err)
+}
+
+type retryHow int
+
+const (
+	retryNow retryHow = iota
+	retryBusy
+)
+
+// onRegionError applies what a region error proves to the cache and decides
+// how to continue: it returns an error to stop, or how to retry.
+func (s *Sender) onRegionError(ctx context.Context, bo *retry.Backoffer, sel *selector, r *Region, t target, re *errorpb.Error) (retryHow, error) {
+	ver := r.VerID()
+	kind := kindOf(re)
+	stale := func() (retryHow, error) {
+		return retryNow, &RegionError{Region: ver, Kind: kind, Stale: true, Err: re}
+	}
+	fail := func() (retryHow, error) {
+		return retryNow, &RegionError{Region: ver, Kind: kind, Err: re}
+	}
+	backoff := func(k *retry.Kind) (retryHow, error) {
+		return retryNow, bo.Backoff(ctx, k, &RegionError{Region: ver, Kind: kind, Err: re})
+	}
+	switch kind {
+	case ErrNotLeader:
+		hint := re.GetNotLeader().GetLeader()
+		if hint.GetStoreId() == 0 {
+			// Election in progress, or this replica knows no leader.
+			sel.markFailed(t.idx)
+			return backoff(retry.RegionScheduling)
+		}
+		if !s.cache.UpdateLeader(ver, hint) {
+			return stale()
+		}
+		if i := int(r.leader.Load()); i >= 0 && i < len(sel.stores) && !sel.usable(i) {
+			// The named leader already failed for this request; wait
+			// for the cluster to move on before asking the others.
+			sel.markFailed(t.idx)
+			return backoff(retry.RegionScheduling)
+		}
+		// Retrying on the hinted leader needs no backoff.
+		return retryNow, nil
+	case ErrEpochNotMatch:
+		current := re.GetEpochNotMatch().GetCurrentRegions()
+		if len(current) == 0 {
+			s.cache.InvalidateRegion(ver.ID, EpochNotMatch)
+			return stale()
+		}
+		if s.cache.OnEpochNotMatch(ver, t.store.ID(), current) {
+			// The store lags behind our epoch: retrying the same
+			// request is safe and will succeed once it catches up.
+			return backoff(retry.RegionMiss)
+		}
+		return stale()
+	case ErrRegionNotFound, ErrKeyNotInRegion, ErrMismatchPeerID:
+		s.cache.InvalidateRegion(ver.ID, RegionNotFound)
+		return stale()
+	case ErrBucketVersionNotMatch:
+		b := re.GetBucketVersionNotMatch()
+		s.cache.UpdateBuckets(ver, &metapb.Buckets{RegionId: ver.ID, Version: b.GetVersion(), Keys: b.GetKeys()})
+		return stale()
+	case ErrStoreNotMatch:
+		// The address now belongs to another store: re-resolve it and drop
+		// the connections. The request was rejected, so resending is safe.
+		s.cache.InvalidateStore(t.store.ID())
+		if c, ok := s.client.(addrCloser); ok {
+			_ = c.CloseAddr(t.store.Addr())
+		}
+		sel.stores[t.idx] = nil
+		return retryNow, nil
+	case ErrServerIsBusy:
+		busy := re.GetServerIsBusy()
+		if w := busy.GetEstimatedWaitMs(); w > 0 {
+			t.store.RecordEstimatedWait(time.Duration(w) * time.Millisecond)
+		}
+		sel.markBusy(t.idx)
+		// The next replica is tried at once; the busy backoff is paid
+		// only if this same replica comes round again.
+		return retryBusy, nil
+	case ErrStaleCommand:
+		return backoff(retry.StaleCommand)
+	case ErrMaxTimestampNotSynced:
+		return backoff(retry.MaxTSNotSynced)
+	case ErrReadIndexNotReady, ErrProposalInMergingMode:
+		return backoff(retry.RegionScheduling)
+	case ErrDataIsNotReady:
+		// The replica's safe ts is behind the read ts; the leader can
+		// serve the read as a normal read at once.
+		if sel.staleStage == staleFirst {
+			sel.staleStage = staleLeader
+			return retryNow, nil
+		}
+		sel.markFailed(t.idx)
+		return backoff(retry.DataNotReady)
+	case ErrRegionNotInitialized:
+		sel.markFailed(t.idx)
+		return backoff(retry.RegionNotInitialized)
+	case ErrDiskFull:
+		return backoff(retry.DiskFull)
+	case ErrRecoveryInProgress:
+		return backoff(retry.RegionRecoveryInProgress)
+	case ErrIsWitness:
+		sel.markFailed(t.idx)
+		return backoff(retry.IsWitness)
+	case ErrFlashbackInProgress, ErrFlashbackNotPrepared, ErrRaftEntryTooLarge, ErrUndeterminedResult:
+		// Retrying cannot help (or, for an undetermined result, is unsafe).
+		return fail()
+	default:
+		s.cache.InvalidateRegion(ver.ID, Other)
+		s.logger.Info("locate: unknown region error", slog.Uint64("region_id", ver.ID), slog.String("err", fmt.Sprint(re)))
+		return stale()
+	}
+}

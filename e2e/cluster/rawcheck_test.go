@@ -167,13 +167,15 @@ func trimScheme(url string) string {
 }
 
 // checkCluster exercises a ready cluster over raw gRPC: PD members, stores,
-// TSO, and a raw write/read through the leader of the key's region.
+// TSO, and a raw write/read through the leader of the key's region. A zero
+// wantPDs or wantStores (external clusters, whose shape the test does not
+// know) only requires at least one.
 func checkCluster(t *testing.T, c *cluster.Cluster, wantPDs, wantStores int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	pdAddrs := c.PDAddrs()
-	if len(pdAddrs) != wantPDs {
+	if len(pdAddrs) == 0 || wantPDs != 0 && len(pdAddrs) != wantPDs {
 		t.Fatalf("PDAddrs() = %v, want %d addresses", pdAddrs, wantPDs)
 	}
 	rc := newRawClient(t, pdAddrs)
@@ -185,13 +187,13 @@ func checkCluster(t *testing.T, c *cluster.Cluster, wantPDs, wantStores int) {
 			t.Errorf("PD %s reports cluster %d leader %d; PD %s reported cluster %d leader %d",
 				addr, m.GetHeader().GetClusterId(), m.GetLeader().GetMemberId(), pdAddrs[0], rc.clusterID, rc.leader.GetMemberId())
 		}
-		if len(m.GetMembers()) != wantPDs {
+		if wantPDs != 0 && len(m.GetMembers()) != wantPDs {
 			t.Errorf("PD %s lists %d members, want %d", addr, len(m.GetMembers()), wantPDs)
 		}
 	}
 
 	st := rc.stores(ctx)
-	if len(st) != wantStores {
+	if len(st) == 0 || wantStores != 0 && len(st) != wantStores {
 		t.Fatalf("GetAllStores lists %d stores, want %d", len(st), wantStores)
 	}
 	for _, s := range st {
@@ -199,7 +201,7 @@ func checkCluster(t *testing.T, c *cluster.Cluster, wantPDs, wantStores int) {
 			t.Errorf("store %d (%s) state %s, want Up", s.GetId(), s.GetAddress(), s.GetState())
 		}
 	}
-	if sa := c.StoreAddrs(); sa != nil && len(sa) != wantStores {
+	if sa := c.StoreAddrs(); sa != nil && wantStores != 0 && len(sa) != wantStores {
 		t.Errorf("StoreAddrs() = %v, want %d", sa, wantStores)
 	}
 

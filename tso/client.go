@@ -143,6 +143,16 @@ func (c *Client) GetTS(ctx context.Context) (Timestamp, error) {
 		c.pool.Put(r)
 		return 0, err
 	}
+	if c.ctx.Err() != nil {
+		// Close raced with the enqueue; the dispatcher may already have
+		// drained the queue, so do not wait for it to answer.
+		return 0, ErrClosed
+	}
+	// The dispatcher answers every request it finds in the queue, even when
+	// closing (Close cancels before the final drain, and the check above saw
+	// no cancel), so waiting on done and ctx alone is enough. Leaving the
+	// client's shared lifecycle channel out of this select keeps thousands
+	// of concurrent waiters from contending on one channel lock.
 	select {
 	case <-r.done:
 		ts, err := r.ts, r.err
@@ -152,8 +162,6 @@ func (c *Client) GetTS(ctx context.Context) (Timestamp, error) {
 	case <-ctx.Done():
 		// The dispatcher may still answer r; it is left to the GC.
 		return 0, ctx.Err()
-	case <-c.ctx.Done():
-		return 0, ErrClosed
 	}
 }
 

@@ -33,6 +33,9 @@ require (
 	github.com/prometheus/client_model v0.2.0 // indirect
 	github.com/prometheus/common v0.26.0 // indirect
 	github.com/prometheus/procfs v0.6.0 // indirect
+	github.com/tikvgo/tikvgo/pdclient v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/atomic v1.10.0 // indirect
 	go.uber.org/multierr v1.7.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
@@ -45,3 +48,9 @@ require (
 )
 
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
+
+replace github.com/tikvgo/tikvgo/tso => ../tso
+
+replace github.com/tikvgo/tikvgo/pdclient => ../pdclient
+
+replace github.com/tikvgo/tikvgo/retry => ../retry

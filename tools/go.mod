@@ -3,3 +3,35 @@ module github.com/tikvgo/tikvgo/tools
 go 1.26.0
 
 require golang.org/x/mod v0.43.0
+
+require (
+	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
+	github.com/spf13/cobra v1.10.2
+	github.com/tikvgo/tikvgo/pdclient v0.0.0
+	github.com/tikvgo/tikvgo/tikvsim v0.0.0
+	github.com/tikvgo/tikvgo/tso v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/golang/protobuf v1.5.4 // indirect
+	github.com/google/btree v1.1.3 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+replace github.com/tikvgo/tikvgo/pdclient => ../pdclient
+
+replace github.com/tikvgo/tikvgo/retry => ../retry
+
+replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
+
+replace github.com/tikvgo/tikvgo/tso => ../tso

@@ -1,0 +1,41 @@
+// Command tikv talks to a TiKV cluster through PD, or, when no --pd is
+// given, to an embedded simulated cluster (tikvsim) started in-process, so
+// it works out of the box.
+//
+// Usage:
+//
+//	tikv [global flags] <command> [flags] [args]
+//
+// Commands:
+//
+//	tso                       get a timestamp (value, physical time, logical)
+//	regions [--start k] [--end k] [--limit n]
+//	                          list regions: id, keys, epoch, leader, peers
+//	stores                    list stores: id, address, state, labels
+//	raw get KEY | put KEY VALUE [--ttl d] | delete KEY
+//	raw scan [START [END]] [--limit n] [--key-only] [--reverse]
+//	raw cas KEY OLD NEW | raw cas --absent KEY NEW
+//	raw ttl KEY | raw checksum [START [END]]
+//	sim [--pds n] [--stores n] [--replicas n] [--admin addr]
+//	                          run a simulated cluster until SIGINT/SIGTERM
+//	shell                     read commands from stdin, one per line, over
+//	                          one cluster connection
+//
+// Global flags:
+//
+//	--pd host:port[,host:port]   a real cluster (default: embedded tikvsim)
+//	-o, --output text|json       aligned columns, or one JSON document per command
+//	--timeout 30s                limit of each command, connecting included
+//	--ca, --cert, --key          PEM files for TLS (needs --pd)
+//	--api-version v1|v1ttl|v2    storage API version
+//	--keyspace name              keyspace (needs --api-version v2)
+//
+// Examples:
+//
+//	go run ./tools/cmd/tikv tso
+//	printf 'tso\nstores\nraw put k1 v1\nraw get k1\n' | go run ./tools/cmd/tikv shell
+//	tikv --pd 127.0.0.1:2379 -o json regions --limit 10
+//
+// The exit status is 0 on success, 1 when the command failed (including a
+// piped shell script in which any line failed), and 2 for usage errors.
+package main

@@ -55,7 +55,9 @@ var (
 	// ErrNotReady is returned when a cluster did not pass the readiness
 	// checks before the context ended.
 	ErrNotReady = errors.New("cluster: cluster not ready")
-	// ErrNoSuchStore is returned by a fault hook given an unknown store ID.
+	// ErrNoSuchStore is returned by the official-images backend's fault
+	// hooks for an unknown store ID (the simulator backends return the
+	// simulator's own error).
 	ErrNoSuchStore = errors.New("cluster: no such store")
 	// ErrClosed is returned by a fault hook called after Close.
 	ErrClosed = errors.New("cluster: cluster closed")

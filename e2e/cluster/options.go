@@ -33,13 +33,22 @@ const (
 
 // Environment variables read by [OptionsFromEnv].
 const (
-	EnvBackend       = "TIKVGO_E2E_BACKEND"        // sim | containers | external
-	EnvPDAddrs       = "PD_ADDRS"                  // external: comma-separated host:port list
-	EnvImageMode     = "TIKVGO_E2E_IMAGE"          // containers: local | official | empty (auto)
-	EnvPDImage       = "TIKVGO_PD_IMAGE"           // containers, official: PD image
-	EnvTiKVImage     = "TIKVGO_TIKV_IMAGE"         // containers, official: TiKV image
-	EnvAdvertiseHost = "TIKVGO_E2E_ADVERTISE_HOST" // containers, official: host both sides can dial
-	EnvTikvsimDir    = "TIKVGO_TIKVSIM_DIR"        // containers, local: tikvsim module directory
+	// EnvBackend chooses the backend: sim (default), containers or external.
+	EnvBackend = "TIKVGO_E2E_BACKEND"
+	// EnvPDAddrs lists an external cluster's PD endpoints, comma-separated.
+	EnvPDAddrs = "PD_ADDRS"
+	// EnvImageMode chooses the containers backend's images: local,
+	// official, or empty for [ImageAuto].
+	EnvImageMode = "TIKVGO_E2E_IMAGE"
+	// EnvPDImage names the PD image of [ImageOfficial].
+	EnvPDImage = "TIKVGO_PD_IMAGE"
+	// EnvTiKVImage names the TiKV image of [ImageOfficial].
+	EnvTiKVImage = "TIKVGO_TIKV_IMAGE"
+	// EnvAdvertiseHost overrides the advertised host of [ImageOfficial]
+	// (see [WithAdvertiseHost]).
+	EnvAdvertiseHost = "TIKVGO_E2E_ADVERTISE_HOST"
+	// EnvTikvsimDir points [ImageLocal] at the tikvsim module directory.
+	EnvTikvsimDir = "TIKVGO_TIKVSIM_DIR"
 )
 
 const (

@@ -29,6 +29,11 @@ done
 step "benchmarks once"
 go test -run='^$' -bench=. -benchtime=1x -count=1 work
 
+step "e2e: containers backend (local tikvsim image), when a Docker engine answers"
+if go run ./e2e/cmd/dockercheck; then
+	TIKVGO_E2E_BACKEND=containers TIKVGO_E2E_IMAGE=local go test -race -count=1 -timeout 20m ./e2e/...
+fi
+
 if [ -f peer/go.mod ]; then
 	step "peer module (outside go.work)"
 	(cd peer && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./... && GOWORK=off go mod tidy -diff)

@@ -34,49 +34,77 @@ func (t *tikvService) BatchCommands(stream tikvpb.Tikv_BatchCommandsServer) erro
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
 	results := make(chan batchResult, maxBatchResponses)
-	var workers sync.WaitGroup
 	sendDone := make(chan error, 1)
-	go func() { sendDone <- t.batchSender(ctx, stream, results) }()
+	go func() { sendDone <- t.batchSender(stream, results) }()
 
-	recvErr := func() error {
+	// spawn starts one sub-request unless the stream is shutting down; the
+	// receive loop may still be blocked in Recv after the handler decided
+	// to end, so it must not add workers after workers.Wait has started.
+	var (
+		mu       sync.Mutex
+		stopping bool
+		workers  sync.WaitGroup
+	)
+	spawn := func(id uint64, sub *tikvpb.BatchCommandsRequest_Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopping {
+			return
+		}
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			resp, err := t.dispatch(ctx, sub)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			if resp == nil {
+				return // no answer (KvGC, partition)
+			}
+			select {
+			case results <- batchResult{id, resp}:
+			case <-ctx.Done():
+			}
+		}()
+	}
+	recvDone := make(chan error, 1)
+	go func() {
 		for {
 			req, err := stream.Recv()
 			if err != nil {
-				return err
+				recvDone <- err
+				return
 			}
 			if len(req.GetRequests()) != len(req.GetRequestIds()) {
-				return status.Error(codes.InvalidArgument, "requests and request_ids differ in length")
+				recvDone <- status.Error(codes.InvalidArgument, "requests and request_ids differ in length")
+				return
 			}
 			for i, sub := range req.GetRequests() {
-				id := req.GetRequestIds()[i]
-				workers.Add(1)
-				go func() {
-					defer workers.Done()
-					resp, err := t.dispatch(ctx, sub)
-					if err != nil {
-						cancel(err)
-						return
-					}
-					if resp == nil {
-						return // no answer (KvGC, partition)
-					}
-					select {
-					case results <- batchResult{id, resp}:
-					case <-ctx.Done():
-					}
-				}()
+				spawn(req.GetRequestIds()[i], sub)
 			}
 		}
 	}()
-	if !errors.Is(recvErr, io.EOF) {
-		cancel(recvErr)
+	var recvErr error
+	select {
+	case recvErr = <-recvDone:
+		if !errors.Is(recvErr, io.EOF) {
+			cancel(recvErr)
+		}
+	case <-ctx.Done():
 	}
+	mu.Lock()
+	stopping = true
+	mu.Unlock()
 	workers.Wait()
 	close(results)
 	sendErr := <-sendDone
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, io.EOF) {
-		if _, ok := status.FromError(cause); ok {
+	if cause := context.Cause(ctx); cause != nil {
+		if _, ok := status.FromError(cause); ok && status.Code(cause) != codes.OK {
 			return cause
+		}
+		if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+			return status.FromContextError(cause).Err()
 		}
 	}
 	if sendErr != nil {
@@ -89,7 +117,7 @@ func (t *tikvService) BatchCommands(stream tikvpb.Tikv_BatchCommandsServer) erro
 }
 
 // batchSender writes results, grouping whatever is ready into one message.
-func (t *tikvService) batchSender(ctx context.Context, stream tikvpb.Tikv_BatchCommandsServer, results <-chan batchResult) error {
+func (t *tikvService) batchSender(stream tikvpb.Tikv_BatchCommandsServer, results <-chan batchResult) error {
 	var failed error
 	for first := range results {
 		if failed != nil {

@@ -31,12 +31,16 @@ type Fault struct {
 	// matching request until the fault is removed.
 	Count int
 
-	// Effects, applied in this order. Delay is waited first (bounded by the
-	// caller's context). Then the first set of GRPCCode, RegionError and
+	// Effects, applied in this order. Delay and then Hold are waited first
+	// (bounded by the caller's context). Then the first set of GRPCCode, RegionError and
 	// KeyError is returned instead of executing the command, unless
 	// AfterApply is set: then the command runs and its response is replaced
 	// by the GRPCCode error (the "applied but response lost" case).
-	Delay       time.Duration
+	Delay time.Duration
+	// Hold, when non-nil, makes a matching request wait until it is closed
+	// (or the caller gives up) before the other effects: a deterministic way
+	// for tests to park a request and release it later.
+	Hold        <-chan struct{}
 	GRPCCode    codes.Code
 	RegionError *errorpb.Error
 	KeyError    *kvrpcpb.KeyError
@@ -116,6 +120,18 @@ func containsKey(keys [][]byte, k []byte) bool {
 		}
 	}
 	return false
+}
+
+func waitHold(ctx context.Context, hold <-chan struct{}) error {
+	if hold == nil {
+		return nil
+	}
+	select {
+	case <-hold:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func waitDelay(ctx context.Context, d time.Duration) error {

@@ -61,6 +61,9 @@ func serve[Resp any](ctx context.Context, s *store, cl *call, exec func(ctx cont
 		if err := waitDelay(ctx, f.Delay); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
+		if err := waitHold(ctx, f.Hold); err != nil {
+			return nil, status.FromContextError(err).Err()
+		}
 		switch {
 		case f.AfterApply:
 			after = f

@@ -1,0 +1,106 @@
+package tikvsim_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
+	"github.com/tikvgo/tikvgo/tikvsim"
+)
+
+// TestTxnAcrossRegions commits a transaction whose keys live in two regions
+// through each region's leader, then reads and scans it back.
+func TestTxnAcrossRegions(t *testing.T) {
+	c := start(t, tikvsim.Options{SplitKeys: [][]byte{tikvsim.EncodeKey([]byte("m"))}})
+	kv := kvClients(t, c)
+	ctx := tctx(t)
+	left, right := regionFor(t, c, []byte("a")), regionFor(t, c, []byte("x"))
+	if left.ID == right.ID {
+		t.Fatal("keys in one region")
+	}
+	startTS := c.CurrentTS()
+	for _, m := range []struct {
+		ri  tikvsim.RegionInfo
+		key string
+	}{{left, "a"}, {left, "b"}, {right, "x"}} {
+		resp, err := kv[m.ri.Leader].KvPrewrite(ctx, &kvrpcpb.PrewriteRequest{
+			Context:      rctx(m.ri, 0),
+			Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(m.key), Value: []byte("v" + m.key)}},
+			PrimaryLock:  []byte("a"),
+			StartVersion: startTS,
+			LockTtl:      3000,
+		})
+		if err != nil || resp.GetRegionError() != nil || len(resp.GetErrors()) > 0 {
+			t.Fatalf("prewrite %s: %v %v", m.key, resp, err)
+		}
+	}
+	commitTS := c.CurrentTS()
+	for _, g := range []struct {
+		ri   tikvsim.RegionInfo
+		keys []string
+	}{{left, []string{"a", "b"}}, {right, []string{"x"}}} {
+		var keys [][]byte
+		for _, k := range g.keys {
+			keys = append(keys, []byte(k))
+		}
+		resp, err := kv[g.ri.Leader].KvCommit(ctx, &kvrpcpb.CommitRequest{Context: rctx(g.ri, 0), Keys: keys, StartVersion: startTS, CommitVersion: commitTS})
+		if err != nil || resp.GetRegionError() != nil || resp.GetError() != nil {
+			t.Fatalf("commit %v: %v %v", g.keys, resp, err)
+		}
+	}
+	readTS := c.CurrentTS()
+	got, err := kv[right.Leader].KvGet(ctx, &kvrpcpb.GetRequest{Context: rctx(right, 0), Key: []byte("x"), Version: readTS})
+	if err != nil || string(got.GetValue()) != "vx" {
+		t.Fatalf("get x: %v %v", got, err)
+	}
+	// A scan with no end stops at the region end.
+	scan, err := kv[left.Leader].KvScan(ctx, &kvrpcpb.ScanRequest{Context: rctx(left, 0), StartKey: []byte("a"), Limit: 10, Version: readTS})
+	if err != nil || scan.GetRegionError() != nil || len(scan.GetPairs()) != 2 {
+		t.Fatalf("scan left: %v %v", scan, err)
+	}
+	// A reverse scan with no end starts from the region start.
+	rev, err := kv[left.Leader].KvScan(ctx, &kvrpcpb.ScanRequest{Context: rctx(left, 0), StartKey: []byte("c"), Limit: 10, Version: readTS, Reverse: true})
+	if err != nil || len(rev.GetPairs()) != 2 || string(rev.GetPairs()[0].GetKey()) != "b" {
+		t.Fatalf("reverse scan left: %v %v", rev, err)
+	}
+	// A bound beyond the region is refused.
+	over, err := kv[left.Leader].KvScan(ctx, &kvrpcpb.ScanRequest{Context: rctx(left, 0), StartKey: []byte("a"), EndKey: []byte("z"), Limit: 10, Version: readTS})
+	if err != nil || !strings.Contains(over.GetError().GetAbort(), "exceeds bound") {
+		t.Fatalf("scan over bound: %v %v", over, err)
+	}
+}
+
+// TestRawScanClamped checks that raw scans never leave the region and that
+// raw delete-range must stay inside it.
+func TestRawScanClamped(t *testing.T) {
+	c := start(t, tikvsim.Options{SplitKeys: [][]byte{[]byte("m")}})
+	kv := kvClients(t, c)
+	ctx := tctx(t)
+	for _, k := range []string{"a", "b", "n", "o"} {
+		rawPut(t, c, kv, k, "v")
+	}
+	left := rawRegionFor(t, c, []byte("a"))
+	scan, err := kv[left.Leader].RawScan(ctx, &kvrpcpb.RawScanRequest{Context: rctx(left, 0), StartKey: []byte("a"), EndKey: []byte("z"), Limit: 10})
+	if err != nil || len(scan.GetKvs()) != 2 {
+		t.Fatalf("raw scan: %v %v", scan, err)
+	}
+	right := rawRegionFor(t, c, []byte("n"))
+	rev, err := kv[right.Leader].RawScan(ctx, &kvrpcpb.RawScanRequest{Context: rctx(right, 0), StartKey: []byte("z"), Limit: 10, Reverse: true})
+	if err != nil || len(rev.GetKvs()) != 2 || string(rev.GetKvs()[0].GetKey()) != "o" {
+		t.Fatalf("reverse raw scan: %v %v", rev, err)
+	}
+	batch, err := kv[left.Leader].RawBatchScan(ctx, &kvrpcpb.RawBatchScanRequest{Context: rctx(left, 0), EachLimit: 10,
+		Ranges: []*kvrpcpb.KeyRange{{StartKey: []byte("a"), EndKey: []byte("b")}, {StartKey: []byte("b")}}})
+	if err != nil || len(batch.GetKvs()) != 2 {
+		t.Fatalf("raw batch scan: %v %v", batch, err)
+	}
+	dr, err := kv[left.Leader].RawDeleteRange(ctx, &kvrpcpb.RawDeleteRangeRequest{Context: rctx(left, 0), StartKey: []byte("a"), EndKey: []byte("z")})
+	if err != nil || dr.GetRegionError().GetKeyNotInRegion() == nil {
+		t.Fatalf("raw delete range over bound: %v %v", dr, err)
+	}
+	dr, err = kv[left.Leader].RawDeleteRange(ctx, &kvrpcpb.RawDeleteRangeRequest{Context: rctx(left, 0), StartKey: []byte("a"), EndKey: []byte("m")})
+	if err != nil || dr.GetRegionError() != nil || dr.GetError() != "" {
+		t.Fatalf("raw delete range: %v %v", dr, err)
+	}
+}

@@ -17,8 +17,13 @@ const queueFactor = 8
 
 // entry is one request waiting for a batch response.
 type entry struct {
-	req  *Request
-	done chan result // buffered 1; written at most once
+	req *Request
+	// frame is the request already encoded as one element of the
+	// BatchCommandsRequest.requests field. Encoding happens in the caller's
+	// goroutine, so the sender never reads the request message: a caller
+	// whose ctx ended may retry (and re-stamp) the same Request at once.
+	frame []byte
+	done  chan result // buffered 1; written at most once
 	// abandoned is set when the caller stopped waiting (ctx ended); the
 	// sender drops such entries instead of sending them.
 	abandoned atomic.Bool
@@ -57,7 +62,11 @@ func (b *batchConn) addr() string { return b.cn.pool.addr }
 
 // send queues req and waits for its response.
 func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
-	e := &entry{req: req, done: make(chan result, 1)}
+	frame, err := encodeFrame(req)
+	if err != nil {
+		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: err}
+	}
+	e := &entry{req: req, frame: frame, done: make(chan result, 1)}
 	closing := b.cn.pool.ctx.Done()
 	select {
 	case b.queue <- e:
@@ -163,20 +172,16 @@ func (b *batchConn) flush(batch []*entry) {
 		}
 		return
 	}
-	msg := &tikvpb.BatchCommandsRequest{
-		Requests:         make([]*tikvpb.BatchCommandsRequest_Request, len(live)),
-		RequestIds:       make([]uint64, len(live)),
-		ClientSendTimeNs: uint64(time.Now().UnixNano()),
-	}
-	for i, e := range live {
+	ids := make([]uint64, len(live))
+	for i := range live {
 		b.nextID++
-		msg.Requests[i] = e.req.cmd.toBatch(e.req.msg)
-		msg.RequestIds[i] = b.nextID
+		ids[i] = b.nextID
 	}
-	if !s.register(msg.RequestIds, live) {
+	frame := encodeBatch(live, ids, uint64(time.Now().UnixNano()))
+	if !s.register(ids, live) {
 		return // the stream failed meanwhile and already failed the entries
 	}
-	if err := s.cs.Send(msg); err != nil {
+	if err := s.cs.SendMsg(frame); err != nil {
 		s.fail(b, err)
 	}
 }

@@ -438,3 +438,29 @@ func TestRequestEnvelope(t *testing.T) {
 		t.Fatalf("empty address: %v", err)
 	}
 }
+
+func TestAbandonedRequestCanBeResentAtOnce(t *testing.T) {
+	t.Parallel()
+	slow, received := holdingStore(t)
+	fast := startStore(t, &fakeStore{}, nil)
+	c := newClient(t)
+	req := rawGet("k")
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Send(ctx, slow.addr, req)
+		errc <- err
+	}()
+	<-received
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	// Re-stamp and resend the same Request while the first copy may still
+	// be with the transport: the race detector checks they share nothing.
+	req.Context().RegionId = 42
+	resp, err := c.Send(t.Context(), fast.addr, req)
+	if err != nil || valueOf(t, resp) != "k" {
+		t.Fatalf("resend: %v %v", resp, err)
+	}
+}

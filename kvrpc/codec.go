@@ -27,6 +27,9 @@ var _ encoding.Codec = codec{}
 func (codec) Name() string { return "proto" }
 
 func (codec) Marshal(v any) ([]byte, error) {
+	if f, ok := v.(rawFrame); ok {
+		return f, nil
+	}
 	if m, ok := v.(gogoMessage); ok {
 		buf := make([]byte, m.Size())
 		n, err := m.MarshalToSizedBuffer(buf)

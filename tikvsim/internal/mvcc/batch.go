@@ -2,28 +2,40 @@ package mvcc
 
 import (
 	"bytes"
-	"maps"
 	"slices"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 )
 
-// batch makes one write command atomic: every record it touches is saved
-// before its first change, so a command that fails part-way restores them
-// (TiKV discards the command's write buffer the same way). Lock-release
-// wake-ups are held back until the batch commits. Caller holds e.mu
-// exclusively for the batch's whole life.
+// batch makes one write command atomic: it keeps the previous lock of every
+// record it touches and an undo log of write and value changes, so a command
+// that fails part-way is rolled back (TiKV discards the command's write
+// buffer the same way). Lock-release wake-ups are held back until the batch
+// commits. Caller holds e.mu exclusively for the batch's whole life.
 type batch struct {
 	e     *Engine
-	saved map[*keyRec]savedRec
+	saved map[*keyRec]*lock
 	order []*keyRec
+	undo  []undoOp
 	wakes []wakeEvent
 }
 
-type savedRec struct {
-	lock   *lock
-	writes []write
-	values map[uint64][]byte
+type undoKind uint8
+
+const (
+	undoInsert  undoKind = iota + 1 // a write was inserted at w.commitTS
+	undoReplace                     // the write at w.commitTS was w
+	undoDelete                      // w was deleted
+	undoValue                       // values[ts] was val (had) or absent
+)
+
+type undoOp struct {
+	kind undoKind
+	r    *keyRec
+	w    write
+	ts   uint64
+	val  []byte
+	had  bool
 }
 
 type wakeEvent struct {
@@ -43,44 +55,113 @@ func (b *batch) touch(key []byte) *keyRec {
 	return r
 }
 
+// save remembers r's lock before its first change; the live lock becomes a
+// private copy that may be modified in place.
 func (b *batch) save(r *keyRec) {
 	if b.saved == nil {
-		b.saved = make(map[*keyRec]savedRec, 4)
+		b.saved = make(map[*keyRec]*lock, 4)
 	}
 	if _, ok := b.saved[r]; ok {
 		return
 	}
-	s := savedRec{writes: slices.Clone(r.writes), values: maps.Clone(r.values)}
+	b.saved[r] = r.lock
 	if r.lock != nil {
-		l := *r.lock
-		s.lock = &l
-		// Keep the live lock distinct from the saved copy.
 		cp := *r.lock
 		r.lock = &cp
 	}
-	b.saved[r] = s
 	b.order = append(b.order, r)
 }
 
-// abort restores every touched record and drops pending wake-ups.
+// abort undoes every change and drops pending wake-ups.
 func (b *batch) abort() {
+	for i := len(b.undo) - 1; i >= 0; i-- {
+		u := &b.undo[i]
+		r := u.r
+		switch u.kind {
+		case undoInsert:
+			if j := r.writeAt(u.w.commitTS); j >= 0 {
+				r.deleteWriteAt(j)
+			}
+		case undoReplace:
+			if j := r.writeAt(u.w.commitTS); j >= 0 {
+				*r.w(j) = u.w
+			}
+		case undoDelete:
+			r.putWrite(u.w)
+		case undoValue:
+			if u.had {
+				if r.values == nil {
+					r.values = make(map[uint64][]byte)
+				}
+				r.values[u.ts] = u.val
+			} else {
+				delete(r.values, u.ts)
+			}
+		}
+	}
 	for _, r := range b.order {
-		s := b.saved[r]
-		r.lock, r.writes, r.values = s.lock, s.writes, s.values
+		r.lock = b.saved[r]
 		b.e.tidy(r)
 	}
-	b.wakes = nil
+	b.undo, b.wakes = nil, nil
 }
 
 // commit publishes the changes: wakes waiters of released locks and drops
 // records left empty.
 func (b *batch) commit() {
 	for _, r := range b.order {
+		if len(r.values) == 0 {
+			r.values = nil
+		}
 		b.e.tidy(r)
 	}
 	for _, w := range b.wakes {
 		b.e.wakeWaiters(w.key, w.lockTS, w.commitTS)
 	}
+}
+
+// putWrite inserts (or replaces) a write record, logging the undo.
+func (b *batch) putWrite(r *keyRec, w write) {
+	old, replaced := r.putWrite(w)
+	if replaced {
+		b.undo = append(b.undo, undoOp{kind: undoReplace, r: r, w: old})
+	} else {
+		b.undo = append(b.undo, undoOp{kind: undoInsert, r: r, w: w})
+	}
+}
+
+// deleteWrite removes the write at logical index i, logging the undo.
+func (b *batch) deleteWrite(r *keyRec, i int) {
+	b.undo = append(b.undo, undoOp{kind: undoDelete, r: r, w: *r.w(i)})
+	r.deleteWriteAt(i)
+}
+
+// updateWrite returns the write at logical index i for in-place change,
+// logging its current value.
+func (b *batch) updateWrite(r *keyRec, i int) *write {
+	w := r.w(i)
+	b.undo = append(b.undo, undoOp{kind: undoReplace, r: r, w: *w})
+	return w
+}
+
+// setValue stores a default-CF value, logging the undo.
+func (b *batch) setValue(r *keyRec, ts uint64, v []byte) {
+	old, had := r.values[ts]
+	b.undo = append(b.undo, undoOp{kind: undoValue, r: r, ts: ts, val: old, had: had})
+	if r.values == nil {
+		r.values = make(map[uint64][]byte)
+	}
+	r.values[ts] = v
+}
+
+// deleteValue removes a default-CF value, logging the undo.
+func (b *batch) deleteValue(r *keyRec, ts uint64) {
+	old, had := r.values[ts]
+	if !had {
+		return
+	}
+	b.undo = append(b.undo, undoOp{kind: undoValue, r: r, ts: ts, val: old, had: true})
+	delete(r.values, ts)
 }
 
 // setLock stores the lock of a mutation, moving a long Put value to the
@@ -93,10 +174,7 @@ func (b *batch) setLock(r *keyRec, l *lock, value []byte) {
 				l.shortValue = []byte{}
 			}
 		} else {
-			if r.values == nil {
-				r.values = make(map[uint64][]byte)
-			}
-			r.values[l.startTS] = bytes.Clone(value)
+			b.setValue(r, l.startTS, bytes.Clone(value))
 			l.shortValue, l.hasShort = nil, false
 		}
 	}
@@ -112,13 +190,10 @@ func (b *batch) putRecord(r *keyRec, w write, value []byte) {
 				w.shortValue = []byte{}
 			}
 		} else {
-			if r.values == nil {
-				r.values = make(map[uint64][]byte)
-			}
-			r.values[w.startTS] = bytes.Clone(value)
+			b.setValue(r, w.startTS, bytes.Clone(value))
 		}
 	}
-	r.putWrite(w)
+	b.putWrite(r, w)
 }
 
 // unlock removes r's lock; its waiters are woken when the batch commits.
@@ -141,7 +216,7 @@ func (b *batch) commitLock(r *keyRec, commitTS uint64) {
 		b.unlock(r, commitTS)
 		return
 	}
-	r.putWrite(write{
+	b.putWrite(r, write{
 		kind:       writeKindOf(l.typ),
 		startTS:    l.startTS,
 		commitTS:   commitTS,
@@ -158,7 +233,7 @@ func (b *batch) commitLock(r *keyRec, commitTS uint64) {
 func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 	if l := r.lock; l != nil && l.startTS == startTS {
 		if l.typ == kvrpcpb.Op_Put && !l.hasShort {
-			delete(r.values, startTS)
+			b.deleteValue(r, startTS)
 		}
 		b.unlock(r, 0)
 	}
@@ -166,9 +241,9 @@ func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 	// of before this rollback.
 	collapseAt := -1
 	if collapse {
-		for i := range r.writes {
-			if r.writes[i].commitTS <= startTS {
-				if r.writes[i].commitTS < startTS && r.writes[i].kind == writeRollback && !r.writes[i].protected() {
+		for i := 0; i < len(r.writes); i++ {
+			if w := r.w(i); w.commitTS <= startTS {
+				if w.commitTS < startTS && w.kind == writeRollback && !w.protected() {
 					collapseAt = i
 				}
 				break
@@ -176,10 +251,11 @@ func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 		}
 	}
 	if i := r.writeAt(startTS); i >= 0 {
-		w := &r.writes[i]
+		w := r.w(i)
 		if w.startTS == startTS {
 			// This txn's own record is already there.
 			if w.kind == writeRollback && protected && !w.protected() {
+				w = b.updateWrite(r, i)
 				w.shortValue, w.hasShort = []byte{protectedMarker}, true
 			}
 			return
@@ -187,14 +263,15 @@ func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 		// Overlapped: another txn committed at exactly startTS. Only a
 		// protected rollback leaves a trace, on that commit record.
 		if protected && w.kind != writeRollback {
-			w.overlapped = true
-			w.gcFence = 0
+			fence := uint64(0)
 			for j := i - 1; j >= 0; j-- {
-				if k := r.writes[j].kind; k == writePut || k == writeDelete {
-					w.gcFence = r.writes[j].commitTS
+				if k := r.w(j).kind; k == writePut || k == writeDelete {
+					fence = r.w(j).commitTS
 					break
 				}
 			}
+			w = b.updateWrite(r, i)
+			w.overlapped, w.gcFence = true, fence
 		}
 		return
 	}
@@ -209,7 +286,7 @@ func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 		}
 	}
 	if collapseAt >= 0 {
-		r.deleteWriteAt(collapseAt)
+		b.deleteWrite(r, collapseAt)
 	}
-	r.putWrite(rb)
+	b.putWrite(r, rb)
 }

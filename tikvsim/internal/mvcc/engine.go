@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,38 +194,46 @@ func (e *Engine) descend(start, end []byte, fn func(*keyRec) bool) {
 	})
 }
 
-// putWrite inserts w keeping writes ordered by commit ts (newest first),
-// replacing a record with the same commit ts.
-func (r *keyRec) putWrite(w write) {
-	i := 0
-	for i < len(r.writes) && r.writes[i].commitTS > w.commitTS {
-		i++
+// r.writes is kept in ascending commit ts order so that committing a new
+// version appends. Callers address writes by logical index, 0 = newest.
+
+// w returns the i-th newest write.
+func (r *keyRec) w(i int) *write { return &r.writes[len(r.writes)-1-i] }
+
+// putWrite inserts w at its commit ts, replacing a record with the same
+// commit ts; it returns the replaced record.
+func (r *keyRec) putWrite(w write) (old write, replaced bool) {
+	j := len(r.writes)
+	for j > 0 && r.writes[j-1].commitTS > w.commitTS {
+		j--
 	}
-	if i < len(r.writes) && r.writes[i].commitTS == w.commitTS {
-		r.writes[i] = w
-		return
+	if j > 0 && r.writes[j-1].commitTS == w.commitTS {
+		old = r.writes[j-1]
+		r.writes[j-1] = w
+		return old, true
 	}
-	r.writes = append(r.writes, write{})
-	copy(r.writes[i+1:], r.writes[i:])
-	r.writes[i] = w
+	r.writes = slices.Insert(r.writes, j, w)
+	return write{}, false
 }
 
-// writeAt returns the index of the write with exactly commitTS, or -1.
+// writeAt returns the logical index of the write with exactly commitTS, or -1.
 func (r *keyRec) writeAt(commitTS uint64) int {
-	for i := range r.writes {
-		if r.writes[i].commitTS == commitTS {
+	for i := 0; i < len(r.writes); i++ {
+		w := r.w(i)
+		if w.commitTS == commitTS {
 			return i
 		}
-		if r.writes[i].commitTS < commitTS {
+		if w.commitTS < commitTS {
 			break
 		}
 	}
 	return -1
 }
 
-// deleteWriteAt removes the write at index i.
+// deleteWriteAt removes the write at logical index i.
 func (r *keyRec) deleteWriteAt(i int) {
-	r.writes = append(r.writes[:i], r.writes[i+1:]...)
+	j := len(r.writes) - 1 - i
+	r.writes = slices.Delete(r.writes, j, j+1)
 }
 
 // newest returns the newest write, if any.
@@ -232,7 +241,7 @@ func (r *keyRec) newest() (write, bool) {
 	if r == nil || len(r.writes) == 0 {
 		return write{}, false
 	}
-	return r.writes[0], true
+	return *r.w(0), true
 }
 
 // value returns the user value of a Put write or lock at startTS: the inline

@@ -3,6 +3,8 @@ package mvcc
 import (
 	"bytes"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 )
@@ -50,7 +52,7 @@ func (e *Engine) CheckInvariants() error {
 			}
 		}
 		for i, w := range r.writes {
-			if i > 0 && r.writes[i-1].commitTS <= w.commitTS {
+			if i > 0 && r.writes[i-1].commitTS >= w.commitTS {
 				err = fmt.Errorf("key %q: writes out of order", r.key)
 				return false
 			}
@@ -92,4 +94,32 @@ func (e *Engine) CheckInvariants() error {
 		}
 	}
 	return nil
+}
+
+// Digest renders the whole transactional state (locks, writes, values) as
+// text, so tests can assert that a failed command changed nothing.
+func (e *Engine) Digest() string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var sb strings.Builder
+	e.order.Ascend(func(r *keyRec) bool {
+		fmt.Fprintf(&sb, "%q:", r.key)
+		if l := r.lock; l != nil {
+			fmt.Fprintf(&sb, " lock%+v", *l)
+		}
+		for _, w := range r.writes {
+			fmt.Fprintf(&sb, " w%+v", w)
+		}
+		ts := make([]uint64, 0, len(r.values))
+		for s := range r.values {
+			ts = append(ts, s)
+		}
+		slices.Sort(ts)
+		for _, s := range ts {
+			fmt.Fprintf(&sb, " v%d=%x", s, r.values[s])
+		}
+		sb.WriteByte('\n')
+		return true
+	})
+	return sb.String()
 }

@@ -195,10 +195,20 @@ func FuzzEngine(f *testing.F) {
 		defer e.Close()
 		in := &fuzzInput{b: data}
 		for i := 0; len(in.b) > 0 && i < 64; i++ {
+			before := e.Digest()
 			name, errs := step(t.Context(), e, in)
+			failed := false
 			for _, ke := range errs {
 				if ke != nil && strings.Contains(ke.Abort, "default not found") {
 					t.Fatalf("step %d (%s): %v", i, name, ke)
+				}
+				failed = failed || ke != nil
+			}
+			// A failed write command is all-or-nothing (flush excepted, and
+			// reads report per-key errors without writing anyway).
+			if failed && name != "flush" {
+				if after := e.Digest(); after != before {
+					t.Fatalf("step %d (%s) failed with %v but changed the state:\nbefore:\n%safter:\n%s", i, name, errs, before, after)
 				}
 			}
 			if err := e.CheckInvariants(); err != nil {

@@ -3,6 +3,7 @@ package mvcc
 import (
 	"bytes"
 	"context"
+	"slices"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 )
@@ -42,9 +43,10 @@ func (e *Engine) GC(sp uint64) {
 }
 
 func gcKey(r *keyRec, sp uint64) {
-	kept := r.writes[:0:0]
+	kept := make([]write, 0, len(r.writes))
 	done := false // passed the newest Put/Delete at or below sp
-	for _, w := range r.writes {
+	for i := range r.writes {
+		w := *r.w(i)
 		switch {
 		case w.commitTS > sp:
 			kept = append(kept, w)
@@ -61,6 +63,7 @@ func gcKey(r *keyRec, sp uint64) {
 			delete(r.values, w.startTS)
 		}
 	}
+	slices.Reverse(kept)
 	r.writes = kept
 	if len(r.values) == 0 {
 		r.values = nil

@@ -263,7 +263,7 @@ func rolledBack(r *keyRec, startTS uint64) bool {
 	if i < 0 {
 		return false
 	}
-	w := &r.writes[i]
+	w := r.w(i)
 	return (w.kind == writeRollback && w.startTS == startTS) || w.overlapped
 }
 

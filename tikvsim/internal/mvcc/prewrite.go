@@ -160,8 +160,8 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 			return 0, false
 		}
 		for i := range r.writes {
-			if r.writes[i].startTS == p.startTS && r.writes[i].kind != writeRollback {
-				return r.writes[i].commitTS, true
+			if w := &r.writes[i]; w.startTS == p.startTS && w.kind != writeRollback {
+				return w.commitTS, true
 			}
 		}
 		return 0, false
@@ -333,7 +333,7 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 		}
 		rr := b.touch(key)
 		if own != nil && own.typ == kvrpcpb.Op_Put && !own.hasShort {
-			delete(rr.values, p.startTS) // the value of an overwritten flush
+			b.deleteValue(rr, p.startTS) // the value of an overwritten flush
 		}
 		b.setLock(rr, nl, m.Value)
 	}
@@ -380,7 +380,7 @@ func (e *Engine) constraintCheck(p *prewriteReq, i int, m *kvrpcpb.Mutation, r *
 	action := p.action(i)
 	needAbsent := m.Op == kvrpcpb.Op_Insert || m.Op == kvrpcpb.Op_CheckNotExists
 	for idx := 0; idx < len(r.writes); idx++ {
-		w := &r.writes[idx]
+		w := r.w(idx)
 		c := w.commitTS
 		if c == p.startTS && (w.kind == writeRollback || w.overlapped) {
 			return conflictErr(kvrpcpb.WriteConflict_SelfRolledBack, p.startTS, w.startTS, c, m.Key, p.primary)

@@ -61,13 +61,12 @@ func (e *Engine) read(key []byte, r *keyRec, o *readOpts) readResult {
 			}
 		}
 	}
-	if o.iso == kvrpcpb.IsolationLevel_RCCheckTS && len(r.writes) > 0 && r.writes[0].commitTS > o.ts {
-		w := r.writes[0]
+	if w, ok := r.newest(); ok && o.iso == kvrpcpb.IsolationLevel_RCCheckTS && w.commitTS > o.ts {
 		// Quirk: the key is the encoded write-CF key with its ts suffix.
 		return readResult{err: conflictErr(kvrpcpb.WriteConflict_RcCheckTs, o.ts, 0, w.commitTS, writeCFKey(key, w.commitTS), nil)}
 	}
-	for i := range r.writes {
-		w := &r.writes[i]
+	for i := 0; i < len(r.writes); i++ {
+		w := r.w(i)
 		if w.commitTS > o.ts {
 			continue
 		}

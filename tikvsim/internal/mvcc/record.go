@@ -118,8 +118,8 @@ func (r *keyRec) txnRecord(startTS uint64) (txnOutcome, uint64) {
 		return outcomeNone, 0
 	}
 	out := outcomeNone
-	for i := range r.writes {
-		w := &r.writes[i]
+	for i := 0; i < len(r.writes); i++ {
+		w := r.w(i)
 		if w.commitTS < startTS {
 			break
 		}
@@ -146,8 +146,8 @@ func (r *keyRec) latestData(beforeTS, readTS uint64) (w *write, ok bool) {
 	if r == nil {
 		return nil, false
 	}
-	for i := range r.writes {
-		w := &r.writes[i]
+	for i := 0; i < len(r.writes); i++ {
+		w := r.w(i)
 		if w.commitTS > beforeTS {
 			continue
 		}

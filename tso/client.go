@@ -9,18 +9,23 @@ import (
 )
 
 // Client hands out timestamps from PD's Tso stream. One dispatcher goroutine
-// sends every queued request in a single stream message per round and hands
-// the answer out in order, so timestamps are unique and strictly increasing
-// across all callers of one Client, across reconnects and leader changes.
-// It is safe for concurrent use.
+// sends all requests queued so far in a single stream message per round and
+// hands the answer out in queue order, so timestamps are unique and strictly
+// increasing across all callers of one Client, across reconnects and leader
+// changes. It is safe for concurrent use.
 type Client struct {
 	cfg    config
 	log    *slog.Logger
 	pd     *pdclient.Client
 	ownsPD bool
 
-	reqs chan *request
-	pool sync.Pool
+	// mu guards the queue of groups waiting for a round.
+	mu      sync.Mutex
+	queue   []*group // FIFO; only the last one takes new members
+	pending int      // members of queued groups
+	space   chan struct{}
+	closed  bool
+	kick    chan struct{} // cap 1: "the queue is not empty"
 
 	ctx    context.Context // lifecycle; cancelled by Close
 	cancel context.CancelFunc
@@ -28,13 +33,15 @@ type Client struct {
 	once   sync.Once
 }
 
-// request is one pending timestamp. The dispatcher fills ts/err and then
-// sends one token on done, which publishes them to the waiter.
-type request struct {
-	ctx  context.Context
-	done chan struct{}
-	ts   Timestamp
-	err  error
+// group is the set of requests one round answers. Members join it in
+// order and remember their index; when the round completes the dispatcher
+// sets first (or err) and closes done, which wakes every member at once
+// with a single channel operation.
+type group struct {
+	n     int // members; fixed once the dispatcher takes the group
+	done  chan struct{}
+	first Timestamp
+	err   error
 }
 
 // New connects to the PD cluster behind endpoints with its own pdclient
@@ -54,8 +61,7 @@ func New(ctx context.Context, endpoints []string, opts ...Option) (*Client, erro
 
 // NewFromPD builds a client on an existing pdclient, reusing its discovery
 // and connections, so a process keeps one discovery loop. Close does not
-// close pd. ctx is accepted for symmetry with [New]; nothing is done with it
-// yet because the stream is opened lazily.
+// close pd. The stream is opened lazily; ctx is only checked.
 func NewFromPD(ctx context.Context, pd *pdclient.Client, opts ...Option) (*Client, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -83,9 +89,9 @@ func start(cfg config, pd *pdclient.Client, owns bool) *Client {
 		log:    cfg.logger,
 		pd:     pd,
 		ownsPD: owns,
-		reqs:   make(chan *request, cfg.maxPending),
+		space:  make(chan struct{}),
+		kick:   make(chan struct{}, 1),
 	}
-	c.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	d := newDispatcher(c)
 	c.wg.Add(1)
@@ -93,11 +99,15 @@ func start(cfg config, pd *pdclient.Client, owns bool) *Client {
 	return c
 }
 
-// Close stops the dispatcher, fails pending requests with [ErrClosed] and,
+// Close stops the dispatcher, fails queued requests with [ErrClosed] and,
 // for a client made by [New], closes its pdclient. It is idempotent and
 // returns after every goroutine has stopped.
 func (c *Client) Close() error {
 	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		close(c.space) // wake callers waiting for room; they see closed
+		c.mu.Unlock()
 		c.cancel()
 		c.wg.Wait()
 		if c.ownsPD {
@@ -110,21 +120,74 @@ func (c *Client) Close() error {
 // PD returns the pdclient this client uses.
 func (c *Client) PD() *pdclient.Client { return c.pd }
 
-// enqueue hands r to the dispatcher, blocking while the queue is full.
-func (c *Client) enqueue(ctx context.Context, r *request) error {
-	select {
-	case c.reqs <- r:
-		return nil
-	default:
+// join adds one request to the last queued group, waiting while the queue
+// holds maxPending requests. It returns the group and the member's index.
+func (c *Client) join(ctx context.Context) (*group, int, error) {
+	c.mu.Lock()
+	for {
+		if c.closed {
+			c.mu.Unlock()
+			return nil, 0, ErrClosed
+		}
+		if c.pending < c.cfg.maxPending {
+			break
+		}
+		space := c.space
+		c.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+		c.mu.Lock()
 	}
-	select {
-	case c.reqs <- r:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.ctx.Done():
-		return ErrClosed
+	var g *group
+	if n := len(c.queue); n > 0 && c.queue[n-1].n < c.cfg.maxBatch {
+		g = c.queue[n-1]
+	} else {
+		g = &group{done: make(chan struct{})}
+		c.queue = append(c.queue, g)
 	}
+	idx := g.n
+	g.n++
+	c.pending++
+	first := c.pending == 1
+	c.mu.Unlock()
+	if first {
+		// Only the request that makes the queue non-empty wakes the
+		// dispatcher; later ones find it awake.
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+	return g, idx, nil
+}
+
+// take removes and returns the oldest queued group, or nil.
+func (c *Client) take() *group {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return nil
+	}
+	g := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	wasFull := c.pending >= c.cfg.maxPending
+	c.pending -= g.n
+	if wasFull && !c.closed {
+		close(c.space)
+		c.space = make(chan struct{})
+	}
+	return g
+}
+
+func (g *group) ts(idx int) (Timestamp, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	return g.first + Timestamp(idx), nil
 }
 
 // GetTS returns a fresh timestamp, greater than every timestamp this client
@@ -133,83 +196,53 @@ func (c *Client) GetTS(ctx context.Context) (Timestamp, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if c.ctx.Err() != nil {
-		return 0, ErrClosed
-	}
-	r := c.pool.Get().(*request)
-	r.ctx = ctx
-	if err := c.enqueue(ctx, r); err != nil {
-		r.ctx = nil
-		c.pool.Put(r)
+	g, idx, err := c.join(ctx)
+	if err != nil {
 		return 0, err
 	}
-	if c.ctx.Err() != nil {
-		// Close raced with the enqueue; the dispatcher may already have
-		// drained the queue, so do not wait for it to answer.
-		return 0, ErrClosed
-	}
-	// The dispatcher answers every request it finds in the queue, even when
-	// closing (Close cancels before the final drain, and the check above saw
-	// no cancel), so waiting on done and ctx alone is enough. Leaving the
-	// client's shared lifecycle channel out of this select keeps thousands
-	// of concurrent waiters from contending on one channel lock.
+	// The dispatcher completes every group it queued, even when closing,
+	// so waiting on the group and ctx alone is enough. Leaving the client's
+	// shared lifecycle channel out of this select keeps thousands of
+	// concurrent waiters from contending on one channel lock.
 	select {
-	case <-r.done:
-		ts, err := r.ts, r.err
-		r.ctx, r.err = nil, nil
-		c.pool.Put(r) // the dispatcher is done with r: it sent the token last
-		return ts, err
+	case <-g.done:
+		return g.ts(idx)
 	case <-ctx.Done():
-		// The dispatcher may still answer r; it is left to the GC.
+		// The timestamp reserved for this caller is simply never used.
 		return 0, ctx.Err()
 	}
 }
 
-// Future is the pending result of [Client.GetTSAsync]. It is not safe for
-// concurrent use by several goroutines.
+// Future is the pending result of [Client.GetTSAsync]. It is a small value;
+// Wait may be called any number of times, from any goroutine.
 type Future struct {
-	c    *Client
-	r    *request
-	err  error // set when enqueueing failed
-	got  bool
-	ts   Timestamp
-	rerr error
+	g   *group
+	idx int
+	err error // set when queueing failed
 }
 
 // GetTSAsync queues a timestamp request and returns at once (unless the
-// queue is full, when it waits, honouring ctx). ctx also lets the dispatcher
-// skip the request if it is cancelled before being sent.
-func (c *Client) GetTSAsync(ctx context.Context) *Future {
-	f := &Future{c: c}
+// queue is full, when it waits, honouring ctx).
+func (c *Client) GetTSAsync(ctx context.Context) Future {
 	if err := ctx.Err(); err != nil {
-		f.err = err
-		return f
+		return Future{err: err}
 	}
-	if c.ctx.Err() != nil {
-		f.err = ErrClosed
-		return f
-	}
-	f.r = &request{ctx: ctx, done: make(chan struct{}, 1)}
-	f.err = c.enqueue(ctx, f.r)
-	return f
+	g, idx, err := c.join(ctx)
+	return Future{g: g, idx: idx, err: err}
 }
 
-// Wait returns the timestamp, waiting at most until ctx is done. Once it
-// has returned a result it returns the same result again.
-func (f *Future) Wait(ctx context.Context) (Timestamp, error) {
+// Wait returns the timestamp, waiting at most until ctx is done.
+func (f Future) Wait(ctx context.Context) (Timestamp, error) {
 	if f.err != nil {
 		return 0, f.err
 	}
-	if f.got {
-		return f.ts, f.rerr
+	if f.g == nil {
+		return 0, ErrClosed // the zero Future
 	}
 	select {
-	case <-f.r.done:
-		f.got, f.ts, f.rerr = true, f.r.ts, f.r.err
-		return f.ts, f.rerr
+	case <-f.g.done:
+		return f.g.ts(f.idx)
 	case <-ctx.Done():
 		return 0, ctx.Err()
-	case <-f.c.ctx.Done():
-		return 0, ErrClosed
 	}
 }

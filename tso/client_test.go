@@ -71,7 +71,7 @@ func TestOneStreamMessagePerRound(t *testing.T) {
 	p.pause()
 	first := c.GetTSAsync(ctx)
 	<-p.received // round 1 (count 1) is in flight and held by PD
-	futures := make([]*tso.Future, 100)
+	futures := make([]tso.Future, 100)
 	for i := range futures {
 		futures[i] = c.GetTSAsync(ctx)
 	}
@@ -245,7 +245,7 @@ func TestPDUnreachableThenBack(t *testing.T) {
 		t.Fatalf("while down: %v", err)
 	}
 	// Requests queued while PD is down are answered once it is back.
-	futures := make([]*tso.Future, 20)
+	futures := make([]tso.Future, 20)
 	for i := range futures {
 		futures[i] = c.GetTSAsync(ctx)
 	}
@@ -313,7 +313,7 @@ func TestBoundedQueue(t *testing.T) {
 		t.Fatalf("full queue: %v", err)
 	}
 	p.resume()
-	for _, f := range []*tso.Future{inFlight, queued} {
+	for _, f := range []tso.Future{inFlight, queued} {
 		if _, err := f.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +331,7 @@ func TestCloseFailsPendingAndReleasesEverything(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []*tso.Future{f, queued} {
+	for _, f := range []tso.Future{f, queued} {
 		if _, err := f.Wait(ctx); !errors.Is(err, tso.ErrClosed) {
 			t.Fatalf("pending after Close: %v", err)
 		}

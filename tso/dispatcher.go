@@ -19,10 +19,9 @@ import (
 // dispatcher owns the Tso stream and the last timestamp handed out. Only its
 // goroutine touches its fields.
 type dispatcher struct {
-	c     *Client
-	batch []*request
-	st    *stream
-	last  Timestamp
+	c    *Client
+	st   *stream
+	last Timestamp
 }
 
 // stream is one open Tso stream to one leader.
@@ -40,42 +39,34 @@ func (s *stream) close() {
 }
 
 func newDispatcher(c *Client) *dispatcher {
-	return &dispatcher{c: c, batch: make([]*request, 0, 64)}
+	return &dispatcher{c: c}
 }
 
 func (d *dispatcher) run() {
 	c := d.c
 	defer c.wg.Done()
-	defer d.shutdown()
+	var g *group
+	defer func() { d.shutdown(g) }()
 	// bo spans one streak of failing rounds; nil while rounds succeed.
 	var bo *retry.Backoffer
 	for {
-		if len(d.batch) == 0 {
-			select {
-			case r := <-c.reqs:
-				d.batch = append(d.batch, r)
-			case <-c.ctx.Done():
-				return
+		if g == nil {
+			// Natural batching: the next group holds everything that
+			// queued up while the previous round was in flight.
+			if g = c.take(); g == nil {
+				select {
+				case <-c.kick:
+					continue
+				case <-c.ctx.Done():
+					return
+				}
 			}
 		}
-		// Natural batching: take everything that queued up while the
-		// previous round was in flight, without waiting for more.
-	drain:
-		for len(d.batch) < c.cfg.maxBatch {
-			select {
-			case r := <-c.reqs:
-				d.batch = append(d.batch, r)
-			default:
-				break drain
-			}
-		}
-		d.dropCancelled()
-		if len(d.batch) == 0 {
-			continue
-		}
-		err := d.round()
+		first, err := d.round(g.n)
 		if err == nil {
-			bo = nil
+			g.first = first
+			close(g.done)
+			g, bo = nil, nil
 			continue
 		}
 		if c.ctx.Err() != nil {
@@ -86,8 +77,8 @@ func (d *dispatcher) run() {
 			c.pd.ScheduleCheckLeader()
 		}
 		if !retryable(err) {
-			d.fail(err)
-			bo = nil
+			d.fail(g, err)
+			g, bo = nil, nil
 			continue
 		}
 		if bo == nil {
@@ -104,53 +95,29 @@ func (d *dispatcher) run() {
 			if c.ctx.Err() != nil {
 				return
 			}
-			d.fail(berr)
-			bo = nil
+			d.fail(g, berr)
+			g, bo = nil, nil
 		}
 	}
 }
 
-func (d *dispatcher) fail(err error) {
-	d.c.log.Warn("TSO requests failed", slog.Int("count", len(d.batch)), slog.Any("error", err))
-	d.finishAll(err)
+func (d *dispatcher) fail(g *group, err error) {
+	d.c.log.Warn("TSO requests failed", slog.Int("count", g.n), slog.Any("error", err))
+	g.err = err
+	close(g.done)
 }
 
-// dropCancelled answers requests whose caller has gone away, so they cost
-// PD nothing.
-func (d *dispatcher) dropCancelled() {
-	kept := d.batch[:0]
-	for _, r := range d.batch {
-		if err := r.ctx.Err(); err != nil {
-			r.ts, r.err = 0, err
-			r.done <- struct{}{}
-			continue
-		}
-		kept = append(kept, r)
-	}
-	clear(d.batch[len(kept):])
-	d.batch = kept
-}
-
-func (d *dispatcher) finishAll(err error) {
-	for _, r := range d.batch {
-		r.ts, r.err = 0, err
-		r.done <- struct{}{}
-	}
-	clear(d.batch)
-	d.batch = d.batch[:0]
-}
-
-func (d *dispatcher) shutdown() {
+// shutdown fails the group in hand and every queued one. Close marked the
+// client closed before cancelling, so no group can be queued afterwards.
+func (d *dispatcher) shutdown(g *group) {
 	d.closeStream()
-	d.finishAll(ErrClosed)
-	for {
-		select {
-		case r := <-d.c.reqs:
-			r.ts, r.err = 0, ErrClosed
-			r.done <- struct{}{}
-		default:
-			return
-		}
+	if g != nil {
+		g.err = ErrClosed
+		close(g.done)
+	}
+	for g := d.c.take(); g != nil; g = d.c.take() {
+		g.err = ErrClosed
+		close(g.done)
 	}
 }
 
@@ -184,8 +151,8 @@ func (d *dispatcher) openStream() error {
 	return nil
 }
 
-// round sends one request for the whole batch and hands out the answer.
-func (d *dispatcher) round() error {
+// round asks PD for n timestamps in one message and returns the first.
+func (d *dispatcher) round(n int) (Timestamp, error) {
 	c := d.c
 	if d.st != nil {
 		select {
@@ -197,16 +164,15 @@ func (d *dispatcher) round() error {
 	}
 	if d.st == nil {
 		if err := d.openStream(); err != nil {
-			return err
+			return 0, err
 		}
 	} else {
 		d.st.timer.Reset(c.cfg.roundTimeout)
 	}
 	st := d.st
-	n := len(d.batch)
 	st.req.Count = uint32(n)
 	if err := st.cli.Send(&st.req); err != nil {
-		return d.streamErr("send", err)
+		return 0, d.streamErr("send", err)
 	}
 	resp, err := st.cli.Recv()
 	if !st.timer.Stop() {
@@ -217,32 +183,26 @@ func (d *dispatcher) round() error {
 		}
 	}
 	if err != nil {
-		return d.streamErr("recv", err)
+		return 0, d.streamErr("recv", err)
 	}
 	if err := c.pd.CheckResponseHeader(resp.GetHeader()); err != nil {
-		return err
+		return 0, err
 	}
 	if resp.Count != uint32(n) || resp.Timestamp == nil {
-		return fmt.Errorf("%w: asked for %d, got count %d", ErrStreamBroken, n, resp.Count)
+		return 0, fmt.Errorf("%w: asked for %d, got count %d", ErrStreamBroken, n, resp.Count)
 	}
 	// The response carries the last timestamp of the batch.
 	lastLogical := resp.Timestamp.Logical
 	firstLogical := lastLogical - int64(n) + 1
 	if firstLogical < 0 || lastLogical >= MaxLogical {
-		return fmt.Errorf("%w: logical %d for count %d", ErrStreamBroken, lastLogical, n)
+		return 0, fmt.Errorf("%w: logical %d for count %d", ErrStreamBroken, lastLogical, n)
 	}
 	first := Compose(resp.Timestamp.Physical, firstLogical)
 	if first <= d.last {
-		return &RegressionError{Last: d.last, Got: first}
-	}
-	for i, r := range d.batch {
-		r.ts, r.err = first+Timestamp(i), nil
-		r.done <- struct{}{}
+		return 0, &RegressionError{Last: d.last, Got: first}
 	}
 	d.last = first + Timestamp(n-1)
-	clear(d.batch)
-	d.batch = d.batch[:0]
-	return nil
+	return first, nil
 }
 
 func (d *dispatcher) streamErr(op string, err error) error {

@@ -18,9 +18,10 @@
 //
 // # Batching
 //
-// One dispatcher goroutine per [Client] owns the Tso stream. It takes every
-// request queued so far and asks PD for all of them in one stream message,
-// then hands the answer out in queue order. At low load a round carries one
+// One dispatcher goroutine per [Client] owns the Tso stream. Callers join the
+// group of requests queued for the next round; the dispatcher takes the whole
+// group, asks PD for all of it in one stream message, and wakes every member
+// with one channel close (each member knows its index in the answer). At low load a round carries one
 // request and nothing waits; at high load requests queue up while a round is
 // in flight and the next round carries all of them. The queue is bounded
 // ([WithMaxPending]); GetTS waits, honouring its ctx, while it is full.
@@ -35,6 +36,5 @@
 // queued requests fail with the last error. A cluster-id mismatch fails at
 // once. A cancelled ctx returns ctx.Err() at once; [ErrClosed] follows Close.
 //
-// A Client and an [Oracle] are safe for concurrent use; a [Future] belongs to
-// one goroutine.
+// A Client, an [Oracle] and a [Future] are safe for concurrent use.
 package tso

@@ -98,7 +98,7 @@ func TestSimStreamBrokenMidBatch(t *testing.T) {
 
 	// A batch held by PD when the stream breaks is re-asked on a new stream.
 	sim.PauseTSO()
-	futures := make([]*tso.Future, 50)
+	futures := make([]tso.Future, 50)
 	for i := range futures {
 		futures[i] = c.GetTSAsync(t.Context())
 	}
@@ -135,7 +135,7 @@ func TestSimPDUnreachableThenBack(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("while PD is down: %v", err)
 	}
-	futures := make([]*tso.Future, 10)
+	futures := make([]tso.Future, 10)
 	for i := range futures {
 		futures[i] = c.GetTSAsync(ctx)
 	}

@@ -25,6 +25,15 @@
 // not modelled: a read always sees the newest value, which is what a client
 // observes.
 //
+// Values and keys in responses may share memory with the engine; callers
+// treat them as read-only (gRPC marshalling only reads them).
+//
+// Simplifications, each invisible to a client: lock waiters of a released
+// lock are all woken at once (TiKV wakes the first and delays the others by
+// 20 ms); deadlock key hashes use FNV-1a instead of farmhash; KvResolveLock
+// and KVPessimisticRollback without keys act on the whole engine rather than
+// one region (their outcome is the same decision the client made).
+//
 // # Concurrency and errors
 //
 // An [Engine] is safe for concurrent use. Transactional commands run under one

@@ -29,6 +29,23 @@ type entry struct {
 	abandoned atomic.Bool
 	// sent is set once the entry was handed to the stream.
 	sent atomic.Bool
+	// stream and id locate the entry in its stream's pending map once
+	// registered (id is guarded by that stream's mutex), so an abandoned
+	// entry can be dropped without waiting for the store to answer.
+	stream atomic.Pointer[batchStream]
+	id     uint64
+}
+
+// abandon marks e as no longer awaited and forgets it on its stream.
+func (e *entry) abandon() {
+	e.abandoned.Store(true)
+	if s := e.stream.Load(); s != nil {
+		s.mu.Lock()
+		if s.pending[e.id] == e {
+			delete(s.pending, e.id)
+		}
+		s.mu.Unlock()
+	}
 }
 
 type result struct {
@@ -50,6 +67,8 @@ type batchConn struct {
 	// Owned by the sender goroutine.
 	stream *batchStream
 	nextID uint64
+	// current mirrors stream for readers outside the sender goroutine.
+	current atomic.Pointer[batchStream]
 }
 
 func newBatchConn(cn *conn) *batchConn {
@@ -87,10 +106,10 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 		}
 		return &Response{msg: m, TransportLayerLoad: r.load, Batched: true}, nil
 	case <-ctx.Done():
-		e.abandoned.Store(true)
+		e.abandon()
 		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: e.sent.Load(), Err: ctx.Err()}
 	case <-closing:
-		e.abandoned.Store(true)
+		e.abandon()
 		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: e.sent.Load(), Err: b.cn.pool.closedErr()}
 	}
 }
@@ -213,6 +232,7 @@ func (b *batchConn) ensureStream() (*batchStream, error) {
 	}
 	s := &batchStream{cs: cs, cancel: cancel, pending: make(map[uint64]*entry)}
 	b.stream = s
+	b.current.Store(s)
 	pool.wg.Go(func() { s.recvLoop(b) })
 	return s, nil
 }
@@ -262,7 +282,9 @@ func (s *batchStream) register(ids []uint64, es []*entry) bool {
 	}
 	for i, e := range es {
 		e.sent.Store(true)
+		e.id = ids[i]
 		s.pending[ids[i]] = e
+		e.stream.Store(s)
 	}
 	s.mu.Unlock()
 	return true
@@ -319,11 +341,23 @@ func (s *batchStream) recvLoop(b *batchConn) {
 		for i, id := range resp.GetRequestIds() {
 			e, ok := s.pending[id]
 			if !ok || i >= len(resp.Responses) {
-				continue // unknown id or malformed response: nobody to answer
+				continue // abandoned, unknown id or malformed response: nobody to answer
 			}
 			delete(s.pending, id)
 			e.done <- result{resp: resp.Responses[i], load: load}
 		}
 		s.mu.Unlock()
 	}
+}
+
+// inFlight counts the requests pending on the current stream. The stream is
+// read through an atomic snapshot kept for this purpose.
+func (b *batchConn) inFlight() int {
+	s := b.current.Load()
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }

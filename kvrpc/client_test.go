@@ -456,6 +456,9 @@ func TestAbandonedRequestCanBeResentAtOnce(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
+	if n := c.InFlight(slow.addr); n != 0 {
+		t.Fatalf("%d abandoned requests still pending on the stream", n)
+	}
 	// Re-stamp and resend the same Request while the first copy may still
 	// be with the transport: the race detector checks they share nothing.
 	req.Context().RegionId = 42

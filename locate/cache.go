@@ -394,3 +394,35 @@ func (c *Cache) Len() int {
 	defer c.mu.RUnlock()
 	return c.tree.Len()
 }
+
+// PurgeExpired removes up to limit regions that are invalid or whose TTL
+// passed, and returns how many it removed. The cache never runs it by itself
+// (it starts no goroutines); an owner that keeps a cache for long may call it
+// periodically to bound memory held by regions nobody reads any more.
+func (c *Cache) PurgeExpired(limit int) int {
+	now := time.Now().UnixNano()
+	var dead []*Region
+	c.mu.RLock()
+	c.tree.Ascend(func(it item) bool {
+		if it.r.Invalid() != Valid || now >= it.r.expireAt.Load() {
+			dead = append(dead, it.r)
+		}
+		return len(dead) < limit
+	})
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, r := range dead {
+		// Only remove the entry if it is still this region: a reload
+		// may have replaced it since the scan.
+		if got, ok := c.tree.Get(item{start: r.StartKey()}); ok && got.r == r {
+			c.tree.Delete(item{start: r.StartKey()})
+			if c.byID[r.id] == r {
+				delete(c.byID, r.id)
+			}
+			n++
+		}
+	}
+	return n
+}

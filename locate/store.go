@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"golang.org/x/sync/singleflight"
 )
@@ -219,4 +220,13 @@ func sameLabels(a []Label, b []*metapb.StoreLabel) bool {
 		}
 	}
 	return true
+}
+
+// RecordHealthFeedback applies a health feedback message a store attached to
+// a batch response (wire it to kvrpc.WithHealthFeedback). Feedback for a store
+// the cache does not hold is ignored.
+func (c *Cache) RecordHealthFeedback(fb *kvrpcpb.HealthFeedback) {
+	if s := c.CachedStore(fb.GetStoreId()); s != nil {
+		s.RecordSlowScore(uint64(max(fb.GetSlowScore(), 0)))
+	}
 }

@@ -66,7 +66,7 @@ func (e *Engine) KvPessimisticLock(ctx context.Context, req *kvrpcpb.Pessimistic
 	}
 
 	timeout := defaultWaitTimeout
-	if wt := req.GetWaitTimeout(); wt > 0 && time.Duration(wt)*time.Millisecond < timeout {
+	if wt := req.GetWaitTimeout(); wt > 0 && wt < defaultWaitTimeout.Milliseconds() {
 		timeout = time.Duration(wt) * time.Millisecond
 	}
 	var timer *time.Timer

@@ -96,7 +96,7 @@ func (rc *rawCtx) expireAt(ttl uint64) (uint64, string) {
 	if !rc.ttlOn {
 		return 0, "ttl is not enabled, but get put request with ttl"
 	}
-	return rc.nowS + ttl, ""
+	return satAdd(rc.nowS, ttl), ""
 }
 
 func rawKeyTooLarge(key []byte) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"hash/fnv"
+	"math"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 )
@@ -31,7 +32,15 @@ func (l *lock) pessimistic() bool { return l.typ == kvrpcpb.Op_PessimisticLock }
 
 // expired reports TiKV's TTL rule: physical(start)+ttl < physical(current).
 func (l *lock) expired(currentTS uint64) bool {
-	return physical(l.startTS)+l.ttl < physical(currentTS)
+	return satAdd(physical(l.startTS), l.ttl) < physical(currentTS)
+}
+
+// satAdd is a+b saturated at the maximum uint64.
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return math.MaxUint64
+	}
+	return a + b
 }
 
 func physical(ts uint64) uint64 { return ts >> 18 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/pdpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
@@ -79,4 +80,23 @@ func itoa(n int) string {
 		buf = append([]byte{byte('0' + n%10)}, buf...)
 	}
 	return string(buf)
+}
+
+// BenchmarkTSO measures one TSO round trip on a stream.
+func BenchmarkTSO(b *testing.B) {
+	c := start(b, tikvsim.Options{})
+	stream, err := pdClient(b, c, 0).Tso(tctx(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := &pdpb.TsoRequest{Header: hdr(c), Count: 10}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := stream.Send(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

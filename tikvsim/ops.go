@@ -353,3 +353,33 @@ func (c *Cluster) isClosed() bool {
 		return false
 	}
 }
+
+// EvacuateLeaders moves every region leader on storeID to another voter of
+// the region on a running store, as an election after a store failure would
+// (call it after StopStore to simulate a crash that clients survive).
+// Regions with no such voter keep their leader.
+func (c *Cluster) EvacuateLeaders(storeID uint64) error {
+	if _, err := c.store(storeID); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range slices.Clone(c.regions.sorted) {
+		if r.leader != storeID {
+			continue
+		}
+		for _, p := range r.meta.GetPeers() {
+			if p.GetStoreId() == storeID || p.GetRole() == metapb.PeerRole_Learner || !c.stores[p.GetStoreId()-1].ep.running() {
+				continue
+			}
+			c.engine.UpdateMaxTS(c.tso.next())
+			c.regions.update(r.with(func(n *region) {
+				n.leader = p.GetStoreId()
+				n.term++
+			}))
+			c.log.Info("leader transferred", "region_id", r.meta.GetId(), "store_id", p.GetStoreId())
+			break
+		}
+	}
+	return nil
+}

@@ -203,6 +203,20 @@ func TestStopRestartStore(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("stopped store: %v, want Unavailable", err)
 	}
+	if err := c.EvacuateLeaders(ri.Leader); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := c.Region(ri.ID)
+	if moved.Leader == ri.Leader {
+		t.Fatalf("leader still on stopped store %d", ri.Leader)
+	}
+	got, err := kv[moved.Leader].RawGet(tctx(t), &kvrpcpb.RawGetRequest{Context: rctx(moved, 0), Key: []byte("a")})
+	if err != nil || string(got.GetValue()) != "1" {
+		t.Fatalf("new leader after evacuation: %v %v", got, err)
+	}
+	if err := c.TransferLeader(ri.ID, ri.Leader); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.RestartStore(ri.Leader); err != nil {
 		t.Fatal(err)
 	}

@@ -146,7 +146,7 @@ func (s *pdService) Tso(stream pdpb.PD_TsoServer) error {
 		select {
 		case r = <-reqs:
 		case <-broken:
-			return status.Error(codes.Unavailable, "tikvsim: tso stream broken by fault injection")
+			return status.Error(codes.Unavailable, errTSOBroken.Error())
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		}
@@ -165,24 +165,11 @@ func (s *pdService) Tso(stream pdpb.PD_TsoServer) error {
 		if r.req.GetCount() == 0 {
 			return status.Error(codes.Unknown, "tso count should be positive")
 		}
-		actx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(ctx, cancel)
-		go func() {
-			select {
-			case <-broken:
-				cancel()
-			case <-actx.Done():
-			}
-		}()
-		phys, logical, err := c.tso.alloc(actx, r.req.GetCount())
-		cancel()
-		stop()
+		phys, logical, err := c.tso.alloc(ctx, r.req.GetCount(), broken)
+		if errors.Is(err, errTSOBroken) {
+			return status.Error(codes.Unavailable, err.Error())
+		}
 		if err != nil {
-			select {
-			case <-broken:
-				return status.Error(codes.Unavailable, "tikvsim: tso stream broken by fault injection")
-			default:
-			}
 			return status.FromContextError(err).Err()
 		}
 		if err := stream.Send(&pdpb.TsoResponse{
@@ -200,7 +187,7 @@ func (s *pdService) GetMinTS(ctx context.Context, req *pdpb.GetMinTSRequest) (*p
 	if err := s.validate(ctx, "GetMinTS", req.GetHeader()); err != nil {
 		return nil, err
 	}
-	phys, logical, err := s.m.c.tso.alloc(ctx, 1)
+	phys, logical, err := s.m.c.tso.alloc(ctx, 1, nil)
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}

@@ -2,6 +2,7 @@ package tikvsim
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -28,9 +29,12 @@ func newTSOAllocator(now func() time.Time) *tsoAllocator {
 	return &tsoAllocator{now: now, broken: make(chan struct{})}
 }
 
+// errTSOBroken reports that BreakTSOStreams fired while a request waited.
+var errTSOBroken = errors.New("tikvsim: tso stream broken by fault injection")
+
 // alloc reserves count timestamps and returns the last one, waiting while
-// TSO is paused.
-func (t *tsoAllocator) alloc(ctx context.Context, count uint32) (physical, logical int64, err error) {
+// TSO is paused; broken (may be nil) aborts the wait with errTSOBroken.
+func (t *tsoAllocator) alloc(ctx context.Context, count uint32, broken <-chan struct{}) (physical, logical int64, err error) {
 	for {
 		t.mu.Lock()
 		gate := t.gate
@@ -40,6 +44,8 @@ func (t *tsoAllocator) alloc(ctx context.Context, count uint32) (physical, logic
 		t.mu.Unlock()
 		select {
 		case <-gate:
+		case <-broken:
+			return 0, 0, errTSOBroken
 		case <-ctx.Done():
 			return 0, 0, ctx.Err()
 		}

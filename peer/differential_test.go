@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +17,14 @@ var (
 	flagSeed      = flag.Int64("peer.seed", 0, "differential test base seed (0: derived from the clock)")
 	flagSequences = flag.Int("peer.sequences", 40, "differential test: number of random sequences")
 	flagSteps     = flag.Int("peer.steps", 120, "differential test: commands per sequence")
+	flagHistory   = flag.Int("peer.history", 25, "differential test: commands shown before a mismatch")
+	flagSimBugs   = flag.Bool("peer.simbugs", false, "differential test: also send the requests that hit known tikvsim deviations (simDeviations)")
 )
 
 // diffStats counts what a differential run exercised.
 type diffStats struct {
 	sent     map[tikvrpc.CmdType]int
-	failed   map[tikvrpc.CmdType]int // responses carrying a key error or error string
+	failed   map[tikvrpc.CmdType]int // agreed responses carrying a key error (top level or per pair)
 	accepted map[string]int          // acceptedWhenSeen rules that fired
 	errKinds map[string]int          // key error kinds seen (agreed)
 }
@@ -58,16 +61,24 @@ func runSequence(ctx context.Context, seed int64, raw bool, steps int, mock, sim
 		if !obs[0].view.equal(obs[1].view) {
 			d := findAccepted(c, obs[0], obs[1], m)
 			if d == nil {
-				tail := history[max(0, len(history)-25):]
+				tail := history[max(0, len(history)-*flagHistory):]
 				return fmt.Sprintf("step %d: %s\n  %-8s %s\n  %-8s %s\nlast commands:\n%s", step, c.desc,
 					mock.Name(), obs[0].view, sim.Name(), obs[1].view, strings.Join(tail, "\n")), nil
 			}
 			stats.accepted[d.name]++
 		} else {
-			if len(obs[0].view.Errs) > 0 {
+			kinds := slices.Clone(obs[0].view.Errs)
+			for _, it := range obs[0].view.Items {
+				if e, ok := strings.CutPrefix(it, "err:"); ok {
+					kinds = append(kinds, e)
+				}
+			}
+			if len(kinds) > 0 {
 				stats.failed[c.typ]++
-				for _, e := range obs[0].view.Errs {
-					stats.errKinds[e[:strings.IndexByte(e, '{')]]++
+			}
+			for _, e := range kinds {
+				if i := strings.IndexByte(e, '{'); i > 0 {
+					stats.errKinds[e[:i]]++
 				}
 			}
 		}
@@ -157,7 +168,7 @@ func runDifferential(t *testing.T, other func(t *testing.T) Target) {
 	}
 	var sent []string
 	for typ, n := range stats.sent {
-		sent = append(sent, fmt.Sprintf("%s=%d(failed %d)", typ, n, stats.failed[typ]))
+		sent = append(sent, fmt.Sprintf("%s=%d(failed %d)", cmdName(typ), n, stats.failed[typ]))
 	}
 	t.Logf("sent: %s", strings.Join(sent, " "))
 	t.Logf("agreed key errors: %v; accepted known differences: %v", stats.errKinds, stats.accepted)
@@ -171,20 +182,32 @@ func checkCoverage(t *testing.T, s *diffStats) {
 	if *flagSequences < 8 || *flagSteps < 60 {
 		return // a shortened manual run
 	}
-	for _, typ := range []tikvrpc.CmdType{
-		tikvrpc.CmdGet, tikvrpc.CmdBatchGet, tikvrpc.CmdScan, tikvrpc.CmdPrewrite, tikvrpc.CmdPessimisticLock,
-		tikvrpc.CmdCommit, tikvrpc.CmdCleanup, tikvrpc.CmdBatchRollback, tikvrpc.CmdCheckTxnStatus,
-		tikvrpc.CmdScanLock, tikvrpc.CmdResolveLock, tikvrpc.CmdDeleteRange,
-		tikvrpc.CmdRawGet, tikvrpc.CmdRawBatchGet, tikvrpc.CmdRawPut, tikvrpc.CmdRawBatchPut, tikvrpc.CmdRawDelete,
-		tikvrpc.CmdRawBatchDelete, tikvrpc.CmdRawDeleteRange, tikvrpc.CmdRawScan, tikvrpc.CmdRawCompareAndSwap,
-	} {
+	for _, typ := range coveredCmds {
 		if s.sent[typ] == 0 {
-			t.Errorf("coverage: %s was never sent", typ)
+			t.Errorf("coverage: %s was never sent", cmdName(typ))
 		}
 	}
-	for _, kind := range []string{"locked", "conflict"} {
+	for _, kind := range []string{"locked", "conflict", "already_exist", "txn_not_found", "abort"} {
 		if s.errKinds[kind] == 0 {
 			t.Errorf("coverage: no agreed %q key error", kind)
 		}
 	}
+}
+
+// cmdName names a command type; client-go v2.0.4's CmdType.String does not
+// know RawCompareAndSwap.
+func cmdName(typ tikvrpc.CmdType) string {
+	if typ == tikvrpc.CmdRawCompareAndSwap {
+		return "RawCompareAndSwap"
+	}
+	return typ.String()
+}
+
+// coveredCmds are the commands the differential test compares.
+var coveredCmds = []tikvrpc.CmdType{
+	tikvrpc.CmdGet, tikvrpc.CmdBatchGet, tikvrpc.CmdScan, tikvrpc.CmdPrewrite, tikvrpc.CmdPessimisticLock,
+	tikvrpc.CmdCommit, tikvrpc.CmdCleanup, tikvrpc.CmdBatchRollback, tikvrpc.CmdCheckTxnStatus,
+	tikvrpc.CmdScanLock, tikvrpc.CmdResolveLock, tikvrpc.CmdDeleteRange, tikvrpc.CmdPessimisticRollback,
+	tikvrpc.CmdTxnHeartBeat, tikvrpc.CmdRawGet, tikvrpc.CmdRawBatchGet, tikvrpc.CmdRawPut, tikvrpc.CmdRawBatchPut, tikvrpc.CmdRawDelete,
+	tikvrpc.CmdRawBatchDelete, tikvrpc.CmdRawDeleteRange, tikvrpc.CmdRawScan, tikvrpc.CmdRawCompareAndSwap,
 }

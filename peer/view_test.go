@@ -234,6 +234,11 @@ func viewOf(c *command, resp *tikvrpc.Response) (view, error) {
 			v.Items = append(v.Items, fmt.Sprintf("%q primary=%q start=%d", l.Key, l.PrimaryLock, l.LockVersion))
 		}
 		return v, nil
+	case *kvrpcpb.TxnHeartBeatResponse:
+		return view{RegionErr: regionErrKind(r.RegionError), Errs: one(keyErr(r.Error, keyErrOpts{})),
+			Fields: []string{fmt.Sprintf("lock_ttl=%d", r.LockTtl)}}, nil
+	case *kvrpcpb.PessimisticRollbackResponse:
+		return view{RegionErr: regionErrKind(r.RegionError), Errs: keyErrs(r.Errors, keyErrOpts{})}, nil
 	case *kvrpcpb.ResolveLockResponse:
 		return view{RegionErr: regionErrKind(r.RegionError), Errs: one(keyErr(r.Error, keyErrOpts{}))}, nil
 	case *kvrpcpb.DeleteRangeResponse:

@@ -61,13 +61,14 @@ type txn struct {
 	keys        [][]byte // planned keys, primary first
 	ttl         uint64
 
-	locked    map[string]bool // pessimistic locks held
+	locked    map[string]uint64 // pessimistic locks held: key -> the lock's for_update_ts
 	forUpdate uint64
 	mutations []*kvrpcpb.Mutation // the prewrite, once built
 	prewrites int                 // successful prewrite requests
 	hasInsert bool
 	touched   map[string]bool // keys that surely hold this txn's lock or a record of it
 	minCommit uint64          // upper bound of any min_commit_ts its locks carry
+	ttlRaised bool            // a heartbeat raised the primary lock's TTL above ttl
 	commitTS  uint64          // primary committed at, 0 if not
 	done      bool            // secondaries committed or resolved
 	retired   bool            // rolled back: no more regular commands
@@ -97,6 +98,8 @@ type model struct {
 	// pending holds commands scheduled ahead (a late request right after a
 	// rollback).
 	pending []*command
+	// avoidSimBugs steers around the tikvsim deviations in simDeviations.
+	avoidSimBugs bool
 }
 
 const (
@@ -108,12 +111,13 @@ const (
 
 func newModel(seed int64, raw bool, basePhysical int64) *model {
 	m := &model{
-		rng:        rand.New(rand.NewPCG(uint64(seed), 0x7065657221)),
-		raw:        raw,
-		physical:   basePhysical,
-		maxWrite:   map[string]uint64{},
-		lockRecord: map[string]bool{},
-		rawData:    map[string]string{},
+		avoidSimBugs: !*flagSimBugs,
+		rng:          rand.New(rand.NewPCG(uint64(seed), 0x7065657221)),
+		raw:          raw,
+		physical:     basePhysical,
+		maxWrite:     map[string]uint64{},
+		lockRecord:   map[string]bool{},
+		rawData:      map[string]string{},
 	}
 	prefix := "t"
 	if raw {
@@ -224,8 +228,12 @@ func (m *model) nextTxn() *command {
 		return m.rollbackCmd()
 	case r < 74:
 		return m.cleanupCmd()
-	case r < 86:
+	case r < 83:
 		return m.checkTxnStatusCmd()
+	case r < 85:
+		return m.heartBeatCmd()
+	case r < 86:
+		return m.pessimisticRollbackCmd()
 	case r < 93:
 		return m.resolveLockCmd()
 	case r < 99:
@@ -245,7 +253,7 @@ func (m *model) begin() {
 		pessimistic: m.chance(0.4),
 		keys:        m.pickKeys(1 + m.rng.IntN(3)),
 		ttl:         []uint64{ttlShort, ttlMedium, ttlForever}[m.rng.IntN(3)],
-		locked:      map[string]bool{},
+		locked:      map[string]uint64{},
 		touched:     map[string]bool{},
 	}
 	m.txns = append(m.txns, t)
@@ -340,7 +348,7 @@ func (m *model) lockCmd() *command {
 		return nil
 	}
 	var keys [][]byte
-	if !t.locked[string(t.primary())] {
+	if t.locked[string(t.primary())] == 0 {
 		keys = append(keys, t.primary()) // the primary is locked first, as clients do
 	}
 	for _, k := range t.keys[1:] {
@@ -351,9 +359,16 @@ func (m *model) lockCmd() *command {
 	if len(keys) == 0 {
 		keys = [][]byte{t.primary()}
 	}
+	if m.avoidSimBugs && t.ttlRaised && t.locked[string(t.primary())] != 0 {
+		// simDeviations: relock-keeps-max-ttl.
+		keys = slices.DeleteFunc(keys, func(k []byte) bool { return bytes.Equal(k, t.primary()) })
+		if len(keys) == 0 {
+			return nil
+		}
+	}
 	relock := false // a key this txn already holds a pessimistic lock on
 	for _, k := range keys {
-		relock = relock || t.locked[string(k)]
+		relock = relock || t.locked[string(k)] != 0
 	}
 	forUpdate := m.ts()
 	if !relock && m.chance(0.15) {
@@ -382,7 +397,7 @@ func (m *model) lockCmd() *command {
 		// (knownDifferences: not-exist-over-lock-record); such keys get none.
 		// Nor on a re-lock, where TiKV skips the check and mocktikv does
 		// not (knownDifferences: relock-checks).
-		if !m.lockRecord[string(k)] && !t.locked[string(k)] && m.chance(0.15) {
+		if !m.lockRecord[string(k)] && t.locked[string(k)] == 0 && m.chance(0.15) {
 			mu.Assertion = kvrpcpb.Assertion_NotExist
 		}
 		req.Mutations = append(req.Mutations, mu)
@@ -398,7 +413,7 @@ func (m *model) lockCmd() *command {
 			if req.LockOnlyIfExists && i < len(r.NotFounds) && r.NotFounds[i] {
 				continue // nothing locked for a missing key
 			}
-			t.locked[string(k)] = true
+			t.locked[string(k)] = max(t.locked[string(k)], forUpdate)
 			t.touched[string(k)] = true
 		}
 		t.forUpdate = max(t.forUpdate, forUpdate)
@@ -425,7 +440,7 @@ func (m *model) prewriteCmd() *command {
 			return nil
 		}
 		for _, k := range t.keys {
-			if !t.locked[string(k)] {
+			if t.locked[string(k)] == 0 {
 				continue
 			}
 			// mocktikv checks write conflicts against start_ts even for keys
@@ -876,4 +891,59 @@ func (m *model) nextRaw() *command {
 		return &command{typ: tikvrpc.CmdRawCompareAndSwap, req: req, key: []byte(key), mode: RawKey,
 			desc: fmt.Sprintf("RawCompareAndSwap %q %q->%q", key, prev, val)}
 	}
+}
+
+func (m *model) heartBeatCmd() *command {
+	t := m.pickLive(func(*txn) bool { return true })
+	if t == nil {
+		return nil
+	}
+	advise := []uint64{ttlShort, ttlMedium * 4, ttlForever}[m.rng.IntN(3)]
+	// Always on the primary: mocktikv refuses a non-primary key, TiKV does
+	// not check (knownDifferences: heartbeat-primary-only).
+	req := &kvrpcpb.TxnHeartBeatRequest{PrimaryLock: t.primary(), StartVersion: t.start, AdviseLockTtl: advise}
+	c := &command{typ: tikvrpc.CmdTxnHeartBeat, req: req, key: t.primary(), txn: t,
+		desc: fmt.Sprintf("KvTxnHeartBeat %v primary=%q advise_ttl=%d", t, t.primary(), advise)}
+	c.observe = func(resp *tikvrpc.Response) {
+		if r := resp.Resp.(*kvrpcpb.TxnHeartBeatResponse); r.RegionError == nil && r.Error == nil && r.LockTtl > t.ttl {
+			t.ttlRaised = true
+		}
+	}
+	return c
+}
+
+func (m *model) pessimisticRollbackCmd() *command {
+	t := m.pickLive(func(t *txn) bool { return t.pessimistic && t.mutations == nil && len(t.locked) > 0 })
+	if t == nil {
+		return nil
+	}
+	var keys [][]byte
+	for _, k := range t.keys {
+		if t.locked[string(k)] != 0 && (len(keys) == 0 || m.chance(0.5)) {
+			keys = append(keys, k)
+		}
+	}
+	forUpdate := t.forUpdate
+	if m.chance(0.2) {
+		forUpdate = t.start // below the locks' for_update_ts: nothing is removed
+	}
+	req := &kvrpcpb.PessimisticRollbackRequest{StartVersion: t.start, ForUpdateTs: forUpdate, Keys: keys}
+	c := &command{typ: tikvrpc.CmdPessimisticRollback, req: req, key: keys[0], txn: t,
+		desc: fmt.Sprintf("KvPessimisticRollback %v %q for_update=%d", t, keys, forUpdate)}
+	c.observe = func(resp *tikvrpc.Response) {
+		r := resp.Resp.(*kvrpcpb.PessimisticRollbackResponse)
+		if r.RegionError != nil || len(r.Errors) > 0 {
+			return
+		}
+		// Locks with for_update_ts <= the request's are gone, without a
+		// rollback record: those keys are no longer "touched" (Cleanup there
+		// would hit cleanup-without-lock).
+		for _, k := range keys {
+			if fu := t.locked[string(k)]; fu != 0 && fu <= forUpdate {
+				delete(t.locked, string(k))
+				delete(t.touched, string(k))
+			}
+		}
+	}
+	return c
 }

@@ -76,4 +76,3 @@ func TestStoreSafeTS(t *testing.T) {
 		t.Fatalf("GetStoreSafeTS = %v %v, want %d", resp, err, ts-100)
 	}
 }
-

@@ -1,0 +1,42 @@
+package tso_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/tso"
+)
+
+func ExampleCompose() {
+	ts := tso.Compose(1_700_000_000_000, 42)
+	fmt.Println(ts.Physical(), ts.Logical())
+	fmt.Println(ts.Time().UTC().Format(time.RFC3339))
+	fmt.Println(tso.FromTime(ts.Time()) < ts)
+	// Output:
+	// 1700000000000 42
+	// 2023-11-14T22:13:20Z
+	// true
+}
+
+func ExampleClient_GetTS() {
+	ctx := context.Background()
+	sim, err := tikvsim.Start(ctx, tikvsim.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+
+	c, err := tso.New(ctx, sim.PDAddrs())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	a, _ := c.GetTS(ctx)
+	f := c.GetTSAsync(ctx)
+	b, _ := f.Wait(ctx)
+	fmt.Println(b > a)
+	// Output: true
+}

@@ -165,6 +165,10 @@ func (s *pdService) Tso(stream pdpb.PD_TsoServer) error {
 		if r.req.GetCount() == 0 {
 			return status.Error(codes.Unknown, "tso count should be positive")
 		}
+		if r.req.GetCount() >= maxLogical {
+			// A batch must fit in the logical part of one millisecond.
+			return status.Errorf(codes.InvalidArgument, "tso count %d too large", r.req.GetCount())
+		}
 		phys, logical, err := c.tso.alloc(ctx, r.req.GetCount(), broken)
 		if errors.Is(err, errTSOBroken) {
 			return status.Error(codes.Unavailable, err.Error())

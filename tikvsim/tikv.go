@@ -3,6 +3,7 @@ package tikvsim
 import (
 	"bytes"
 	"context"
+	"reflect"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -177,6 +178,20 @@ func clampRange(r *region, kind keyKind, v kvrpcpb.APIVersion, lower, upper []by
 		upper = rawBound(kind, v, re)
 	}
 	return lower, upper
+}
+
+// adaptRaw tells the engine about V1TTL storage: the engine enables TTLs
+// from the request's api version, while under V1TTL storage clients send V1
+// requests (§3.21 of the semantics reference).
+func adaptRaw[R any](c *Cluster, req *R, rc *kvrpcpb.Context) *R {
+	if c.opts.APIVersion != kvrpcpb.APIVersion_V1TTL || rc == nil {
+		return req
+	}
+	cp := *req
+	nc := *rc
+	nc.ApiVersion = kvrpcpb.APIVersion_V1TTL
+	reflect.ValueOf(&cp).Elem().FieldByName("Context").Set(reflect.ValueOf(&nc))
+	return &cp
 }
 
 func abortKeyErr(resp any, msg string) {
@@ -365,7 +380,7 @@ func (t *tikvService) KvBufferBatchGet(ctx context.Context, req *kvrpcpb.BufferB
 func (t *tikvService) RawGet(ctx context.Context, req *kvrpcpb.RawGetRequest) (*kvrpcpb.RawGetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawGet", rctx: req.GetContext(), kind: kindRaw, acc: accRead, keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawGetResponse, *errorpb.Error) {
-			return t.s.c.engine.RawGet(ctx, req), nil
+			return t.s.c.engine.RawGet(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -373,7 +388,7 @@ func (t *tikvService) RawGet(ctx context.Context, req *kvrpcpb.RawGetRequest) (*
 func (t *tikvService) RawBatchGet(ctx context.Context, req *kvrpcpb.RawBatchGetRequest) (*kvrpcpb.RawBatchGetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawBatchGet", rctx: req.GetContext(), kind: kindRaw, acc: accRead, keys: req.GetKeys(), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawBatchGetResponse, *errorpb.Error) {
-			return t.s.c.engine.RawBatchGet(ctx, req), nil
+			return t.s.c.engine.RawBatchGet(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -381,7 +396,7 @@ func (t *tikvService) RawBatchGet(ctx context.Context, req *kvrpcpb.RawBatchGetR
 func (t *tikvService) RawPut(ctx context.Context, req *kvrpcpb.RawPutRequest) (*kvrpcpb.RawPutResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawPut", rctx: req.GetContext(), kind: kindRaw, keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawPutResponse, *errorpb.Error) {
-			return t.s.c.engine.RawPut(ctx, req), nil
+			return t.s.c.engine.RawPut(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -389,7 +404,7 @@ func (t *tikvService) RawPut(ctx context.Context, req *kvrpcpb.RawPutRequest) (*
 func (t *tikvService) RawBatchPut(ctx context.Context, req *kvrpcpb.RawBatchPutRequest) (*kvrpcpb.RawBatchPutResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawBatchPut", rctx: req.GetContext(), kind: kindRaw, keys: pairKeys(req.GetPairs()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawBatchPutResponse, *errorpb.Error) {
-			return t.s.c.engine.RawBatchPut(ctx, req), nil
+			return t.s.c.engine.RawBatchPut(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -397,7 +412,7 @@ func (t *tikvService) RawBatchPut(ctx context.Context, req *kvrpcpb.RawBatchPutR
 func (t *tikvService) RawDelete(ctx context.Context, req *kvrpcpb.RawDeleteRequest) (*kvrpcpb.RawDeleteResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawDelete", rctx: req.GetContext(), kind: kindRaw, keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawDeleteResponse, *errorpb.Error) {
-			return t.s.c.engine.RawDelete(ctx, req), nil
+			return t.s.c.engine.RawDelete(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -405,7 +420,7 @@ func (t *tikvService) RawDelete(ctx context.Context, req *kvrpcpb.RawDeleteReque
 func (t *tikvService) RawBatchDelete(ctx context.Context, req *kvrpcpb.RawBatchDeleteRequest) (*kvrpcpb.RawBatchDeleteResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawBatchDelete", rctx: req.GetContext(), kind: kindRaw, keys: req.GetKeys(), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawBatchDeleteResponse, *errorpb.Error) {
-			return t.s.c.engine.RawBatchDelete(ctx, req), nil
+			return t.s.c.engine.RawBatchDelete(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -427,7 +442,7 @@ func (t *tikvService) RawScan(ctx context.Context, req *kvrpcpb.RawScanRequest) 
 			} else {
 				cp.StartKey, cp.EndKey = clampRange(r, kindRaw, v, req.GetStartKey(), req.GetEndKey())
 			}
-			return t.s.c.engine.RawScan(ctx, &cp), nil
+			return t.s.c.engine.RawScan(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})
 }
 
@@ -455,7 +470,7 @@ func (t *tikvService) RawBatchScan(ctx context.Context, req *kvrpcpb.RawBatchSca
 				}
 				cp.Ranges[i] = n
 			}
-			return t.s.c.engine.RawBatchScan(ctx, &cp), nil
+			return t.s.c.engine.RawBatchScan(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})
 }
 
@@ -467,7 +482,7 @@ func (t *tikvService) RawDeleteRange(ctx context.Context, req *kvrpcpb.RawDelete
 			if e := checkRangeInside(r, kindRaw, rctx.GetApiVersion(), req.GetStartKey(), req.GetEndKey()); e != nil {
 				return nil, e
 			}
-			return t.s.c.engine.RawDeleteRange(ctx, req), nil
+			return t.s.c.engine.RawDeleteRange(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -478,7 +493,7 @@ func (t *tikvService) RawGetKeyTTL(ctx context.Context, req *kvrpcpb.RawGetKeyTT
 			if t.s.c.opts.APIVersion == kvrpcpb.APIVersion_V1 {
 				return &kvrpcpb.RawGetKeyTTLResponse{Error: "get ttl on non-ttl store"}, nil
 			}
-			return t.s.c.engine.RawGetKeyTTL(ctx, req), nil
+			return t.s.c.engine.RawGetKeyTTL(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -486,7 +501,7 @@ func (t *tikvService) RawGetKeyTTL(ctx context.Context, req *kvrpcpb.RawGetKeyTT
 func (t *tikvService) RawCompareAndSwap(ctx context.Context, req *kvrpcpb.RawCASRequest) (*kvrpcpb.RawCASResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "RawCompareAndSwap", rctx: req.GetContext(), kind: kindRaw, keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.RawCASResponse, *errorpb.Error) {
-			return t.s.c.engine.RawCompareAndSwap(ctx, req), nil
+			return t.s.c.engine.RawCompareAndSwap(ctx, adaptRaw(t.s.c, req, req.GetContext())), nil
 		})
 }
 
@@ -501,7 +516,7 @@ func (t *tikvService) RawChecksum(ctx context.Context, req *kvrpcpb.RawChecksumR
 				s, e := clampRange(r, kindRaw, rctx.GetApiVersion(), kr.GetStartKey(), kr.GetEndKey())
 				cp.Ranges[i] = &kvrpcpb.KeyRange{StartKey: s, EndKey: e}
 			}
-			return t.s.c.engine.RawChecksum(ctx, &cp), nil
+			return t.s.c.engine.RawChecksum(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})
 }
 

@@ -76,3 +76,36 @@ func TestStoreSafeTS(t *testing.T) {
 		t.Fatalf("GetStoreSafeTS = %v %v, want %d", resp, err, ts-100)
 	}
 }
+
+func TestV1TTLStorage(t *testing.T) {
+	c := start(t, tikvsim.Options{APIVersion: kvrpcpb.APIVersion_V1TTL})
+	ri := c.Regions()[0]
+	kv := kvClients(t, c)[ri.Leader]
+	ctx := tctx(t)
+	put, err := kv.RawPut(ctx, &kvrpcpb.RawPutRequest{Context: rctx(ri, 0), Key: []byte("k"), Value: []byte("v"), Ttl: 100})
+	if err != nil || put.GetError() != "" {
+		t.Fatalf("RawPut with TTL: %v %v", put, err)
+	}
+	ttl, err := kv.RawGetKeyTTL(ctx, &kvrpcpb.RawGetKeyTTLRequest{Context: rctx(ri, 0), Key: []byte("k")})
+	if err != nil || ttl.GetError() != "" || ttl.GetTtl() == 0 || ttl.GetTtl() > 100 {
+		t.Fatalf("RawGetKeyTTL: %v %v", ttl, err)
+	}
+	tx, err := kv.KvGet(ctx, &kvrpcpb.GetRequest{Context: rctx(ri, 0), Key: []byte("k"), Version: c.CurrentTS()})
+	if err != nil || tx.GetError().GetAbort() == "" {
+		t.Fatalf("txn RPC on V1TTL storage: %v %v", tx, err)
+	}
+}
+
+func TestV1StorageRejectsTTL(t *testing.T) {
+	c := start(t, tikvsim.Options{})
+	ri := c.Regions()[0]
+	kv := kvClients(t, c)[ri.Leader]
+	put, err := kv.RawPut(tctx(t), &kvrpcpb.RawPutRequest{Context: rctx(ri, 0), Key: []byte("k"), Value: []byte("v"), Ttl: 100})
+	if err != nil || put.GetError() == "" {
+		t.Fatalf("RawPut with TTL on V1: %v %v", put, err)
+	}
+	ttl, err := kv.RawGetKeyTTL(tctx(t), &kvrpcpb.RawGetKeyTTLRequest{Context: rctx(ri, 0), Key: []byte("k")})
+	if err != nil || ttl.GetError() == "" {
+		t.Fatalf("RawGetKeyTTL on V1: %v %v", ttl, err)
+	}
+}

@@ -24,9 +24,31 @@
 // [Cache.UpdateLeader] applies NotLeader hints, [Cache.InvalidateRegion] and
 // [Cache.InvalidateStore] drop entries for the rest.
 //
+// # Sending requests
+//
+// A [Sender] routes a kvrpc request to a region: a per-request replica
+// selector picks the target ([WithReplicaRead], [WithMatchLabels],
+// [WithStaleRead], [WithBusyThreshold]) and remembers the replicas that
+// failed, so one request never loops on one replica. Each region error TiKV
+// returns is turned into a cache update and, where waiting helps, a backoff of
+// the matching retry kind (see package retry). An error matching
+// [ErrRegionStale] sends the caller back to locate its keys again:
+//
+//	for {
+//		loc, err := cache.LocateKey(ctx, key)
+//		...
+//		resp, err := sender.Send(ctx, bo, req, loc.Region)
+//		if errors.Is(err, locate.ErrRegionStale) {
+//			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil { return err }
+//			continue
+//		}
+//		...
+//	}
+//
 // # Concurrency and errors
 //
-// A [Cache] is safe for concurrent use and starts no goroutines. Lookups
+// A [Cache] and a [Sender] are safe for concurrent use and start no
+// goroutines. Lookups
 // honour their ctx; a PD load shared by several callers runs until the last
 // caller's deadline. Errors are sentinels ([ErrRegionNotFound],
 // [ErrStoreNotFound], ...) or the PD client's own errors, wrapped.

@@ -293,3 +293,88 @@ func TestSimServerIsBusyStorm(t *testing.T) {
 		t.Fatalf("reads touched %d stores, want the busy leader to be bypassed", n)
 	}
 }
+
+func TestSimMergeUnderStaleCache(t *testing.T) {
+	t.Parallel()
+	e := startSimEnv(t, tikvsim.Options{SplitKeys: [][]byte{[]byte("m")}})
+	ctx := t.Context()
+	for _, k := range []string{"a", "x"} {
+		if err := e.put(ctx, k, "v"+k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left, err := e.sim.RegionByKey([]byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, err := e.sim.RegionByKey([]byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.MergeRegions(left.ID, right.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The cache still holds both old regions: the source answers
+	// RegionNotFound, the target EpochNotMatch; both must recover.
+	for _, k := range []string{"a", "x"} {
+		if v, err := e.get(ctx, k); err != nil || v != "v"+k {
+			t.Fatalf("get %s after merge = %q, %v", k, v, err)
+		}
+	}
+	loc, err := e.cache.LocateKey(ctx, []byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Region.ID != right.ID || len(loc.StartKey) != 0 || len(loc.EndKey) != 0 {
+		t.Fatalf("after merge key a is in %v [%q,%q), want region %d covering everything", loc.Region, loc.StartKey, loc.EndKey, right.ID)
+	}
+}
+
+func TestSimStaleReadFallsBackToLeader(t *testing.T) {
+	t.Parallel()
+	e := startSimEnv(t, tikvsim.Options{})
+	ctx := t.Context()
+	r, err := e.sim.RegionByKey([]byte("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Followers cannot serve any stale read: their safe ts is 1.
+	if err := e.sim.SetSafeTS(r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	perStore := map[uint64]int{}
+	stop := e.sim.OnRequest(func(store uint64, cmd string) {
+		if cmd == "KvGet" {
+			mu.Lock()
+			perStore[store]++
+			mu.Unlock()
+		}
+	})
+	defer stop()
+	for range 20 {
+		ts := e.sim.CurrentTS()
+		resp, err := e.do(ctx, []byte("a"), func() *kvrpc.Request {
+			return kvrpc.NewGet(&kvrpcpb.GetRequest{Key: []byte("a"), Version: ts})
+		}, locate.WithStaleRead())
+		if err != nil {
+			t.Fatalf("stale read: %v", err)
+		}
+		if ke := resp.Message().(*kvrpcpb.GetResponse).Error; ke != nil {
+			t.Fatalf("stale read key error %v", ke)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	followers := 0
+	for store, n := range perStore {
+		if store != r.Leader {
+			followers += n
+		}
+	}
+	// Random tie-breaking sends roughly two in three first attempts to a
+	// follower; each of those must have fallen back to the leader.
+	if followers == 0 || perStore[r.Leader] != 20 {
+		t.Fatalf("requests per store %v: want followers tried and all 20 reads finished on leader %d", perStore, r.Leader)
+	}
+}

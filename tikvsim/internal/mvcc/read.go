@@ -176,17 +176,31 @@ func (e *Engine) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) *kvrpcpb.
 	}
 	step := int(req.GetSampleStep())
 	seen := 0
+	// Pairs come from one slab per scan; keys alias the engine's immutable
+	// key bytes.
+	var slab []kvrpcpb.KvPair
+	newPair := func() *kvrpcpb.KvPair {
+		if len(slab) == cap(slab) {
+			slab = make([]kvrpcpb.KvPair, 0, min(limit-len(resp.Pairs), 128))
+		}
+		slab = slab[:len(slab)+1]
+		return &slab[len(slab)-1]
+	}
+	resp.Pairs = make([]*kvrpcpb.KvPair, 0, min(limit, 128))
 	visit := func(r *keyRec) bool {
 		res := e.read(r.key, r, &o)
 		switch {
 		case res.err != nil:
-			resp.Pairs = append(resp.Pairs, &kvrpcpb.KvPair{Error: res.err})
+			p := newPair()
+			p.Error = res.err
+			resp.Pairs = append(resp.Pairs, p)
 		case res.found:
 			seen++
 			if step > 1 && (seen-1)%step != 0 {
 				return true
 			}
-			p := &kvrpcpb.KvPair{Key: r.key}
+			p := newPair()
+			p.Key = r.key
 			if !req.GetKeyOnly() {
 				p.Value = res.value
 			}
@@ -206,10 +220,6 @@ func (e *Engine) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) *kvrpcpb.
 		e.descend(req.GetEndKey(), req.GetStartKey(), visit)
 	} else {
 		e.ascend(req.GetStartKey(), req.GetEndKey(), visit)
-	}
-	// Keys are handed out under the read lock; clone so the caller owns them.
-	for _, p := range resp.Pairs {
-		p.Key = bytes.Clone(p.Key)
 	}
 	return resp
 }

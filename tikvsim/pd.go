@@ -250,15 +250,7 @@ func (s *pdService) GetPrevRegion(ctx context.Context, req *pdpb.GetRegionReques
 	c := s.m.c
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	cur, idx := c.regions.byKey(req.GetRegionKey())
-	if cur == nil || idx == 0 {
-		return s.regionResponse(nil), nil
-	}
-	prev := c.regions.sorted[idx-1]
-	if !bytes.Equal(prev.meta.GetEndKey(), cur.meta.GetStartKey()) {
-		return s.regionResponse(nil), nil
-	}
-	return s.regionResponse(prev), nil
+	return s.regionResponse(c.prevRegionLocked(req.GetRegionKey())), nil
 }
 
 // GetRegionByID returns the region with the given id.
@@ -413,4 +405,63 @@ func (s *pdService) ScatterRegion(ctx context.Context, req *pdpb.ScatterRegionRe
 		return nil, err
 	}
 	return &pdpb.ScatterRegionResponse{Header: s.header(), FinishedPercentage: 100}, nil
+}
+
+// prevRegionLocked returns the region right before the one containing k,
+// when the two are adjacent. Callers hold c.mu.
+func (c *Cluster) prevRegionLocked(k []byte) *region {
+	cur, idx := c.regions.byKey(k)
+	if cur == nil || idx == 0 {
+		return nil
+	}
+	prev := c.regions.sorted[idx-1]
+	if !bytes.Equal(prev.meta.GetEndKey(), cur.meta.GetStartKey()) {
+		return nil
+	}
+	return prev
+}
+
+// QueryRegion answers batched region lookups (by key, previous key and id)
+// on a stream, one response per request.
+func (s *pdService) QueryRegion(stream pdpb.PD_QueryRegionServer) error {
+	ctx := stream.Context()
+	c := s.m.c
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.validateRegionQuery(ctx, "QueryRegion", req.GetHeader()); err != nil {
+			return err
+		}
+		resp := &pdpb.QueryRegionResponse{Header: s.header(), RegionsById: map[uint64]*pdpb.RegionResponse{}}
+		add := func(r *region) uint64 {
+			if r == nil {
+				return 0
+			}
+			id := r.meta.GetId()
+			if _, ok := resp.RegionsById[id]; !ok {
+				resp.RegionsById[id] = &pdpb.RegionResponse{Region: r.meta, Leader: r.leaderPeer()}
+			}
+			return id
+		}
+		c.mu.RLock()
+		for _, k := range req.GetKeys() {
+			r, _ := c.regions.byKey(k)
+			resp.KeyIdMap = append(resp.KeyIdMap, add(r))
+		}
+		for _, k := range req.GetPrevKeys() {
+			resp.PrevKeyIdMap = append(resp.PrevKeyIdMap, add(c.prevRegionLocked(k)))
+		}
+		for _, id := range req.GetIds() {
+			add(c.regions.byID[id])
+		}
+		c.mu.RUnlock()
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
 }

@@ -346,3 +346,39 @@ func TestKeyspaces(t *testing.T) {
 		t.Fatalf("GetAllKeyspaces = %v, %v", all, err)
 	}
 }
+
+func TestQueryRegion(t *testing.T) {
+	c := start(t, tikvsim.Options{SplitKeys: [][]byte{tikvsim.EncodeKey([]byte("m"))}})
+	regions := c.Regions()
+	stream, err := pdClient(t, c, 0).QueryRegion(tctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&pdpb.QueryRegionRequest{
+		Header:   hdr(c),
+		Keys:     [][]byte{tikvsim.EncodeKey([]byte("a")), tikvsim.EncodeKey([]byte("z"))},
+		PrevKeys: [][]byte{tikvsim.EncodeKey([]byte("z")), tikvsim.EncodeKey([]byte("a"))},
+		Ids:      []uint64{regions[1].ID, 99999},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.GetKeyIdMap(); len(got) != 2 || got[0] != regions[0].ID || got[1] != regions[1].ID {
+		t.Fatalf("key_id_map %v", got)
+	}
+	if got := resp.GetPrevKeyIdMap(); len(got) != 2 || got[0] != regions[0].ID || got[1] != 0 {
+		t.Fatalf("prev_key_id_map %v", got)
+	}
+	if len(resp.GetRegionsById()) != 2 {
+		t.Fatalf("regions_by_id %v", resp.GetRegionsById())
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != io.EOF {
+		t.Fatalf("after CloseSend: %v", err)
+	}
+}

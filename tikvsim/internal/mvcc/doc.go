@@ -30,9 +30,9 @@
 //
 // Simplifications, each invisible to a client: lock waiters of a released
 // lock are all woken at once (TiKV wakes the first and delays the others by
-// 20 ms); deadlock key hashes use FNV-1a instead of farmhash; KvResolveLock
-// and KVPessimisticRollback without keys act on the whole engine rather than
-// one region (their outcome is the same decision the client made).
+// 20 ms); deadlock key hashes use FNV-1a instead of farmhash. KvResolveLock
+// and KVPessimisticRollback without keys act on the whole engine; their
+// ...InRange variants take the region's bounds.
 //
 // # Concurrency and errors
 //

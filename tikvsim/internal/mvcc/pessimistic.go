@@ -268,8 +268,17 @@ func rolledBack(r *keyRec, startTS uint64) bool {
 }
 
 // KVPessimisticRollback removes this txn's pessimistic locks whose
-// for_update_ts <= req.ForUpdateTs (§3.6). Empty keys means every such lock.
+// for_update_ts <= req.ForUpdateTs (§3.6). Empty keys means every such lock
+// in the engine; [Engine.KVPessimisticRollbackInRange] bounds that to a
+// region.
 func (e *Engine) KVPessimisticRollback(ctx context.Context, req *kvrpcpb.PessimisticRollbackRequest) *kvrpcpb.PessimisticRollbackResponse {
+	return e.KVPessimisticRollbackInRange(ctx, req, nil, nil)
+}
+
+// KVPessimisticRollbackInRange is [Engine.KVPessimisticRollback] whose scan
+// (the request without keys) is bounded to [start, end), empty end =
+// unbounded.
+func (e *Engine) KVPessimisticRollbackInRange(ctx context.Context, req *kvrpcpb.PessimisticRollbackRequest, start, end []byte) *kvrpcpb.PessimisticRollbackResponse {
 	resp := &kvrpcpb.PessimisticRollbackResponse{}
 	startTS, fut := req.GetStartVersion(), req.GetForUpdateTs()
 	e.mu.Lock()
@@ -281,7 +290,7 @@ func (e *Engine) KVPessimisticRollback(ctx context.Context, req *kvrpcpb.Pessimi
 	}
 	if len(req.GetKeys()) == 0 {
 		var hit []*keyRec
-		e.ascend(nil, nil, func(r *keyRec) bool {
+		e.ascend(start, end, func(r *keyRec) bool {
 			if match(r) {
 				hit = append(hit, r)
 			}

@@ -296,8 +296,17 @@ func (e *Engine) KvCheckSecondaryLocks(ctx context.Context, req *kvrpcpb.CheckSe
 }
 
 // KvResolveLock commits or rolls back the locks of one or many txns
-// (§3.14): by scanning for their locks, or on the listed keys only.
+// (§3.14): by scanning for their locks, or on the listed keys only. Without
+// keys it scans the whole engine; [Engine.KvResolveLockInRange] bounds the
+// scan to a region.
 func (e *Engine) KvResolveLock(ctx context.Context, req *kvrpcpb.ResolveLockRequest) *kvrpcpb.ResolveLockResponse {
+	return e.KvResolveLockInRange(ctx, req, nil, nil)
+}
+
+// KvResolveLockInRange is [Engine.KvResolveLock] whose lock scan (the
+// request without keys) is bounded to [start, end), empty end = unbounded, as
+// TiKV bounds it to the region.
+func (e *Engine) KvResolveLockInRange(ctx context.Context, req *kvrpcpb.ResolveLockRequest, start, end []byte) *kvrpcpb.ResolveLockResponse {
 	resp := &kvrpcpb.ResolveLockResponse{}
 	status := map[uint64]uint64{}
 	if req.GetStartVersion() > 0 {
@@ -333,7 +342,7 @@ func (e *Engine) KvResolveLock(ctx context.Context, req *kvrpcpb.ResolveLockRequ
 		return resp
 	}
 	var hit []*keyRec
-	e.ascend(nil, nil, func(r *keyRec) bool {
+	e.ascend(start, end, func(r *keyRec) bool {
 		if r.lock != nil {
 			if _, ok := status[r.lock.startTS]; ok {
 				hit = append(hit, r)

@@ -1,6 +1,7 @@
 package mvcc_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -193,4 +194,58 @@ func TestResolveLock_BatchedAndScan(t *testing.T) {
 		t.Fatalf("scan lock limit: %v", sl.Locks)
 	}
 	mustInvariants(t, e)
+}
+
+func TestTxnHeartBeatAndPessimisticRollback(t *testing.T) {
+	e := newEngine(t)
+	mustLock(t, e, lockReq("p", 10, 12, "p", "s"))
+	hb := func(advise uint64) *kvrpcpb.TxnHeartBeatResponse {
+		return e.KvTxnHeartBeat(t.Context(), &kvrpcpb.TxnHeartBeatRequest{PrimaryLock: []byte("p"), StartVersion: 10, AdviseLockTtl: advise})
+	}
+	if r := hb(5000); r.Error != nil || r.LockTtl != 5000 {
+		t.Fatalf("heart beat raise: %v", r)
+	}
+	if r := hb(100); r.LockTtl != 5000 {
+		t.Fatalf("heart beat never lowers the ttl: %v", r)
+	}
+	// for_update_ts below the lock's leaves it alone.
+	e.KVPessimisticRollback(t.Context(), &kvrpcpb.PessimisticRollbackRequest{StartVersion: 10, ForUpdateTs: 11, Keys: bkeys("p", "s")})
+	if sl := e.KvScanLock(t.Context(), &kvrpcpb.ScanLockRequest{MaxVersion: 100}); len(sl.Locks) != 2 {
+		t.Fatalf("locks after low for_update_ts rollback: %v", sl.Locks)
+	}
+	// Another txn's lock and prewrite locks are never touched.
+	mustPrewrite(t, e, "q", 20, putMut("q", "1"))
+	e.KVPessimisticRollback(t.Context(), &kvrpcpb.PessimisticRollbackRequest{StartVersion: 10, ForUpdateTs: 12})
+	sl := e.KvScanLock(t.Context(), &kvrpcpb.ScanLockRequest{MaxVersion: 100})
+	if len(sl.Locks) != 1 || string(sl.Locks[0].Key) != "q" {
+		t.Fatalf("locks after region-wide pessimistic rollback: %v", sl.Locks)
+	}
+	// No rollback record was written: txn 10 may lock again.
+	mustLock(t, e, lockReq("p", 10, 13, "p"))
+	// BatchRollback beside another txn's lock leaves that lock in place.
+	if r := e.KvBatchRollback(t.Context(), &kvrpcpb.BatchRollbackRequest{StartVersion: 30, Keys: bkeys("q")}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if g := get(t, e, "q", 100); g.Error.GetLocked().GetLockVersion() != 20 {
+		t.Fatalf("foreign lock disturbed: %v", g)
+	}
+	mustInvariants(t, e)
+}
+
+func TestResolveLockInRange(t *testing.T) {
+	e := newEngine(t)
+	mustPrewrite(t, e, "a", 10, putMut("a", "1"), putMut("m", "1"), putMut("z", "1"))
+	mustLock(t, e, lockReq("b", 20, 20, "b", "y"))
+	if r := e.KvResolveLockInRange(t.Context(), &kvrpcpb.ResolveLockRequest{StartVersion: 10, CommitVersion: 15}, []byte("b"), []byte("n")); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	e.KVPessimisticRollbackInRange(t.Context(), &kvrpcpb.PessimisticRollbackRequest{StartVersion: 20, ForUpdateTs: 20}, nil, []byte("c"))
+	var got []string
+	for _, l := range e.KvScanLock(t.Context(), &kvrpcpb.ScanLockRequest{MaxVersion: 100}).Locks {
+		got = append(got, string(l.Key))
+	}
+	if strings.Join(got, ",") != "a,y,z" {
+		t.Fatalf("locks left = %v, want a,y,z", got)
+	}
+	mustGet(t, e, "m", 15, "1")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"hash/crc64"
 	"math"
 	"slices"
 	"sync"
@@ -51,6 +52,7 @@ type Engine struct {
 
 	rawMu sync.RWMutex // guards raw column families
 	raw   [3]*rawSpace
+	crc   *crc64.Table // CRC-64/ECMA-182, as TiKV's raw checksum uses
 }
 
 // New returns an empty engine.
@@ -65,6 +67,7 @@ func New(opts Options) *Engine {
 		order: btree.NewG(32, func(a, b *keyRec) bool { return bytes.Compare(a.key, b.key) < 0 }),
 		waits: make(map[string][]*waiter),
 		graph: newWaitGraph(),
+		crc:   crc64.MakeTable(crc64.ECMA),
 	}
 	for i := range e.raw {
 		e.raw[i] = newRawSpace()

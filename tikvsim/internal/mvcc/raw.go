@@ -463,8 +463,6 @@ func (e *Engine) RawCompareAndSwap(ctx context.Context, req *kvrpcpb.RawCASReque
 	return resp
 }
 
-var crcTable = crc64.MakeTable(crc64.ECMA)
-
 // RawChecksum xors crc64-ECMA(key ‖ value) over every live pair of the
 // ranges, as TiKV's raw checksum does.
 func (e *Engine) RawChecksum(ctx context.Context, req *kvrpcpb.RawChecksumRequest) *kvrpcpb.RawChecksumResponse {
@@ -491,7 +489,7 @@ func (e *Engine) RawChecksum(ctx context.Context, req *kvrpcpb.RawChecksumReques
 				return true
 			}
 			buf = append(append(buf[:0], en.key...), en.value...)
-			resp.Checksum ^= crc64.Checksum(buf, crcTable)
+			resp.Checksum ^= crc64.Checksum(buf, e.crc)
 			resp.TotalKvs++
 			resp.TotalBytes += uint64(len(en.key) + len(en.value))
 			return true

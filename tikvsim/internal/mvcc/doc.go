@@ -28,7 +28,17 @@
 // Values and keys in responses may share memory with the engine; callers
 // treat them as read-only (gRPC marshalling only reads them).
 //
-// Simplifications, each invisible to a client: lock waiters of a released
+// Hooks for the cluster layer: [Engine.MaxTS] and [Engine.UpdateMaxTS] expose
+// the concurrency manager's max_ts (async commit and 1PC derive commit
+// timestamps from it); [Engine.GC] applies TiKV's compaction-filter GC when
+// PD's GC safe point advances. [Engine.KvGC] only reports
+// [KvGCUnimplemented]: TiKV master answers KvGC with gRPC UNIMPLEMENTED,
+// which the cluster layer returns itself.
+//
+// Lock waiting follows kvproto: wait_timeout < 0 never waits, 0 waits for
+// the server default of 1 s, and positive values are capped at 1 s.
+//
+// Simplifications that change timing, not outcomes: waiters of a released
 // lock are all woken at once (TiKV wakes the first and delays the others by
 // 20 ms); deadlock key hashes use FNV-1a instead of farmhash. KvResolveLock
 // and KVPessimisticRollback without keys act on the whole engine; their
@@ -40,6 +50,6 @@
 // read/write mutex, so every command is atomic; raw commands use a second one.
 // KvPessimisticLock blocks on a per-key wait queue (no polling) until the lock
 // is released, its wait timeout expires, the request's ctx is done or the
-// engine is closed. No handler panics on any input: malformed requests get
+// engine is closed ([ErrClosed]). No handler panics on any input: malformed requests get
 // KeyError.abort or the response's error string, as TiKV answers them.
 package mvcc

@@ -17,6 +17,9 @@ import (
 // as TiKV does.
 const maxBatchResponses = 128
 
+// healthFeedbackInterval is TiKV's default health-feedback-interval.
+const healthFeedbackInterval = time.Second
+
 type batchResult struct {
 	id   uint64
 	resp *tikvpb.BatchCommandsResponse_Response
@@ -118,7 +121,10 @@ func (t *tikvService) BatchCommands(stream tikvpb.Tikv_BatchCommandsServer) erro
 
 // batchSender writes results, grouping whatever is ready into one message.
 func (t *tikvService) batchSender(stream tikvpb.Tikv_BatchCommandsServer, results <-chan batchResult) error {
-	var failed error
+	var (
+		failed       error
+		lastFeedback time.Time
+	)
 	for first := range results {
 		if failed != nil {
 			continue // drain so workers never block
@@ -144,6 +150,15 @@ func (t *tikvService) batchSender(stream tikvpb.Tikv_BatchCommandsServer, result
 		for i := len(ready) - 1; i >= 0; i-- {
 			msg.Responses = append(msg.Responses, ready[i].resp)
 			msg.RequestIds = append(msg.RequestIds, ready[i].id)
+			if hf := ready[i].resp.GetGetHealthFeedback().GetHealthFeedback(); hf != nil {
+				msg.HealthFeedback = hf
+			}
+		}
+		// TiKV attaches health feedback at most once per interval (1 s by
+		// default), and always with a GetHealthFeedback sub-response.
+		if now := time.Now(); msg.HealthFeedback == nil && now.Sub(lastFeedback) >= healthFeedbackInterval {
+			msg.HealthFeedback = t.s.healthFeedback()
+			lastFeedback = now
 		}
 		if err := stream.Send(msg); err != nil {
 			failed = err

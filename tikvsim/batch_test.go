@@ -42,10 +42,13 @@ func TestBatchCommandsOutOfOrder(t *testing.T) {
 	}
 	got := map[uint64]*tikvpb.BatchCommandsResponse_Response{}
 	var order []uint64
-	for len(got) < 2 {
+	for first := true; len(got) < 2; first = false {
 		msg, err := stream.Recv()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if first && msg.GetHealthFeedback().GetStoreId() != ri.Leader {
+			t.Fatalf("first message carries no health feedback: %v", msg.GetHealthFeedback())
 		}
 		if len(msg.GetResponses()) != len(msg.GetRequestIds()) {
 			t.Fatalf("responses %d != ids %d", len(msg.GetResponses()), len(msg.GetRequestIds()))

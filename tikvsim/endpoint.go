@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 )
 
 // ErrStopped is returned when an operation needs a server that is stopped,
@@ -45,7 +47,7 @@ func (e *endpoint) start() error {
 		return fmt.Errorf("tikvsim: listen on %s: %w", listen, err)
 	}
 	e.addr = lis.Addr().String()
-	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.WaitForHandlers(true)}, e.opts...)...)
+	srv := grpc.NewServer(append(serverOptions(), e.opts...)...)
 	e.register(srv)
 	done := make(chan struct{})
 	go func() {
@@ -74,6 +76,23 @@ func (e *endpoint) halt(final bool) {
 	}
 	srv.Stop()
 	<-done
+}
+
+// maxMessageSize lifts gRPC's 4 MiB default: TiKV accepts much larger
+// requests (a Raft entry alone may be 8 MiB), and big batches are legal.
+const maxMessageSize = 256 << 20
+
+// serverOptions are shared by every simulated server. TiKV and PD do not
+// police client keepalive pings the way grpc-go does by default (one per 5
+// minutes without streams), so clients that ping every few seconds, as TiKV
+// clients do, must not be sent GOAWAY.
+func serverOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.WaitForHandlers(true),
+		grpc.MaxRecvMsgSize(maxMessageSize),
+		grpc.MaxSendMsgSize(maxMessageSize),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
+	}
 }
 
 func (e *endpoint) running() bool {

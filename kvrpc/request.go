@@ -137,7 +137,8 @@ func (r *Request) Batchable() bool { return !r.unaryOnly && r.cmd.batchable() }
 // could be batched (for example a large scan that should not delay a batch).
 func (r *Request) SetUnary() { r.unaryOnly = true }
 
-// Response is the answer to a [Request].
+// Response is the answer to a [Request]. The client never modifies a
+// Response after returning it, so it may be read from several goroutines.
 type Response struct {
 	msg Message
 	// TransportLayerLoad is the gRPC CPU usage TiKV reported on the batch

@@ -182,10 +182,13 @@ func (e *Engine) tryPessimisticLock(req *kvrpcpb.PessimisticLockRequest, force b
 				}
 			}
 			if effective > l.forUpdateTS {
+				// Re-lock with a newer for_update_ts: the lock takes this
+				// request's fields.
 				rr := b.touch(key)
+				rr.lock.primary = bytes.Clone(req.GetPrimaryLock())
 				rr.lock.forUpdateTS = effective
-				rr.lock.ttl = max(rr.lock.ttl, req.GetLockTtl())
-				rr.lock.minCommitTS = max(rr.lock.minCommitTS, req.GetMinCommitTs())
+				rr.lock.ttl = req.GetLockTtl()
+				rr.lock.minCommitTS = req.GetMinCommitTs()
 			}
 		} else {
 			if w, ok := r.newest(); ok {

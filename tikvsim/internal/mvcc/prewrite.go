@@ -313,7 +313,7 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 			nl.forUpdateTS = max(nl.forUpdateTS, own.forUpdateTS)
 		}
 		if (p.async || p.onePC) && !fallback {
-			mc := max(e.MaxTS(), p.startTS, nl.forUpdateTS) + 1
+			mc := max(e.MaxTS(), p.startTS, p.forUpdateTS) + 1
 			mc = max(mc, nl.minCommitTS)
 			if p.maxCommitTS != 0 && mc > p.maxCommitTS {
 				fallback = true

@@ -16,16 +16,24 @@ import (
 // considers down or pending. A Region returned by the client is never mutated
 // by it afterwards, so it is safe to share between goroutines for reading.
 type Region struct {
-	Meta         *metapb.Region
-	Leader       *metapb.Peer
-	Buckets      *metapb.Buckets
-	DownPeers    []*metapb.Peer
+	// Meta is the region: id, key range (region keys), epoch and peers.
+	Meta *metapb.Region
+	// Leader is the leader peer, or nil when PD does not know it.
+	Leader *metapb.Peer
+	// Buckets are the bucket boundaries, when asked for and available.
+	Buckets *metapb.Buckets
+	// DownPeers are the peers the leader reports as down.
+	DownPeers []*metapb.Peer
+	// PendingPeers are the peers still catching up with the leader.
 	PendingPeers []*metapb.Peer
 }
 
 // KeyRange is a half-open key range [Start, End); an empty End means +inf.
 type KeyRange struct {
-	Start, End []byte
+	// Start is the inclusive start (a region key).
+	Start []byte
+	// End is the exclusive end; empty means +inf.
+	End []byte
 }
 
 // Region keys: every key passed to or returned by the region APIs is a region

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/pdpb"
 	"google.golang.org/grpc/codes"
 )
 
@@ -36,6 +37,12 @@ type AdminRequest struct {
 	AfterApply  bool              `json:"after_apply,omitempty"`
 	RegionError *errorpb.Error    `json:"region_error,omitempty"`
 	KeyError    *kvrpcpb.KeyError `json:"key_error,omitempty"`
+
+	// PD fault fields (POST /pd-fault); Index selects the member unless
+	// AnyMember is set, Count/DelayMS/GRPCCode as above.
+	Method      string `json:"method,omitempty"`
+	AnyMember   bool   `json:"any_member,omitempty"`
+	HeaderError int32  `json:"header_error,omitempty"`
 }
 
 func (r *AdminRequest) key() ([]byte, error) {
@@ -59,6 +66,8 @@ func (r *AdminRequest) key() ([]byte, error) {
 //	POST /stop-store, /restart-store, /partition-store, /heal-store {store}
 //	POST /fault {command, key, store, region, count, delay_ms, grpc_code,
 //	             after_apply, region_error, key_error}   /clear-faults
+//	POST /pd-fault {method, index, any_member, count, delay_ms, grpc_code,
+//	                header_error (pdpb.ErrorType number)}
 //	POST /pd-leader, /stop-pd, /restart-pd {index}
 //	POST /break-tso, /pause-tso, /resume-tso
 //	POST /safe-ts {region, ts}
@@ -136,6 +145,20 @@ func AdminHandler(c *Cluster) http.Handler {
 			Command: r.Command, Key: k, StoreID: r.Store, RegionID: r.Region, Count: r.Count,
 			Delay: time.Duration(r.DelayMS) * time.Millisecond, GRPCCode: codes.Code(r.GRPCCode),
 			RegionError: r.RegionError, KeyError: r.KeyError, AfterApply: r.AfterApply,
+		})
+		return nil, nil
+	})
+	post("/pd-fault", func(r *AdminRequest) (any, error) {
+		if r.GRPCCode > uint32(codes.Unauthenticated) {
+			return nil, fmt.Errorf("tikvsim: bad grpc_code %d", r.GRPCCode)
+		}
+		if _, ok := pdpb.ErrorType_name[r.HeaderError]; !ok {
+			return nil, fmt.Errorf("tikvsim: bad header_error %d", r.HeaderError)
+		}
+		c.InjectPDFault(PDFault{
+			Method: r.Method, Member: r.Index, AnyMember: r.AnyMember, Count: r.Count,
+			Delay: time.Duration(r.DelayMS) * time.Millisecond, GRPCCode: codes.Code(r.GRPCCode),
+			HeaderError: pdpb.ErrorType(r.HeaderError),
 		})
 		return nil, nil
 	})

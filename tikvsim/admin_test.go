@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/pdpb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
@@ -61,6 +64,15 @@ func TestAdminHandler(t *testing.T) {
 	}
 	if cur, _ := c.Region(ri.ID); cur.Leader != to {
 		t.Fatalf("leader %d, want %d", cur.Leader, to)
+	}
+	if code, _ := post("/pd-fault", `{"method":"GetRegion","count":1,"header_error":99}`); code != http.StatusBadRequest {
+		t.Fatalf("bad pd-fault accepted: %d", code)
+	}
+	if code, out := post("/pd-fault", `{"method":"GetAllStores","any_member":true,"count":1,"grpc_code":14}`); code != http.StatusOK {
+		t.Fatalf("pd-fault: %d %v", code, out)
+	}
+	if _, err := pdClient(t, c, 0).GetAllStores(tctx(t), &pdpb.GetAllStoresRequest{Header: hdr(c)}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("pd fault through admin: %v", err)
 	}
 	if code, _ := post("/pause-tso", ""); code != http.StatusOK {
 		t.Fatalf("pause-tso: %d", code)

@@ -108,6 +108,7 @@ type Cluster struct {
 	gc        *gcState
 	keyspaces *keyspaceTable
 	faults    faultTable
+	pdFaults  pdFaultTable
 	hooks     atomic.Pointer[[]*requestHook]
 
 	closeOnce sync.Once
@@ -176,6 +177,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			register: func(g *grpc.Server) {
 				pdpb.RegisterPDServer(g, &pdService{m: m})
 				keyspacepb.RegisterKeyspaceServer(g, &keyspaceService{m: m})
+			},
+			opts: []grpc.ServerOption{
+				grpc.ChainUnaryInterceptor(m.unaryInterceptor),
+				grpc.ChainStreamInterceptor(m.streamInterceptor),
 			},
 		}
 		if err := m.ep.start(); err != nil {

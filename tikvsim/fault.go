@@ -78,11 +78,14 @@ func (c *Cluster) InjectFault(f Fault) (remove func()) {
 	}
 }
 
-// ClearFaults removes every injected fault.
+// ClearFaults removes every injected TiKV and PD fault.
 func (c *Cluster) ClearFaults() {
 	c.faults.mu.Lock()
 	c.faults.list = nil
 	c.faults.mu.Unlock()
+	c.pdFaults.mu.Lock()
+	c.pdFaults.list = nil
+	c.pdFaults.mu.Unlock()
 }
 
 func (t *faultTable) match(storeID uint64, cmd string, regionID uint64, keys [][]byte) *Fault {

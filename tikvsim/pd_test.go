@@ -382,3 +382,31 @@ func TestQueryRegion(t *testing.T) {
 		t.Fatalf("after CloseSend: %v", err)
 	}
 }
+
+func TestInjectPDFault(t *testing.T) {
+	c := start(t, tikvsim.Options{})
+	pd := pdClient(t, c, 0)
+	ctx := tctx(t)
+	c.InjectPDFault(tikvsim.PDFault{Method: "GetRegion", Count: 1, HeaderError: pdpb.ErrorType_NOT_BOOTSTRAPPED})
+	resp, err := pd.GetRegion(ctx, &pdpb.GetRegionRequest{Header: hdr(c), RegionKey: []byte("a")})
+	if err != nil || resp.GetHeader().GetError().GetType() != pdpb.ErrorType_NOT_BOOTSTRAPPED || resp.GetRegion() != nil {
+		t.Fatalf("header fault: %v %v", resp, err)
+	}
+	resp, err = pd.GetRegion(ctx, &pdpb.GetRegionRequest{Header: hdr(c), RegionKey: []byte("a")})
+	if err != nil || resp.GetRegion() == nil {
+		t.Fatalf("after the fault: %v %v", resp, err)
+	}
+	remove := c.InjectPDFault(tikvsim.PDFault{Method: "Tso", AnyMember: true, GRPCCode: codes.Unavailable})
+	s, err := pd.Tso(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Send(&pdpb.TsoRequest{Header: hdr(c), Count: 1})
+	if _, err := s.Recv(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("tso fault: %v", err)
+	}
+	remove()
+	if _, err := pd.GetMembers(ctx, &pdpb.GetMembersRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}

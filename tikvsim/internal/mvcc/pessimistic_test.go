@@ -209,3 +209,26 @@ func TestPessimisticLock_Deadlock(t *testing.T) {
 		<-got
 	})
 }
+
+func TestScenario_OnePCReleasesPessimisticLockWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEngine(t)
+		mustLock(t, e, lockReq("k", 10, 10, "k"))
+		got := goLock(t.Context(), e, lockReq("k", 20, 20, "k"))
+		synctest.Wait()
+		e.UpdateMaxTS(30)
+		r := e.KvPrewrite(t.Context(), &kvrpcpb.PrewriteRequest{
+			Mutations: []*kvrpcpb.Mutation{putMut("k", "v")}, PrimaryLock: []byte("k"), StartVersion: 10, ForUpdateTs: 10,
+			LockTtl: 100, TryOnePc: true, PessimisticActions: []kvrpcpb.PrewriteRequest_PessimisticAction{kvrpcpb.PrewriteRequest_DO_PESSIMISTIC_CHECK},
+		})
+		if len(r.Errors) > 0 || r.OnePcCommitTs != 31 {
+			t.Fatalf("pessimistic 1pc: %v", r)
+		}
+		w := <-got
+		if c := w.Errors[0].GetConflict(); c == nil || c.ConflictTs != 10 || c.ConflictCommitTs != 31 {
+			t.Fatalf("waiter after 1pc: %v", w.Errors)
+		}
+		mustGet(t, e, "k", 31, "v")
+		mustInvariants(t, e)
+	})
+}

@@ -66,10 +66,6 @@ func (c *Cluster) checkContext(storeID uint64, rc *kvrpcpb.Context, acc access, 
 	}
 	c.mu.RLock()
 	r, ok := c.regions.byID[rc.GetRegionId()]
-	idx := -1
-	if ok {
-		_, idx = c.regions.byKey(r.meta.GetStartKey())
-	}
 	c.mu.RUnlock()
 	if !ok || r.peerOn(storeID) == nil {
 		return nil, &errorpb.Error{
@@ -97,7 +93,7 @@ func (c *Cluster) checkContext(storeID uint64, rc *kvrpcpb.Context, acc access, 
 		return nil, &errorpb.Error{Message: "missing epoch!"}
 	}
 	if ep.GetVersion() != r.meta.GetRegionEpoch().GetVersion() {
-		return nil, c.epochNotMatch(r, idx, ep.GetVersion() < r.meta.GetRegionEpoch().GetVersion())
+		return nil, c.epochNotMatch(r, ep.GetVersion() < r.meta.GetRegionEpoch().GetVersion())
 	}
 	if acc == accRead && rc.GetStaleRead() && !isLeader {
 		if safe := c.safeTS(r); readTS > safe {
@@ -119,11 +115,15 @@ func notLeaderErr(r *region) *errorpb.Error {
 
 // epochNotMatch builds EpochNotMatch with the current meta and, for an
 // older request epoch, the sibling regions produced by later splits.
-func (c *Cluster) epochNotMatch(r *region, idx int, older bool) *errorpb.Error {
+func (c *Cluster) epochNotMatch(r *region, older bool) *errorpb.Error {
 	cur := []*metapb.Region{r.meta}
-	if older && idx >= 0 {
+	if older {
 		c.mu.RLock()
-		cur = append(cur, c.regions.siblings(idx)...)
+		// r may have changed since it was read; use the table's current
+		// position of the region, if it still exists.
+		if idx := c.regions.indexOf(r.meta.GetId()); idx >= 0 {
+			cur = append(cur, c.regions.siblings(idx)...)
+		}
 		c.mu.RUnlock()
 	}
 	return &errorpb.Error{

@@ -10,6 +10,8 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tikvgo/tikvgo/retry"
 )
@@ -140,6 +142,32 @@ func (c *Client) checkHeader(h *pdpb.ResponseHeader, addr string) error {
 	return nil
 }
 
+// errFollowerMiss marks a REGION_NOT_FOUND from a follower, which is worth
+// retrying on the leader.
+var errFollowerMiss = status.Error(codes.Unavailable, "pdclient: follower has no such region")
+
+// follower returns a member other than the leader to try, rotating with
+// try, or nil when there is none.
+func (c *Client) follower(leaderAddr string, try int) *Leader {
+	c.mu.Lock()
+	var others []string
+	for _, u := range c.urls {
+		if u != leaderAddr {
+			others = append(others, u)
+		}
+	}
+	c.mu.Unlock()
+	if len(others) == 0 {
+		return nil
+	}
+	addr := others[try%len(others)]
+	cc, err := c.conn(addr)
+	if err != nil {
+		return nil
+	}
+	return &Leader{Addr: addr, conn: cc, pd: pdpb.NewPDClient(cc)}
+}
+
 type headerResponse interface {
 	GetHeader() *pdpb.ResponseHeader
 }
@@ -169,21 +197,37 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		defer cancel()
 	}
 	var bo *retry.Backoffer // made at the first failure: the happy path allocates nothing
+	leaderDown := false     // the last attempt could not reach the leader
+	followerTries := 0
 	for {
 		if c.ctx.Err() != nil {
 			return zero, ErrClosed
 		}
 		l := c.leader.Load()
+		target := l
+		if cc.follower && leaderDown {
+			if f := c.follower(l.Addr, followerTries); f != nil {
+				target = f
+				followerTries++
+			}
+		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.rpcTimeout)
-		resp, err := fn(actx, l)
+		resp, err := fn(actx, target)
 		cancel()
+		leaderDown = false
 		if err == nil {
-			if err = c.checkHeader(resp.GetHeader(), l.Addr); err == nil {
+			if err = c.checkHeader(resp.GetHeader(), target.Addr); err == nil {
 				return resp, nil
 			}
+			var pe *PDError
+			if target != l && errors.As(err, &pe) && pe.Type == pdpb.ErrorType_REGION_NOT_FOUND {
+				// A follower's region cache may lag; ask the leader again.
+				err = &RPCError{Method: method, Addr: target.Addr, Err: errFollowerMiss}
+			}
 		} else {
-			err = &RPCError{Method: method, Addr: l.Addr, Err: err}
+			err = &RPCError{Method: method, Addr: target.Addr, Err: err}
 			if isLeaderRPCErr(err) {
+				leaderDown = target == l
 				c.ScheduleCheckLeader()
 			}
 		}
@@ -199,7 +243,11 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		if bo == nil {
 			bo = retry.New(c.cfg.retryBudget)
 		}
-		// The wait ends early when discovery publishes a new leader.
+		// The wait ends early when discovery publishes a new leader; with a
+		// follower to try, there is no reason to wait at all.
+		if leaderDown && cc.follower {
+			continue
+		}
 		if werr := bo.BackoffOrWake(ctx, c.cfg.kind, l.changed, err); werr != nil {
 			if c.ctx.Err() != nil {
 				return zero, ErrClosed

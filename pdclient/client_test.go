@@ -508,3 +508,47 @@ func TestCloseReleasesEverything(t *testing.T) {
 		t.Fatalf("Leader after Close: %v", err)
 	}
 }
+
+func TestFollowerFallback(t *testing.T) {
+	c := newFakeCluster(t, 3, nil)
+	c.addRegion(1, nil, nil, 1)
+	cli := newClient(t, c, pdclient.WithRetryBudget(50*time.Millisecond))
+	ctx := t.Context()
+	// The leader stays leader (GetMembers says so) but cannot serve.
+	c.setHook(func(_ context.Context, m *fakeMember, method string) error {
+		if m.idx == 0 && method == "GetRegion" {
+			return status.Error(codes.Unavailable, "leader overloaded")
+		}
+		return nil
+	})
+	if _, err := cli.GetRegion(ctx, []byte("a")); err == nil {
+		t.Fatal("leader-only GetRegion succeeded while the leader is down")
+	}
+	if n := c.callCount("follower:GetRegion"); n != 0 {
+		t.Fatalf("leader-only call reached followers %d times", n)
+	}
+	r, err := cli.GetRegion(ctx, []byte("a"), pdclient.WithAllowFollower())
+	if err != nil || r.Meta.Id != 1 {
+		t.Fatalf("GetRegion with follower fallback = %v, %v", r, err)
+	}
+	if n := c.callCount("follower:GetRegion"); n != 1 {
+		t.Fatalf("follower calls = %d, want 1", n)
+	}
+	// A follower that has no such region sends the retry back to the leader.
+	c.setHook(func(_ context.Context, m *fakeMember, method string) error {
+		if m.idx == 0 && method == "GetRegionByID" && c.callCount("follower:GetRegionByID") == 0 {
+			return status.Error(codes.Unavailable, "leader blip")
+		}
+		return nil
+	})
+	before := c.callCount("GetRegionByID")
+	_, err = cli.GetRegionByID(ctx, 99, pdclient.WithAllowFollower())
+	var pe *pdclient.PDError
+	if !errors.Is(err, pdclient.ErrRegionNotFound) || errors.As(err, &pe) {
+		t.Fatalf("missing region: %v (want the leader's answer, not the follower's header)", err)
+	}
+	// leader (blip), follower (REGION_NOT_FOUND), leader (authoritative).
+	if n := c.callCount("GetRegionByID") - before; n != 3 {
+		t.Fatalf("GetRegionByID calls = %d, want 3", n)
+	}
+}

@@ -174,6 +174,8 @@ type CallOption interface {
 
 type callConfig struct {
 	timeout time.Duration
+	// follower lets retries after a transport failure go to a follower.
+	follower bool
 }
 
 type callOption func(*callConfig)
@@ -218,11 +220,13 @@ func WithBuckets() RegionOption {
 }
 
 // WithAllowFollower lets a PD follower answer the query from its synced
-// region cache (gRPC metadata pd-allow-follower-handle). The answer may be
-// slightly stale. The call still goes to the leader connection first; only
-// the header changes, so a follower reached through forwarding may answer.
+// region cache (gRPC metadata pd-allow-follower-handle). The call goes to
+// the leader first; when the leader cannot be reached, retries go to the
+// other members, whose answer may be slightly stale. A follower whose cache
+// has no such region answers REGION_NOT_FOUND, and the next retry returns to
+// the leader.
 func WithAllowFollower() RegionOption {
-	return regionOption(func(c *regionConfig) { c.allowFollower = true })
+	return regionOption(func(c *regionConfig) { c.allowFollower, c.follower = true, true })
 }
 
 // WithContainAllKeyRange makes BatchScanRegions fail (with a [PDError] of

@@ -220,13 +220,16 @@ func (s *pdService) IsBootstrapped(ctx context.Context, req *pdpb.IsBootstrapped
 	return &pdpb.IsBootstrappedResponse{Header: s.header(), Bootstrapped: true}, nil
 }
 
+// regionResponse answers a region query. A missing region is a success
+// with no region on the leader, and REGION_NOT_FOUND on a follower.
 func (s *pdService) regionResponse(r *region) *pdpb.GetRegionResponse {
-	resp := &pdpb.GetRegionResponse{Header: s.header()}
-	if r != nil {
-		resp.Region = r.meta
-		resp.Leader = r.leaderPeer()
+	if r == nil {
+		if !s.m.isLeader() {
+			return &pdpb.GetRegionResponse{Header: s.errHeader(pdpb.ErrorType_REGION_NOT_FOUND, "region not found")}
+		}
+		return &pdpb.GetRegionResponse{Header: s.header()}
 	}
-	return resp
+	return &pdpb.GetRegionResponse{Header: s.header(), Region: r.meta, Leader: r.leaderPeer()}
 }
 
 // GetRegion returns the region containing region_key.
@@ -249,8 +252,9 @@ func (s *pdService) GetPrevRegion(ctx context.Context, req *pdpb.GetRegionReques
 	}
 	c := s.m.c
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return s.regionResponse(c.prevRegionLocked(req.GetRegionKey())), nil
+	prev := c.prevRegionLocked(req.GetRegionKey())
+	c.mu.RUnlock()
+	return s.regionResponse(prev), nil
 }
 
 // GetRegionByID returns the region with the given id.

@@ -410,3 +410,12 @@ func TestInjectPDFault(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPDFollowerRegionNotFound(t *testing.T) {
+	c := start(t, tikvsim.Options{PDs: 2})
+	fctx := metadata.AppendToOutgoingContext(tctx(t), "pd-allow-follower-handle", "1")
+	resp, err := pdClient(t, c, 1).GetRegionByID(fctx, &pdpb.GetRegionByIDRequest{Header: hdr(c), RegionId: 123456})
+	if err != nil || resp.GetHeader().GetError().GetType() != pdpb.ErrorType_REGION_NOT_FOUND {
+		t.Fatalf("follower, unknown region: %v %v", resp, err)
+	}
+}

@@ -27,6 +27,8 @@ type Client struct {
 	closed  bool
 	kick    chan struct{} // cap 1: "the queue is not empty"
 
+	stats stats
+
 	ctx    context.Context // lifecycle; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

@@ -93,6 +93,9 @@ func TestOneStreamMessagePerRound(t *testing.T) {
 	if got := p.roundCounts(); len(got) != 2 || got[0] != 1 || got[1] != 100 {
 		t.Fatalf("rounds = %v, want [1 100]", got)
 	}
+	if st := c.Stats(); st.Rounds != 2 || st.Timestamps != 101 || st.Streams != 1 || st.FailedRounds != 0 {
+		t.Fatalf("Stats = %+v", st)
+	}
 }
 
 // takeMany runs callers goroutines that each take per timestamps, checks
@@ -187,6 +190,9 @@ func TestStreamBrokenMidBatch(t *testing.T) {
 			t.Errorf("breaks left: %d", p.breakNext)
 		}
 	})
+	if st := c.Stats(); st.FailedRounds != 3 || st.Streams != 4 || st.Timestamps != 16*50 {
+		t.Fatalf("Stats = %+v, want 3 failed rounds over 4 streams", st)
+	}
 }
 
 func TestRegressionIsNeverHandedOut(t *testing.T) {

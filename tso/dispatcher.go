@@ -66,12 +66,15 @@ func (d *dispatcher) run() {
 		if err == nil {
 			g.first = first
 			close(g.done)
+			c.stats.rounds.Add(1)
+			c.stats.timestamps.Add(uint64(g.n))
 			g, bo = nil, nil
 			continue
 		}
 		if c.ctx.Err() != nil {
 			return
 		}
+		c.stats.failedRounds.Add(1)
 		d.closeStream()
 		if isLeaderErr(err) {
 			c.pd.ScheduleCheckLeader()
@@ -147,6 +150,7 @@ func (d *dispatcher) openStream() error {
 	}
 	st.cli = cli
 	d.st = st
+	c.stats.streams.Add(1)
 	c.log.Debug("TSO stream opened", slog.String("addr", l.Addr))
 	return nil
 }

@@ -35,6 +35,7 @@ type Client struct {
 	leader      atomic.Pointer[Leader]
 	checkLeader chan struct{}
 	closeOnce   sync.Once
+	stats       stats
 }
 
 // New discovers the PD cluster behind endpoints ("host:port" or
@@ -245,6 +246,7 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		}
 		// The wait ends early when discovery publishes a new leader; with a
 		// follower to try, there is no reason to wait at all.
+		c.stats.retries.Add(1)
 		if leaderDown && cc.follower {
 			continue
 		}

@@ -297,6 +297,9 @@ func TestLeaderChangeIsFollowed(t *testing.T) {
 	if l1.Addr != c.members[2].addr {
 		t.Fatalf("new leader = %s, want %s", l1.Addr, c.members[2].addr)
 	}
+	if st := cli.Stats(); st.LeaderChanges != 1 || st.Retries < 1 || st.Discoveries < 2 {
+		t.Fatalf("Stats = %+v", st)
+	}
 }
 
 func TestPeriodicRefreshFindsNewLeader(t *testing.T) {

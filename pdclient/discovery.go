@@ -132,6 +132,7 @@ func (c *Client) discover(ctx context.Context) error {
 		tried[addr] = true
 		err := c.discoverFrom(ctx, addr)
 		if err == nil {
+			c.stats.discoveries.Add(1)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -139,6 +140,7 @@ func (c *Client) discover(ctx context.Context) error {
 		}
 		errs = append(errs, err)
 	}
+	c.stats.discoveryFailures.Add(1)
 	return errors.Join(errs...)
 }
 
@@ -196,6 +198,7 @@ func (c *Client) discoverFrom(ctx context.Context, addr string) error {
 		changed: make(chan struct{}),
 	})
 	if old != nil {
+		c.stats.leaderChanges.Add(1)
 		close(old.changed)
 		c.log.Info("PD leader changed", slog.String("from", old.Addr), slog.String("to", leaderAddr))
 	} else {

@@ -36,6 +36,27 @@
 //	printf 'tso\nstores\nraw put k1 v1\nraw get k1\n' | go run ./tools/cmd/tikv shell
 //	tikv --pd 127.0.0.1:2379 -o json regions --limit 10
 //
+// Each one-shot command without --pd gets a fresh embedded cluster, so a
+// value written by one command is gone for the next; use shell, or sim and
+// --pd, to keep data across commands.
+//
+// # JSON output
+//
+// With --output json every command prints one JSON document on one line (a
+// shell session prints one per command). Field names are stable. Keys and
+// values are objects {"text": ..., "hex": ...}: text is the string itself when
+// it is valid UTF-8 (Go-quoted otherwise), hex is always lossless.
+//
+//	tso       {"tso", "physical" (Unix ms), "physical_time" (RFC 3339), "logical"}
+//	regions   {"regions": [{"id", "start_key", "end_key", "conf_ver", "version",
+//	          "leader_store", "peers": [{"id", "store_id", "role"}]}]}
+//	stores    {"stores": [{"id", "address", "state", "labels", "version"}]}
+//	sim       {"pd": [...], "stores": [{"id", "address"}], "admin"}
+//	raw get   {"key", "found", "value"}           raw put, delete  {"key", "ok", "ttl_seconds"}
+//	raw scan  {"pairs": [{"key", "value"}]}       raw cas  {"key", "swapped", "previous_exists", "previous"}
+//	raw ttl   {"key", "found", "expires", "ttl_seconds"}
+//	raw checksum  {"crc64_xor", "total_kvs", "total_bytes"}
+//
 // The exit status is 0 on success, 1 when the command failed (including a
 // piped shell script in which any line failed), and 2 for usage errors.
 package main

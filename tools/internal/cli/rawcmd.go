@@ -236,7 +236,11 @@ func (a *app) rawScan() *cobra.Command {
 							fmt.Fprintf(w, "%s\t%s\n", showBytes(kv.Key), showBytes(kv.Value))
 						}
 					}
-					fmt.Fprintf(w, "(%d pairs)\n", len(pairs))
+					if len(pairs) == 1 {
+						fmt.Fprintln(w, "(1 pair)")
+					} else {
+						fmt.Fprintf(w, "(%d pairs)\n", len(pairs))
+					}
 				})
 			})
 		},

@@ -54,7 +54,9 @@ func NewCommand(opts ...Option) *cobra.Command {
 
 Without --pd every command starts an embedded simulated cluster (tikvsim)
 in-process and stops it on exit, so it works out of the box; "tikv shell"
-keeps one cluster alive across many commands read from stdin.`,
+keeps one cluster alive across many commands read from stdin. (Each one-shot
+command gets a fresh embedded cluster, so data written by one is gone for the
+next: use "tikv shell", or "tikv sim" and --pd.)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,

@@ -1,7 +1,9 @@
 package cli_test
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,5 +151,32 @@ func TestSplitWords(t *testing.T) {
 				t.Errorf("= %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestShellInteractivePrompt gives the shell a character device as stdin
+// (/dev/null), which it must treat as a terminal: a banner and a prompt are
+// printed, and end of input ends the shell successfully.
+func TestShellInteractivePrompt(t *testing.T) {
+	in, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if st, err := in.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is not a character device here (%v)", os.DevNull, err)
+	}
+	root := cli.NewCommand()
+	var out, errOut bytes.Buffer
+	root.SetArgs([]string{"shell"})
+	root.SetIn(in)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	if err := root.ExecuteContext(t.Context()); err != nil {
+		t.Fatalf("shell: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "connected to embedded simulated cluster, PD 127.0.0.1:") ||
+		!strings.HasSuffix(out.String(), "tikv> \n") {
+		t.Errorf("interactive output %q: want banner, prompt, newline at EOF", out.String())
 	}
 }

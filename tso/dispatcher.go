@@ -131,8 +131,8 @@ func (d *dispatcher) closeStream() {
 	}
 }
 
-// openStream opens a Tso stream to the current leader. The stream's timer
-// is armed by the caller.
+// openStream opens a Tso stream to the current leader and arms the stream's
+// round timer, which then bounds the open and the first round together.
 func (d *dispatcher) openStream() error {
 	c := d.c
 	l, err := c.pd.Leader()

@@ -230,25 +230,24 @@ func (c *Cache) CachedRegion(ver VerID) *Region {
 // load runs fn once per flight key however many callers miss on it at the
 // same time; every caller still honours its own ctx.
 func (c *Cache) load(ctx context.Context, key string, fn func(context.Context) (*Region, error)) (*Region, error) {
-	for {
+	for retried := false; ; retried = true {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if expired(ctx) {
+			return nil, context.DeadlineExceeded
+		}
 		ch := c.regionFlight.DoChan(key, func() (any, error) {
-			// The flight outlives any single caller, so it runs on a ctx
-			// detached from the first caller's cancellation but bounded
-			// by its deadline.
-			fctx := context.WithoutCancel(ctx)
-			if dl, ok := ctx.Deadline(); ok {
-				var cancel context.CancelFunc
-				fctx, cancel = context.WithDeadline(fctx, dl)
-				defer cancel()
-			}
+			fctx, cancel := flightContext(ctx)
+			defer cancel()
 			return fn(fctx)
 		})
 		select {
 		case res := <-ch:
 			if res.Err != nil {
-				// The flight may have died of another caller's deadline;
-				// if ours has not passed, fly again.
-				if errors.Is(res.Err, context.DeadlineExceeded) && ctx.Err() == nil {
+				// A shared flight may have died of another caller's
+				// deadline; if ours has not passed, fly once more.
+				if !retried && res.Shared && errors.Is(res.Err, context.DeadlineExceeded) && !expired(ctx) {
 					continue
 				}
 				return nil, res.Err
@@ -258,6 +257,27 @@ func (c *Cache) load(ctx context.Context, key string, fn func(context.Context) (
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// expired reports whether ctx is done or its deadline has passed (the
+// latter may be true a moment before ctx.Err() reports it).
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// flightContext returns the ctx a shared load runs on: it outlives the
+// cancellation of the caller that started it (others may still wait) but not
+// that caller's deadline, so a hung PD call cannot leak a goroutine forever.
+func flightContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	fctx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(fctx, dl)
+	}
+	return fctx, func() {}
 }
 
 // loadByKey fetches the region containing key and up to scanAhead-1

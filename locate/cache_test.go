@@ -455,3 +455,37 @@ func TestStoreCache(t *testing.T) {
 		t.Fatal("MarkUnreachable ignored")
 	}
 }
+
+func TestSharedLoadSurvivesAnotherCallersDeadline(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		pd := newFakePD()
+		pd.block = make(chan struct{})
+		c := newCache(t, pd)
+		short, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		errA := make(chan error, 1)
+		go func() {
+			_, err := c.LocateKey(short, []byte("k"))
+			errA <- err
+		}()
+		synctest.Wait() // A's flight is parked in PD
+		errB := make(chan error, 1)
+		go func() {
+			_, err := c.LocateKey(t.Context(), []byte("k"))
+			errB <- err
+		}()
+		synctest.Wait() // B joined A's flight
+		if err := <-errA; !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("short caller: %v", err)
+		}
+		synctest.Wait() // B flew again and is parked in PD
+		close(pd.block)
+		if err := <-errB; err != nil {
+			t.Fatalf("patient caller: %v", err)
+		}
+		if n := pd.scan.Load(); n != 2 {
+			t.Fatalf("PD scans = %d, want 2", n)
+		}
+	})
+}

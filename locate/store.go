@@ -145,7 +145,9 @@ func (sc *storeCache) get(ctx context.Context, id uint64) (*Store, error) {
 		return v.(*Store), nil
 	}
 	ch := sc.flight.DoChan(fmt.Sprint(id), func() (any, error) {
-		m, err := sc.pd.GetStore(context.WithoutCancel(ctx), id)
+		fctx, cancel := flightContext(ctx)
+		defer cancel()
+		m, err := sc.pd.GetStore(fctx, id)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,269 @@
+package rawkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pingcap/kvproto/pkg/keyspacepb"
+
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
+)
+
+// KeyspaceLoader is the slice of the PD client an API V2 client needs to
+// resolve its keyspace. *pdclient.Client satisfies it.
+type KeyspaceLoader interface {
+	LoadKeyspace(ctx context.Context, name string, opts ...pdclient.CallOption) (*pdclient.Keyspace, error)
+}
+
+// Cluster is the shared client stack NewWithCluster builds a raw client on,
+// so raw and transactional clients can share one PD client, one region cache
+// and one RPC client. The raw client never closes these parts.
+type Cluster struct {
+	// PD resolves the keyspace under API V2; it may be nil otherwise.
+	PD KeyspaceLoader
+	// Cache is the region cache.
+	Cache *locate.Cache
+	// RPC sends requests to stores; *kvrpc.Client satisfies it.
+	RPC locate.RPCClient
+}
+
+// Client is a raw key-value client. It is safe for concurrent use; Close
+// releases what it owns.
+type Client struct {
+	cfg    config
+	codec  *codec
+	cache  *locate.Cache
+	sender *locate.Sender
+
+	closed  atomic.Bool
+	closeMu sync.Mutex
+	closers []func() error // parts New built, closed in order
+}
+
+// New connects to the PD cluster at pdEndpoints and builds a raw client with
+// its own PD client, region cache and RPC client. ctx bounds only the
+// discovery of PD and, under API V2, the keyspace lookup.
+func New(ctx context.Context, pdEndpoints []string, opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pdOpts := append([]pdclient.Option{pdclient.WithLogger(cfg.logger)}, cfg.pdOpts...)
+	pd, err := pdclient.New(ctx, pdEndpoints, pdOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("rawkv: connect pd: %w", err)
+	}
+	rpcOpts := append([]kvrpc.Option{kvrpc.WithLogger(cfg.logger)}, cfg.rpcOpts...)
+	rpc, err := kvrpc.New(rpcOpts...)
+	if err != nil {
+		_ = pd.Close()
+		return nil, fmt.Errorf("rawkv: rpc client: %w", err)
+	}
+	cacheOpts := append([]locate.Option{locate.WithLogger(cfg.logger)}, cfg.cacheOpts...)
+	cache, err := locate.New(pd, cacheOpts...)
+	if err != nil {
+		_ = rpc.Close()
+		_ = pd.Close()
+		return nil, fmt.Errorf("rawkv: region cache: %w", err)
+	}
+	c, err := newClient(ctx, cfg, Cluster{PD: pd, Cache: cache, RPC: rpc})
+	if err != nil {
+		_ = rpc.Close()
+		_ = pd.Close()
+		return nil, err
+	}
+	c.closers = []func() error{rpc.Close, pd.Close}
+	return c, nil
+}
+
+// NewWithCluster builds a raw client on parts someone else owns (the tikv
+// facade shares them with the transactional client). ctx bounds only the
+// keyspace lookup under API V2. Options that configure the parts
+// (WithPDOptions, WithRPCOptions, WithCacheOptions) are ignored.
+func NewWithCluster(ctx context.Context, cl Cluster, opts ...Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newClient(ctx, cfg, cl)
+}
+
+func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
+	if cl.Cache == nil || cl.RPC == nil {
+		return nil, fmt.Errorf("%w: cluster needs a cache and an rpc client", ErrInvalidOption)
+	}
+	var ksID uint32
+	if cfg.apiVersion == V2 {
+		if cl.PD == nil {
+			return nil, fmt.Errorf("%w: api version V2 needs a PD client to load the keyspace", ErrInvalidOption)
+		}
+		name := cfg.keyspace
+		if name == "" {
+			name = DefaultKeyspace
+		}
+		ks, err := cl.PD.LoadKeyspace(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrKeyspace, name, err)
+		}
+		if ks.State != keyspacepb.KeyspaceState_ENABLED {
+			return nil, fmt.Errorf("%w: %q is %v", ErrKeyspace, name, ks.State)
+		}
+		if ks.ID > maxKeyspaceID {
+			return nil, fmt.Errorf("%w: %q has id %d beyond 24 bits", ErrKeyspace, name, ks.ID)
+		}
+		ksID = ks.ID
+		cfg.logger.Info("rawkv: keyspace loaded", slog.String("keyspace", name), slog.Uint64("keyspace_id", uint64(ksID)))
+	}
+	return &Client{
+		cfg:    cfg,
+		codec:  newCodec(cfg.apiVersion, ksID),
+		cache:  cl.Cache,
+		sender: locate.NewSender(cl.Cache, cl.RPC),
+	}, nil
+}
+
+// APIVersion returns the API version the client speaks.
+func (c *Client) APIVersion() APIVersion { return c.cfg.apiVersion }
+
+// KeyspaceID returns the keyspace id of an API V2 client, 0 otherwise.
+func (c *Client) KeyspaceID() uint32 { return c.codec.keyspaceID }
+
+// Close releases the parts New built (none for NewWithCluster). Calls made
+// after Close fail with ErrClosed; calls in flight may fail with it too.
+// Close is idempotent and returns once every goroutine the client's parts
+// started has stopped.
+func (c *Client) Close() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, f := range c.closers {
+		errs = append(errs, f())
+	}
+	c.closers = nil
+	c.cfg.logger.Info("rawkv: client closed")
+	return errors.Join(errs...)
+}
+
+func (c *Client) checkOpen() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// newBackoffer returns the backoffer of one call.
+func (c *Client) newBackoffer() *retry.Backoffer { return retry.New(c.cfg.budget) }
+
+// sendOpts returns the sender options of a read or write.
+func (c *Client) sendOpts(write bool) []locate.SendOption {
+	var opts []locate.SendOption
+	if c.cfg.requestTimeout > 0 {
+		opts = append(opts, locate.WithAttemptTimeout(c.cfg.requestTimeout))
+	}
+	// In atomic mode a write applied twice could overwrite a CAS that ran
+	// between the two applies, so a write whose answer was lost is
+	// reported as undetermined instead of being resent.
+	if write && c.cfg.atomic {
+		opts = append(opts, locate.WithNonIdempotent())
+	}
+	return opts
+}
+
+// sendToKey sends the request build returns to the region holding the wire
+// key w, locating again after region changes. build is called for every
+// attempt on a new region, so the request never travels to two regions
+// concurrently.
+//
+// Retrying after a stale-region error is safe for reads and writes alike:
+// TiKV answered with a region error, so it did not execute the request.
+func (c *Client) sendToKey(ctx context.Context, bo *retry.Backoffer, w []byte, write bool, build func() *kvrpc.Request) (*kvrpc.Response, error) {
+	rk := c.codec.regionKey(w)
+	opts := c.sendOpts(write)
+	for {
+		loc, err := c.cache.LocateKey(ctx, rk)
+		if err != nil {
+			return nil, c.wrapErr(err)
+		}
+		req := build()
+		resp, err := c.sender.Send(ctx, bo, req, loc.Region, opts...)
+		if errors.Is(err, locate.ErrRegionStale) {
+			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
+				return nil, c.wrapErr(err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, c.writeErr(req, write, err)
+		}
+		return resp, nil
+	}
+}
+
+// writeErr maps a send failure: a write whose request may have reached the
+// store is undetermined.
+func (c *Client) writeErr(req *kvrpc.Request, write bool, err error) error {
+	var rpcErr *kvrpc.RPCError
+	if write && errors.As(err, &rpcErr) && rpcErr.Sent && !errors.Is(err, kvrpc.ErrClosed) {
+		return &UndeterminedError{Cmd: string(req.Type()), Err: err}
+	}
+	return c.wrapErr(err)
+}
+
+// wrapErr makes failures caused by Close match ErrClosed.
+func (c *Client) wrapErr(err error) error {
+	if c.closed.Load() && errors.Is(err, kvrpc.ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// checkKey validates one user key and returns its wire form.
+func (c *Client) checkKey(k []byte) ([]byte, error) {
+	if len(k) == 0 {
+		return nil, ErrEmptyKey
+	}
+	if len(k)+len(c.codec.prefix) > c.cfg.maxKeySize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(k)+len(c.codec.prefix), c.cfg.maxKeySize)
+	}
+	return c.codec.wireKey(k), nil
+}
+
+func (c *Client) checkValue(v []byte) error {
+	if len(v) > c.cfg.maxValueSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(v), c.cfg.maxValueSize)
+	}
+	return nil
+}
+
+// checkRange validates a user range [start, end) (empty end = +inf) and
+// returns its wire form.
+func (c *Client) checkRange(start, end []byte) ([]byte, []byte, error) {
+	if len(end) > 0 && string(start) > string(end) {
+		return nil, nil, fmt.Errorf("%w: start %q after end %q", ErrInvalidRange, start, end)
+	}
+	if len(start)+len(c.codec.prefix) > c.cfg.maxKeySize || len(end)+len(c.codec.prefix) > c.cfg.maxKeySize {
+		return nil, nil, ErrKeyTooLarge
+	}
+	ws, we := c.codec.wireRange(start, end)
+	return ws, we, nil
+}

@@ -43,9 +43,9 @@ const (
 const DefaultTimeout = 30 * time.Second
 
 // Config is the serialisable form of the global flags. It is the only place
-// in tikvgo where configuration is a plain struct (flags, files); it is
-// turned into each module's sealed options by pdOptions and
-// [Config.simOptions].
+// in tikvgo where configuration is a plain struct (flags, files); the
+// session turns it into each module's sealed options (pdclient, tikvsim) and
+// into the RawTarget of the raw client.
 type Config struct {
 	// PD lists the PD endpoints of a real cluster ("host:port"). Empty means
 	// an embedded tikvsim cluster is started in-process.

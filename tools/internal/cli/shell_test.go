@@ -2,7 +2,9 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -178,5 +180,36 @@ func TestShellInteractivePrompt(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "connected to embedded simulated cluster, PD 127.0.0.1:") ||
 		!strings.HasSuffix(out.String(), "tikv> \n") {
 		t.Errorf("interactive output %q: want banner, prompt, newline at EOF", out.String())
+	}
+}
+
+// TestShellInterrupted cancels the shell's ctx (as SIGINT does) while it
+// waits for the next line of a pipe: it stops at once and, its script being
+// unfinished, fails.
+func TestShellInterrupted(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	opened := make(chan struct{})
+	opener := cli.WithRawOpener(func(context.Context, cli.RawTarget) (cli.RawClient, error) {
+		close(opened)
+		return newFakeRaw(), nil
+	})
+	root := cli.NewCommand(opener)
+	root.SetArgs([]string{"shell"})
+	root.SetIn(pr)
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	if _, err := io.WriteString(pw, "raw get k\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-opened
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted after 1 lines") {
+		t.Errorf("err = %v, want an interruption after line 1", err)
 	}
 }

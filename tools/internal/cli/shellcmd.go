@@ -90,7 +90,12 @@ func (a *app) runShell(ctx context.Context, cmd *cobra.Command, sess *Session) e
 		var ok bool
 		select {
 		case <-ctx.Done():
-			return shellResult(interactive, failed, lineNo)
+			if interactive {
+				return nil
+			}
+			// A script cut short by a signal has not done its job, even if
+			// every line so far succeeded.
+			return fmt.Errorf("cli: shell interrupted after %d lines: %w", lineNo, context.Cause(ctx))
 		case line, ok = <-lines:
 		}
 		if !ok {

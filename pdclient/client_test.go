@@ -247,6 +247,21 @@ func TestGCKeyspaceSplitAndMinTS(t *testing.T) {
 	if d, err := cli.DeleteGCBarrier(ctx, 42, "br"); err != nil || d != nil {
 		t.Fatalf("DeleteGCBarrier again = %v, %v", d, err)
 	}
+	gb, err := cli.SetGlobalGCBarrier(ctx, "global", 88, 90*time.Second)
+	if err != nil || gb.ID != "global" || gb.TS != 88 || gb.TTL != 90*time.Second {
+		t.Fatalf("SetGlobalGCBarrier = %+v, %v", gb, err)
+	}
+	all, err := cli.GetAllKeyspacesGCStates(ctx)
+	if err != nil || len(all.States) != 2 || all.States[0].KeyspaceID != pdclient.NullKeyspaceID ||
+		all.States[1].KeyspaceID != 42 || !all.States[1].KeyspaceLevelGC || len(all.GlobalBarriers) != 1 {
+		t.Fatalf("GetAllKeyspacesGCStates = %+v, %v", all, err)
+	}
+	if d, err := cli.DeleteGlobalGCBarrier(ctx, "global"); err != nil || d == nil || d.TS != 88 {
+		t.Fatalf("DeleteGlobalGCBarrier = %+v, %v", d, err)
+	}
+	if d, err := cli.DeleteGlobalGCBarrier(ctx, "global"); err != nil || d != nil {
+		t.Fatalf("DeleteGlobalGCBarrier again = %+v, %v", d, err)
+	}
 	if r, err := cli.AdvanceTxnSafePoint(ctx, pdclient.NullKeyspaceID, 90); err != nil || r.New != 90 || r.Old != 1 || r.BlockerDescription != "none" {
 		t.Fatalf("AdvanceTxnSafePoint = %+v, %v", r, err)
 	}

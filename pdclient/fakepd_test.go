@@ -34,6 +34,7 @@ type fakeCluster struct {
 	stores    []*metapb.Store
 	safePoint uint64
 	barriers  map[string]*pdpb.GCBarrierInfo
+	global    []*pdpb.GlobalGCBarrierInfo
 	keyspaces map[string]*keyspacepb.KeyspaceMeta
 	calls     map[string]int
 	// hook, when set, runs before every RPC on every member; a non-nil
@@ -380,6 +381,50 @@ func (m *fakeMember) DeleteGCBarrier(ctx context.Context, req *pdpb.DeleteGCBarr
 	b := m.c.barriers[req.BarrierId]
 	delete(m.c.barriers, req.BarrierId)
 	return &pdpb.DeleteGCBarrierResponse{Header: &pdpb.ResponseHeader{ClusterId: m.c.clusterID}, DeletedBarrierInfo: b}, nil
+}
+
+func (m *fakeMember) SetGlobalGCBarrier(ctx context.Context, req *pdpb.SetGlobalGCBarrierRequest) (*pdpb.SetGlobalGCBarrierResponse, error) {
+	if err := m.enter(ctx, "SetGlobalGCBarrier", true); err != nil {
+		return nil, err
+	}
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	b := &pdpb.GlobalGCBarrierInfo{BarrierId: req.BarrierId, BarrierTs: req.BarrierTs, TtlSeconds: req.TtlSeconds}
+	m.c.global = append(m.c.global, b)
+	return &pdpb.SetGlobalGCBarrierResponse{Header: &pdpb.ResponseHeader{ClusterId: m.c.clusterID}, NewBarrierInfo: b}, nil
+}
+
+func (m *fakeMember) DeleteGlobalGCBarrier(ctx context.Context, req *pdpb.DeleteGlobalGCBarrierRequest) (*pdpb.DeleteGlobalGCBarrierResponse, error) {
+	if err := m.enter(ctx, "DeleteGlobalGCBarrier", true); err != nil {
+		return nil, err
+	}
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	resp := &pdpb.DeleteGlobalGCBarrierResponse{Header: &pdpb.ResponseHeader{ClusterId: m.c.clusterID}}
+	for i, b := range m.c.global {
+		if b.BarrierId == req.BarrierId {
+			resp.DeletedBarrierInfo = b
+			m.c.global = append(m.c.global[:i], m.c.global[i+1:]...)
+			break
+		}
+	}
+	return resp, nil
+}
+
+func (m *fakeMember) GetAllKeyspacesGCStates(ctx context.Context, _ *pdpb.GetAllKeyspacesGCStatesRequest) (*pdpb.GetAllKeyspacesGCStatesResponse, error) {
+	if err := m.enter(ctx, "GetAllKeyspacesGCStates", true); err != nil {
+		return nil, err
+	}
+	m.c.mu.Lock()
+	defer m.c.mu.Unlock()
+	return &pdpb.GetAllKeyspacesGCStatesResponse{
+		Header: &pdpb.ResponseHeader{ClusterId: m.c.clusterID},
+		GcStates: []*pdpb.GCState{
+			{TxnSafePoint: m.c.safePoint + 10, GcSafePoint: m.c.safePoint},
+			{KeyspaceScope: &pdpb.KeyspaceScope{Keyspace: &pdpb.KeyspaceScope_KeyspaceId{KeyspaceId: 42}}, IsKeyspaceLevelGc: true},
+		},
+		GlobalGcBarriers: m.c.global,
+	}, nil
 }
 
 func (m *fakeMember) GetGCState(ctx context.Context, req *pdpb.GetGCStateRequest) (*pdpb.GetGCStateResponse, error) {

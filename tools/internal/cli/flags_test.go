@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/tikvsim"
@@ -146,5 +147,23 @@ func TestSim(t *testing.T) {
 			_ = conn.Close()
 			t.Errorf("%s still accepts connections after sim stopped", addr)
 		}
+	}
+}
+
+// TestTimeoutBoundsConnect points --pd at a dead address: the command gives
+// up when --timeout expires instead of retrying for pdclient's whole budget.
+func TestTimeoutBoundsConnect(t *testing.T) {
+	start := time.Now()
+	r := run(t, "", nil, "--pd", deadAddr(t), "--timeout", "300ms", "stores")
+	if !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want a deadline exceeded", r.err)
+	}
+	if !strings.Contains(r.err.Error(), "connect to PD") {
+		t.Errorf("err %q does not say what timed out", r.err)
+	}
+	// Far below pdclient's 20s retry budget: the deadline, not the budget,
+	// ended it.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v with a 300ms timeout", d)
 	}
 }

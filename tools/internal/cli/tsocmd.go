@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 )
+
+// physicalTimeLayout is RFC 3339 with exactly three fractional digits, the
+// resolution of a timestamp's physical part.
+const physicalTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // tsoDoc is the JSON form of `tikv tso`.
 type tsoDoc struct {
@@ -35,7 +38,7 @@ func (a *app) tsoCommand() *cobra.Command {
 				doc := tsoDoc{
 					TSO:          uint64(ts),
 					Physical:     ts.Physical(),
-					PhysicalTime: ts.Time().UTC().Format(time.RFC3339Nano),
+					PhysicalTime: ts.Time().UTC().Format(physicalTimeLayout),
 					Logical:      ts.Logical(),
 				}
 				return p.emit(doc, func(w io.Writer) {

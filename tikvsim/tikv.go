@@ -194,6 +194,12 @@ func adaptRaw[R any](c *Cluster, req *R, rc *kvrpcpb.Context) *R {
 	return &cp
 }
 
+// emptyRange reports whether [lo, hi) holds no key; an empty hi is +inf.
+// Bounds are request keys, whose order equals their region keys' order.
+func emptyRange(lo, hi []byte) bool {
+	return len(hi) > 0 && bytes.Compare(lo, hi) >= 0
+}
+
 func abortKeyErr(resp any, msg string) {
 	setKeyError(resp, &kvrpcpb.KeyError{Abort: msg})
 }
@@ -216,6 +222,13 @@ func (t *tikvService) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) (*kv
 				resp := &kvrpcpb.ScanResponse{}
 				abortKeyErr(resp, abort)
 				return resp, nil
+			}
+			lo, hi := start, end
+			if req.GetReverse() {
+				lo, hi = end, start
+			}
+			if emptyRange(lo, hi) || req.GetLimit() == 0 {
+				return &kvrpcpb.ScanResponse{}, nil
 			}
 			cp := *req
 			cp.StartKey, cp.EndKey = start, end
@@ -317,6 +330,9 @@ func (t *tikvService) KvScanLock(ctx context.Context, req *kvrpcpb.ScanLockReque
 		func(ctx context.Context, r *region) (*kvrpcpb.ScanLockResponse, *errorpb.Error) {
 			cp := *req
 			cp.StartKey, cp.EndKey = clampRange(r, kindTxn, 0, req.GetStartKey(), req.GetEndKey())
+			if emptyRange(cp.StartKey, cp.EndKey) {
+				return &kvrpcpb.ScanLockResponse{}, nil
+			}
 			return t.s.c.engine.KvScanLock(ctx, &cp), nil
 		})
 }
@@ -442,6 +458,13 @@ func (t *tikvService) RawScan(ctx context.Context, req *kvrpcpb.RawScanRequest) 
 			} else {
 				cp.StartKey, cp.EndKey = clampRange(r, kindRaw, v, req.GetStartKey(), req.GetEndKey())
 			}
+			lo, hi := cp.StartKey, cp.EndKey
+			if req.GetReverse() {
+				lo, hi = cp.EndKey, cp.StartKey
+			}
+			if len(hi) > 0 && emptyRange(lo, hi) {
+				return &kvrpcpb.RawScanResponse{}, nil
+			}
 			return t.s.c.engine.RawScan(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})
 }
@@ -453,9 +476,14 @@ func (t *tikvService) RawBatchScan(ctx context.Context, req *kvrpcpb.RawBatchSca
 		func(ctx context.Context, r *region) (*kvrpcpb.RawBatchScanResponse, *errorpb.Error) {
 			cp := *req
 			v := rctx.GetApiVersion()
-			cp.Ranges = make([]*kvrpcpb.KeyRange, len(req.GetRanges()))
+			cp.Ranges = make([]*kvrpcpb.KeyRange, 0, len(req.GetRanges()))
 			for i, kr := range req.GetRanges() {
 				n := &kvrpcpb.KeyRange{StartKey: kr.GetStartKey(), EndKey: kr.GetEndKey()}
+				lo, hi := kr.GetStartKey(), kr.GetEndKey()
+				if req.GetReverse() {
+					lo, hi = hi, lo
+				}
+				valid := !emptyRange(lo, hi)
 				last := i == len(req.GetRanges())-1
 				if req.GetReverse() {
 					n.EndKey, n.StartKey = clampRange(r, kindRaw, v, kr.GetEndKey(), kr.GetStartKey())
@@ -468,7 +496,19 @@ func (t *tikvService) RawBatchScan(ctx context.Context, req *kvrpcpb.RawBatchSca
 						n.EndKey = nil // ends at the next range's start
 					}
 				}
-				cp.Ranges[i] = n
+				// A valid range that clamping emptied is dropped; invalid
+				// ones go on so that the engine reports them.
+				clo, chi := n.StartKey, n.EndKey
+				if req.GetReverse() {
+					clo, chi = chi, clo
+				}
+				if valid && emptyRange(clo, chi) {
+					continue
+				}
+				cp.Ranges = append(cp.Ranges, n)
+			}
+			if len(cp.Ranges) == 0 {
+				return &kvrpcpb.RawBatchScanResponse{}, nil
 			}
 			return t.s.c.engine.RawBatchScan(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})
@@ -511,10 +551,13 @@ func (t *tikvService) RawChecksum(ctx context.Context, req *kvrpcpb.RawChecksumR
 	return serve(ctx, t.s, &call{cmd: "RawChecksum", rctx: rctx, kind: kindRaw, acc: accRead, ranges: keyRanges(req.GetRanges()), api: true},
 		func(ctx context.Context, r *region) (*kvrpcpb.RawChecksumResponse, *errorpb.Error) {
 			cp := *req
-			cp.Ranges = make([]*kvrpcpb.KeyRange, len(req.GetRanges()))
-			for i, kr := range req.GetRanges() {
+			cp.Ranges = make([]*kvrpcpb.KeyRange, 0, len(req.GetRanges()))
+			for _, kr := range req.GetRanges() {
 				s, e := clampRange(r, kindRaw, rctx.GetApiVersion(), kr.GetStartKey(), kr.GetEndKey())
-				cp.Ranges[i] = &kvrpcpb.KeyRange{StartKey: s, EndKey: e}
+				if !emptyRange(kr.GetStartKey(), kr.GetEndKey()) && emptyRange(s, e) {
+					continue // nothing of this range lies in the region
+				}
+				cp.Ranges = append(cp.Ranges, &kvrpcpb.KeyRange{StartKey: s, EndKey: e})
 			}
 			return t.s.c.engine.RawChecksum(ctx, adaptRaw(t.s.c, &cp, cp.Context)), nil
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -87,6 +88,9 @@ var _ tclog.Logger = slogPrinter{}
 // cannot hand out the same port twice; another process may still take one
 // before the container binds it, which makes the start fail loudly rather
 // than misroute.
+// The range freePorts draws from: registered ports below the ephemeral range.
+const lowPort, highPort = 20000, 32000
+
 func freePorts(host string, n int) ([]int, error) {
 	ls := make([]net.Listener, 0, n)
 	defer func() {
@@ -95,13 +99,20 @@ func freePorts(host string, n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	// Ports come from below the kernel's usual ephemeral range (32768 and up)
+	// so the many outgoing connections of a parallel test run, which draw from
+	// that range, cannot take one between choosing and binding it.
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("cluster: choose a free port: no free port in %d-%d", lowPort, highPort)
+		}
+		port := lowPort + rand.IntN(highPort-lowPort)
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			return nil, fmt.Errorf("cluster: choose a free port: %w", err)
+			continue // in use: try another
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
 }

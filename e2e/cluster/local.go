@@ -42,12 +42,25 @@ type local struct {
 	admin  *adminClient
 }
 
+// portAttempts bounds how often a start is retried when a published port was
+// taken by another process between choosing it and Docker binding it.
+const portAttempts = 4
+
 func startLocal(ctx context.Context, cfg *config) (backend, error) {
-	l := &local{docker: dockerSet{cfg: cfg}}
-	if err := l.start(ctx); err != nil {
-		return nil, l.docker.startFailed(err)
+	for attempt := 1; ; attempt++ {
+		l := &local{docker: dockerSet{cfg: cfg}}
+		err := l.start(ctx)
+		if err == nil {
+			return l, nil
+		}
+		err = l.docker.startFailed(err)
+		// The ports are chosen before Docker binds them, so a busy machine can
+		// race us to one; new ports make the next attempt independent.
+		if attempt == portAttempts || !strings.Contains(err.Error(), "address already in use") {
+			return nil, err
+		}
+		cfg.logger.Info("containers: a published port was taken, retrying with new ports", "attempt", attempt)
 	}
-	return l, nil
 }
 
 func (l *local) start(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,10 @@ import (
 // queueFactor sizes a connection's request queue as a multiple of the max
 // batch size: enough to absorb a burst while one batch is on the wire.
 const queueFactor = 8
+
+// lingerWaiting is the number of callers waiting on one connection from
+// which the sender yields once before sending, to gather a larger batch.
+const lingerWaiting = 16
 
 // entry is one request waiting for a batch response.
 type entry struct {
@@ -69,6 +74,9 @@ type batchConn struct {
 	nextID uint64
 	// current mirrors stream for readers outside the sender goroutine.
 	current atomic.Pointer[batchStream]
+	// waiting counts callers between queueing a request and getting its
+	// answer: the load signal that decides whether to linger for more.
+	waiting atomic.Int64
 }
 
 func newBatchConn(cn *conn) *batchConn {
@@ -87,6 +95,8 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 	}
 	e := &entry{req: req, frame: frame, done: make(chan result, 1)}
 	closing := b.cn.pool.ctx.Done()
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case b.queue <- e:
 	case <-ctx.Done():
@@ -129,6 +139,14 @@ func (b *batchConn) sendLoop() {
 			return
 		}
 		batch = b.drain(batch, cfg.maxBatchSize)
+		// Under load (many callers waiting on this connection, few of
+		// them queued) yield once so that callers about to queue can do
+		// so and share this message. At low load waiting is small and
+		// nothing is delayed.
+		if len(batch) < cfg.maxBatchSize && b.waiting.Load() >= lingerWaiting {
+			runtime.Gosched()
+			batch = b.drain(batch, cfg.maxBatchSize)
+		}
 		if cfg.overloadWait > 0 && len(batch) < cfg.overloadSize &&
 			b.cn.pool.load.Load() > cfg.overloadLoad {
 			if timer == nil {
@@ -202,7 +220,11 @@ func (b *batchConn) flush(batch []*entry) {
 	}
 	if err := s.cs.SendMsg(frame); err != nil {
 		s.fail(b, err)
+		return
 	}
+	st := &b.cn.pool.client.stats
+	st.batchMessages.Add(1)
+	st.batchedRequests.Add(uint64(len(live)))
 }
 
 // ensureStream returns the current stream, opening a new one if there is
@@ -230,6 +252,7 @@ func (b *batchConn) ensureStream() (*batchStream, error) {
 	if b.stream != nil {
 		pool.client.cfg.logger.Info("kvrpc: batch stream re-established", slog.String("addr", pool.addr))
 	}
+	pool.client.stats.streamsOpened.Add(1)
 	s := &batchStream{cs: cs, cancel: cancel, pending: make(map[uint64]*entry)}
 	b.stream = s
 	b.current.Store(s)
@@ -309,6 +332,7 @@ func (s *batchStream) fail(b *batchConn, cause error) {
 	if pool.ctx.Err() != nil {
 		err = pool.closedErr()
 	} else {
+		pool.client.stats.streamFailures.Add(1)
 		err = fmt.Errorf("%w: %w", ErrStreamBroken, cause)
 		pool.client.cfg.logger.Warn("kvrpc: batch stream broken",
 			slog.String("addr", pool.addr), slog.Int("in_flight", len(pending)), slog.Any("err", cause))

@@ -34,6 +34,9 @@ func BenchmarkSend(b *testing.B) {
 					}
 				}
 			})
+			if st := c.Stats(); st.BatchMessages > 0 {
+				b.ReportMetric(float64(st.BatchedRequests)/float64(st.BatchMessages), "reqs/batch")
+			}
 		})
 	}
 }

@@ -36,6 +36,7 @@ type Load struct {
 type Client struct {
 	cfg    config
 	invoke Invoker
+	stats  counters
 
 	ctx    context.Context // lifecycle; cancelled by Close
 	cancel context.CancelFunc

@@ -200,6 +200,9 @@ func TestStreamFailureFailsInFlightAndReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("send after stream failure: %v", err)
 	}
+	if st := c.Stats(); st.StreamsOpened != 2 || st.StreamFailures != 1 || st.BatchedRequests != n+1 {
+		t.Fatalf("stats %+v", st)
+	}
 	if valueOf(t, resp) != "after" || f.streams.Load() != 2 {
 		t.Fatalf("value %q over %d streams, want \"after\" over 2", valueOf(t, resp), f.streams.Load())
 	}
@@ -411,6 +414,9 @@ func TestOverloadBatchWaitPacksRequests(t *testing.T) {
 	wg.Wait()
 	if s := <-sizes; s != 5 {
 		t.Fatalf("batch size under overload %d, want 5", s)
+	}
+	if st := c.Stats(); st.BatchMessages != 2 || st.BatchedRequests != 6 {
+		t.Fatalf("stats %+v, want 2 messages carrying 6 requests", st)
 	}
 }
 

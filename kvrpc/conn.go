@@ -114,6 +114,7 @@ func (p *connPool) close() error {
 
 // unary sends req as a plain gRPC call.
 func (cn *conn) unary(ctx context.Context, req *Request) (*Response, error) {
+	cn.pool.client.stats.unaryRequests.Add(1)
 	m, err := req.cmd.unary(ctx, cn.stub, req.msg)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -271,8 +271,9 @@ func (t *tikvService) KvPessimisticLock(ctx context.Context, req *kvrpcpb.Pessim
 // KVPessimisticRollback releases pessimistic locks.
 func (t *tikvService) KVPessimisticRollback(ctx context.Context, req *kvrpcpb.PessimisticRollbackRequest) (*kvrpcpb.PessimisticRollbackResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KVPessimisticRollback", rctx: req.GetContext(), kind: kindTxn, keys: req.GetKeys()},
-		func(ctx context.Context, _ *region) (*kvrpcpb.PessimisticRollbackResponse, *errorpb.Error) {
-			return t.s.c.engine.KVPessimisticRollback(ctx, req), nil
+		func(ctx context.Context, r *region) (*kvrpcpb.PessimisticRollbackResponse, *errorpb.Error) {
+			start, end := regionRawBounds(r)
+			return t.s.c.engine.KVPessimisticRollbackInRange(ctx, req, start, end), nil
 		})
 }
 
@@ -337,15 +338,19 @@ func (t *tikvService) KvScanLock(ctx context.Context, req *kvrpcpb.ScanLockReque
 		})
 }
 
-// KvResolveLock commits or rolls back a transaction's locks. With no keys,
-// the engine resolves the transaction's locks store-wide rather than only
-// in the region: the decision is final, so resolving more locks early is
-// safe.
+// KvResolveLock commits or rolls back a transaction's locks; without keys
+// it resolves the locks inside the region only, as TiKV does.
 func (t *tikvService) KvResolveLock(ctx context.Context, req *kvrpcpb.ResolveLockRequest) (*kvrpcpb.ResolveLockResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KvResolveLock", rctx: req.GetContext(), kind: kindTxn, keys: req.GetKeys()},
-		func(ctx context.Context, _ *region) (*kvrpcpb.ResolveLockResponse, *errorpb.Error) {
-			return t.s.c.engine.KvResolveLock(ctx, req), nil
+		func(ctx context.Context, r *region) (*kvrpcpb.ResolveLockResponse, *errorpb.Error) {
+			start, end := regionRawBounds(r)
+			return t.s.c.engine.KvResolveLockInRange(ctx, req, start, end), nil
 		})
+}
+
+// regionRawBounds is the region's range in transactional user-key space.
+func regionRawBounds(r *region) (start, end []byte) {
+	return rawBound(kindTxn, 0, r.meta.GetStartKey()), rawBound(kindTxn, 0, r.meta.GetEndKey())
 }
 
 // KvGC is not implemented by current TiKV (GC is driven by PD's safe point).

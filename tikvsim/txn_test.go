@@ -104,3 +104,39 @@ func TestRawScanClamped(t *testing.T) {
 		t.Fatalf("raw delete range: %v %v", dr, err)
 	}
 }
+
+// TestResolveLockStaysInRegion resolves a transaction whose locks span two
+// regions through one region: only that region's lock is resolved.
+func TestResolveLockStaysInRegion(t *testing.T) {
+	c := start(t, tikvsim.Options{SplitKeys: [][]byte{tikvsim.EncodeKey([]byte("m"))}})
+	kv := kvClients(t, c)
+	ctx := tctx(t)
+	left, right := regionFor(t, c, []byte("a")), regionFor(t, c, []byte("x"))
+	startTS := c.CurrentTS()
+	for _, m := range []struct {
+		ri  tikvsim.RegionInfo
+		key string
+	}{{left, "a"}, {right, "x"}} {
+		resp, err := kv[m.ri.Leader].KvPrewrite(ctx, &kvrpcpb.PrewriteRequest{
+			Context: rctx(m.ri, 0), PrimaryLock: []byte("a"), StartVersion: startTS, LockTtl: 3000,
+			Mutations: []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(m.key), Value: []byte("v")}},
+		})
+		if err != nil || len(resp.GetErrors()) > 0 || resp.GetRegionError() != nil {
+			t.Fatalf("prewrite %s: %v %v", m.key, resp, err)
+		}
+	}
+	res, err := kv[left.Leader].KvResolveLock(ctx, &kvrpcpb.ResolveLockRequest{Context: rctx(left, 0), StartVersion: startTS})
+	if err != nil || res.GetError() != nil || res.GetRegionError() != nil {
+		t.Fatalf("resolve: %v %v", res, err)
+	}
+	maxTS := c.CurrentTS()
+	for _, g := range []struct {
+		ri    tikvsim.RegionInfo
+		locks int
+	}{{left, 0}, {right, 1}} {
+		sl, err := kv[g.ri.Leader].KvScanLock(ctx, &kvrpcpb.ScanLockRequest{Context: rctx(g.ri, 0), MaxVersion: maxTS})
+		if err != nil || len(sl.GetLocks()) != g.locks {
+			t.Fatalf("region %d: %d locks, want %d (%v)", g.ri.ID, len(sl.GetLocks()), g.locks, err)
+		}
+	}
+}

@@ -40,3 +40,26 @@ func BenchmarkSend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSendSerial is one caller at a time: the batch path must not add
+// latency when there is nothing to batch.
+func BenchmarkSendSerial(b *testing.B) {
+	f := startStore(b, &fakeStore{}, nil)
+	for _, mode := range []struct {
+		name string
+		opts []kvrpc.Option
+	}{
+		{"batch", nil},
+		{"unary", []kvrpc.Option{kvrpc.WithMaxBatchSize(0)}},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			c := newClient(b, mode.opts...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Send(b.Context(), f.addr, rawGet("k")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -22,7 +22,9 @@
 // goroutine. The sender sends whatever is queued as soon as it is free, so a
 // request at low load leaves at once, and under load the requests that queue
 // while the previous message is being written leave together (up to
-// [WithMaxBatchSize]). [WithOverloadBatchWait] adds a bounded wait only while
+// [WithMaxBatchSize]). When many callers wait on one connection the sender
+// yields the processor once before sending, so callers about to queue join
+// the message; at low load it never does. [WithOverloadBatchWait] adds a bounded wait only while
 // the store reports a high transport-layer load. Responses are routed back by
 // request id, in whatever order the store answers. When a stream fails, every
 // request in flight on it fails with an [*RPCError] wrapping

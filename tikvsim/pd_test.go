@@ -419,3 +419,34 @@ func TestPDFollowerRegionNotFound(t *testing.T) {
 		t.Fatalf("follower, unknown region: %v %v", resp, err)
 	}
 }
+
+func TestStopRestartPD(t *testing.T) {
+	c := start(t, tikvsim.Options{PDs: 3})
+	ctx := tctx(t)
+	addr := c.PDAddrs()[0]
+	if err := c.StopPD(0); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PDLeader(); got != 1 {
+		t.Fatalf("leader after stopping member 0: %d, want 1", got)
+	}
+	if _, err := pdClient(t, c, 0).GetMembers(ctx, &pdpb.GetMembersRequest{}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("stopped member answered: %v", err)
+	}
+	members, err := pdClient(t, c, 2).GetMembers(ctx, &pdpb.GetMembersRequest{})
+	if err != nil || members.GetLeader().GetMemberId() != 2 {
+		t.Fatalf("GetMembers from member 2: %v %v", members, err)
+	}
+	if err := c.SetPDLeader(0); err == nil {
+		t.Fatal("stopped member became leader")
+	}
+	if err := c.RestartPD(0); err != nil {
+		t.Fatal(err)
+	}
+	if c.PDAddrs()[0] != addr || c.PDLeader() != 1 {
+		t.Fatalf("after restart: addr %s (was %s), leader %d", c.PDAddrs()[0], addr, c.PDLeader())
+	}
+	if _, err := pdClient(t, c, 0).GetAllStores(ctx, &pdpb.GetAllStoresRequest{Header: hdr(c)}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("restarted follower: %v, want Unavailable", err)
+	}
+}

@@ -180,20 +180,22 @@ func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
 func (s *Sender) onSendFail(ctx context.Context, bo *retry.Backoffer, sel *selector, t target, cfg *sendConfig, err error) error {
 	var rpcErr *kvrpc.RPCError
 	isRPC := errors.As(err, &rpcErr)
-	if isRPC && errors.Is(err, kvrpc.ErrClosed) {
-		return err
-	}
 	// A non-idempotent request may be retried only if it provably never
 	// left the client.
 	if cfg.nonIdempotent && (!isRPC || rpcErr.Sent) {
 		return err
 	}
-	sel.markFailed(t.idx)
-	if isRPC && rpcErr.Timeout() && cfg.attemptTimeout > 0 {
-		// Our own per-attempt deadline: the store is slow, not down; try
-		// the next replica at once without invalidating anything.
+	if cfg.attemptTimeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		// Our own per-attempt deadline (the caller's has not passed): the
+		// store is slow, not down; try the next replica at once without
+		// invalidating anything.
+		sel.markFailed(t.idx)
 		return nil
 	}
+	if !retry.IsRetryable(err) {
+		return err // client closed, bad request, or an error that says so
+	}
+	sel.markFailed(t.idx)
 	t.store.MarkUnreachable()
 	s.logger.Info("locate: store unreachable", slog.Uint64("store_id", t.store.ID()), slog.Any("err", err))
 	return bo.Backoff(ctx, retry.TiKVRPC, err)

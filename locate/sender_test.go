@@ -493,6 +493,35 @@ func TestSenderTransportFailures(t *testing.T) {
 			t.Fatalf("err %v after %v", err, e.rpc.addrs())
 		}
 	})
+	t.Run("closed client is not retried", func(t *testing.T) {
+		t.Parallel()
+		e := newSenderEnv(t, func(int, string, *kvrpcpb.Context) (*errorpb.Error, error) {
+			return nil, &kvrpc.RPCError{Addr: "store1", Err: kvrpc.ErrClosed}
+		})
+		_, err := e.send(t.Context(), retry.New(time.Minute))
+		if !errors.Is(err, kvrpc.ErrClosed) || len(e.rpc.addrs()) != 1 {
+			t.Fatalf("err %v after %v", err, e.rpc.addrs())
+		}
+	})
+	t.Run("attempt timeout moves on without backoff", func(t *testing.T) {
+		t.Parallel()
+		e := newSenderEnv(t, func(_ int, addr string, _ *kvrpcpb.Context) (*errorpb.Error, error) {
+			if addr == "store1" {
+				return nil, &kvrpc.RPCError{Addr: addr, Sent: true, Err: context.DeadlineExceeded}
+			}
+			return nil, nil
+		})
+		bo := retry.New(time.Minute)
+		if _, err := e.send(t.Context(), bo, locate.WithReplicaRead(locate.ReadPreferLeader), locate.WithAttemptTimeout(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.rpc.addrs(); len(a) != 2 || a[0] != "store1" || bo.Slept() != 0 {
+			t.Fatalf("attempts %v slept %v", a, bo.Slept())
+		}
+		if !e.cache.CachedStore(1).Reachable() {
+			t.Fatal("a slow store was marked unreachable")
+		}
+	})
 	t.Run("region not cached", func(t *testing.T) {
 		t.Parallel()
 		e := newSenderEnv(t, script())

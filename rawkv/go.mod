@@ -3,6 +3,7 @@ module github.com/tikvgo/tikvgo/rawkv
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0
 	github.com/tikvgo/tikvgo/locate v0.0.0
@@ -11,6 +12,7 @@ require (
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -21,7 +23,6 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 

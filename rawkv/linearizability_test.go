@@ -247,4 +247,3 @@ func TestLinearizabilityModelRejects(t *testing.T) {
 func (k opKind) String() string {
 	return [...]string{"Get", "Put", "Delete", "CAS"}[k]
 }
-

@@ -2,6 +2,7 @@ package kvrpc_test
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -24,7 +25,7 @@ func BenchmarkSend(b *testing.B) {
 			var seq atomic.Int64
 			b.ReportAllocs()
 			// SetParallelism multiplies GOMAXPROCS; aim for ~256 goroutines.
-			b.SetParallelism(max(1, 256/max(1, runtimeProcs())))
+			b.SetParallelism(max(1, 256/runtime.GOMAXPROCS(0)))
 			b.RunParallel(func(pb *testing.PB) {
 				key := fmt.Sprintf("key-%d", seq.Add(1))
 				for pb.Next() {

@@ -2,6 +2,7 @@ package kvrpc_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -41,7 +42,7 @@ func BenchmarkSendSim(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/conc=256", mode.name), func(b *testing.B) {
 			c := newClient(b, mode.opts...)
 			b.ReportAllocs()
-			b.SetParallelism(max(1, 256/max(1, runtimeProcs())))
+			b.SetParallelism(max(1, 256/runtime.GOMAXPROCS(0)))
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					req := kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: rctx(), Key: []byte("k")})

@@ -2,6 +2,7 @@ package tikvsim
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
@@ -57,7 +58,7 @@ func rawBound(kind keyKind, v kvrpcpb.APIVersion, b []byte) []byte {
 // checkContext runs TiKV's Context checks for a request that reached store
 // storeID, in TiKV's order: store id, region present on this store, peer
 // id, leadership (or replica/stale-read rules), term, epoch version.
-func (c *Cluster) checkContext(storeID uint64, rc *kvrpcpb.Context, acc access, readTS uint64) (*region, *errorpb.Error) {
+func (c *Cluster) checkContext(ctx context.Context, storeID uint64, rc *kvrpcpb.Context, acc access, readTS uint64) (*region, *errorpb.Error) {
 	if rc.GetPeer().GetStoreId() != storeID {
 		return nil, &errorpb.Error{
 			Message:       fmt.Sprintf("store not match, request store id %d, actual %d", rc.GetPeer().GetStoreId(), storeID),
@@ -96,7 +97,7 @@ func (c *Cluster) checkContext(storeID uint64, rc *kvrpcpb.Context, acc access, 
 		return nil, c.epochNotMatch(r, ep.GetVersion() < r.meta.GetRegionEpoch().GetVersion())
 	}
 	if acc == accRead && rc.GetStaleRead() && !isLeader {
-		if safe := c.safeTS(r); readTS > safe {
+		if safe := c.staleReadSafeTS(ctx, r, readTS); readTS > safe {
 			return nil, &errorpb.Error{
 				Message:        fmt.Sprintf("stale read: read ts %d > safe ts %d", readTS, safe),
 				DataIsNotReady: &errorpb.DataIsNotReady{RegionId: r.meta.GetId(), PeerId: mine.GetId(), SafeTs: safe},
@@ -139,6 +140,28 @@ func (c *Cluster) safeTS(r *region) uint64 {
 		return r.safeTS
 	}
 	return c.tso.last()
+}
+
+// staleReadSafeTS is safeTS lowered, unless overridden, to the start ts of
+// the oldest Put/Delete lock in the region at or below readTS, as TiKV's
+// resolved ts is (Lock-type and pessimistic locks are not tracked).
+func (c *Cluster) staleReadSafeTS(ctx context.Context, r *region, readTS uint64) uint64 {
+	safe := c.safeTS(r)
+	if r.safeTS != 0 {
+		return safe
+	}
+	// The lock scan raises the engine's max_ts to readTS, which TiKV's
+	// stale reads do not; readTS is an old timestamp, so this can only make
+	// an async-commit min_commit_ts more conservative.
+	start, end := regionRawBounds(r)
+	resp := c.engine.KvScanLock(ctx, &kvrpcpb.ScanLockRequest{MaxVersion: readTS, StartKey: start, EndKey: end})
+	for _, l := range resp.GetLocks() {
+		switch l.GetLockType() {
+		case kvrpcpb.Op_Put, kvrpcpb.Op_Del:
+			safe = min(safe, l.GetLockVersion())
+		}
+	}
+	return safe
 }
 
 func keyNotInRegion(r *region, key []byte) *errorpb.Error {

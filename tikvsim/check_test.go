@@ -263,3 +263,30 @@ func TestAPIV2KeyMode(t *testing.T) {
 		t.Fatalf("V1 on V2: %v %v", tr, err)
 	}
 }
+
+// TestStaleReadBlockedByLock: a pending Put lock holds the region's safe ts
+// at its start ts, so a stale read above it on a follower gets
+// DataIsNotReady, and one at or below it is served.
+func TestStaleReadBlockedByLock(t *testing.T) {
+	c := start(t, tikvsim.Options{})
+	kv := kvClients(t, c)
+	ctx := tctx(t)
+	ri := c.Regions()[0]
+	lockTS := c.CurrentTS()
+	pw, err := kv[ri.Leader].KvPrewrite(ctx, &kvrpcpb.PrewriteRequest{Context: rctx(ri, 0), PrimaryLock: []byte("p"), StartVersion: lockTS, LockTtl: 60000,
+		Mutations: []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte("p"), Value: []byte("v")}}})
+	if err != nil || len(pw.GetErrors()) > 0 {
+		t.Fatalf("prewrite: %v %v", pw, err)
+	}
+	f := follower(t, ri)
+	rc := rctx(ri, f)
+	rc.StaleRead = true
+	resp, err := kv[f].KvGet(ctx, &kvrpcpb.GetRequest{Context: rc, Key: []byte("other"), Version: c.CurrentTS()})
+	if err != nil || resp.GetRegionError().GetDataIsNotReady().GetSafeTs() != lockTS {
+		t.Fatalf("stale read above a lock: %v %v", resp, err)
+	}
+	resp, err = kv[f].KvGet(ctx, &kvrpcpb.GetRequest{Context: rc, Key: []byte("other"), Version: lockTS})
+	if err != nil || resp.GetRegionError() != nil {
+		t.Fatalf("stale read at the lock ts: %v %v", resp, err)
+	}
+}

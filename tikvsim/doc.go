@@ -42,7 +42,9 @@
 // replica read on a follower sees exactly what the leader sees (read-index
 // semantics without lag), data survives StopStore, and UnsafeDestroyRange
 // applies once for all replicas. A region's stale-read safe ts is the last
-// timestamp PD handed out unless set with [Cluster.SetSafeTS]. The GC model
+// timestamp PD handed out, lowered to the start ts of the region's oldest
+// Put/Delete lock, unless set with [Cluster.SetSafeTS]; it is computed when
+// asked, with no refresh interval. The GC model
 // is PD master's (txn safe point, GC safe point, GC barriers) with every
 // keyspace unified into the null keyspace; the engine collects garbage
 // synchronously when the GC safe point advances. Busy thresholds, deadlines,

@@ -89,7 +89,7 @@ func serve[Resp any](ctx context.Context, s *store, cl *call, exec func(ctx cont
 	}
 	var r *region
 	if !cl.storeLevel {
-		reg, rerr := c.checkContext(s.id, cl.rctx, cl.acc, cl.readTS)
+		reg, rerr := c.checkContext(ctx, s.id, cl.rctx, cl.acc, cl.readTS)
 		if rerr == nil {
 			rerr = checkKeys(reg, cl.kind, cl.rctx.GetApiVersion(), cl.keys)
 		}
@@ -623,7 +623,7 @@ func (t *tikvService) GetStoreSafeTS(ctx context.Context, req *kvrpcpb.StoreSafe
 		if len(r.meta.GetEndKey()) > 0 && bytes.Compare(r.meta.GetEndKey(), start) <= 0 {
 			continue
 		}
-		if ts := c.safeTS(r); ts != 0 && (min == 0 || ts < min) {
+		if ts := c.staleReadSafeTS(ctx, r, c.tso.last()); ts != 0 && (min == 0 || ts < min) {
 			min = ts
 		}
 	}

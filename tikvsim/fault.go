@@ -35,7 +35,9 @@ type Fault struct {
 	// (bounded by the caller's context). Then the first set of GRPCCode, RegionError and
 	// KeyError is returned instead of executing the command, unless
 	// AfterApply is set: then the command runs and its response is replaced
-	// by the GRPCCode error (the "applied but response lost" case).
+	// by the GRPCCode error (the "applied but response lost" case). Inside
+	// a BatchCommands stream a GRPCCode ends the whole stream, as a broken
+	// connection would.
 	Delay time.Duration
 	// Hold, when non-nil, makes a matching request wait until it is closed
 	// (or the caller gives up) before the other effects: a deterministic way

@@ -54,7 +54,8 @@ type requestHook struct {
 // OnRequest registers fn to be called when any store receives a request
 // (unary or BatchCommands sub-request), before any check, with the store id
 // and the RPC name. PD requests are reported with storeID 0 and the PD RPC
-// name prefixed by "pd.". fn must be fast and safe for concurrent use. The
+// name prefixed by "pd.". Requests to a partitioned store are not reported
+// (they never reach it). fn must be fast and safe for concurrent use. The
 // returned function unregisters it.
 func (c *Cluster) OnRequest(fn func(storeID uint64, cmd string)) (remove func()) {
 	h := &requestHook{fn: fn}

@@ -410,6 +410,47 @@ func TestSenderReplicaSelection(t *testing.T) {
 			}
 		}
 	})
+	t.Run("learner", func(t *testing.T) {
+		t.Parallel()
+		pd := newFakePD()
+		pd.regions[0].Meta.Peers[2].Role = metapb.PeerRole_Learner
+		cache := newCache(t, pd)
+		loc, err := cache.LocateKey(t.Context(), []byte("a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rpc := &fakeRPC{answer: script()}
+		snd := locate.NewSender(cache, rpc)
+		for range 10 {
+			if _, err := snd.Send(t.Context(), retry.New(time.Second), kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Key: []byte("a")}),
+				loc.Region, locate.WithReplicaRead(locate.ReadLearner)); err != nil {
+				t.Fatal(err)
+			}
+			if c := rpc.last(); c.addr != "store3" || !c.ctx.ReplicaRead || c.ctx.Peer.GetRole() != metapb.PeerRole_Learner {
+				t.Fatalf("learner read went to %s (replica=%v role=%v)", c.addr, c.ctx.ReplicaRead, c.ctx.Peer.GetRole())
+			}
+		}
+	})
+	t.Run("leader read never asks a learner for the leader", func(t *testing.T) {
+		t.Parallel()
+		pd := newFakePD()
+		pd.regions[0].Meta.Peers[2].Role = metapb.PeerRole_Learner
+		cache := newCache(t, pd)
+		loc, err := cache.LocateKey(t.Context(), []byte("a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rpc := &fakeRPC{answer: func(int, string, *kvrpcpb.Context) (*errorpb.Error, error) {
+			return nil, &kvrpc.RPCError{Sent: true, Err: kvrpc.ErrStreamBroken}
+		}}
+		snd := locate.NewSender(cache, rpc)
+		synctest.Test(t, func(t *testing.T) {
+			_, err := snd.Send(t.Context(), retry.New(time.Minute), kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Key: []byte("a")}), loc.Region)
+			if !errors.Is(err, locate.ErrNoReplica) || fmt.Sprint(rpc.addrs()) != "[store1 store2]" {
+				t.Fatalf("err %v after %v", err, rpc.addrs())
+			}
+		})
+	})
 	t.Run("prefer leader", func(t *testing.T) {
 		t.Parallel()
 		e := newSenderEnv(t, script())

@@ -47,9 +47,10 @@
 // asked, with no refresh interval. The GC model
 // is PD master's (txn safe point, GC safe point, GC barriers) with every
 // keyspace unified into the null keyspace; the engine collects garbage
-// synchronously when the GC safe point advances. Busy thresholds, deadlines,
-// disk-full and max-ts sync delays are not modelled except through
-// [Cluster.InjectFault].
+// synchronously when the GC safe point advances. A request outliving its
+// max_execution_duration_ms gets ServerIsBusy "deadline is exceeded"; busy
+// thresholds, disk-full and max-ts sync delays are not modelled except
+// through [Cluster.InjectFault].
 //
 // # Concurrency and errors
 //

@@ -3,6 +3,8 @@ package tikvsim
 import (
 	"bytes"
 	"context"
+	"errors"
+	"time"
 	"reflect"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
@@ -100,7 +102,21 @@ func serve[Resp any](ctx context.Context, s *store, cl *call, exec func(ctx cont
 		}
 		r = reg
 	}
-	resp, rerr := exec(ctx, r)
+	execCtx := ctx
+	if d := cl.rctx.GetMaxExecutionDurationMs(); d > 0 {
+		var cancel context.CancelFunc
+		execCtx, cancel = context.WithTimeout(ctx, time.Duration(d)*time.Millisecond)
+		defer cancel()
+	}
+	resp, rerr := exec(execCtx, r)
+	if execCtx != ctx && ctx.Err() == nil && errors.Is(execCtx.Err(), context.DeadlineExceeded) {
+		// TiKV answers a request that outlived max_execution_duration_ms
+		// (for example while waiting for a lock) with ServerIsBusy.
+		resp, rerr = nil, &errorpb.Error{
+			Message:      "deadline is exceeded",
+			ServerIsBusy: &errorpb.ServerIsBusy{Reason: "deadline is exceeded"},
+		}
+	}
 	if rerr != nil {
 		resp = new(Resp)
 		setRegionError(resp, rerr)

@@ -140,3 +140,32 @@ func TestResolveLockStaysInRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxExecutionDuration: a lock wait that outlives the request's
+// max_execution_duration_ms is answered with ServerIsBusy.
+func TestMaxExecutionDuration(t *testing.T) {
+	c := start(t, tikvsim.Options{})
+	ri := c.Regions()[0]
+	kv := kvClients(t, c)[ri.Leader]
+	ctx := tctx(t)
+	lock := func(startTS uint64, rc *kvrpcpb.Context, wait int64) *kvrpcpb.PessimisticLockResponse {
+		t.Helper()
+		resp, err := kv.KvPessimisticLock(ctx, &kvrpcpb.PessimisticLockRequest{
+			Context: rc, PrimaryLock: []byte("k"), StartVersion: startTS, ForUpdateTs: startTS, LockTtl: 60000, WaitTimeout: wait,
+			Mutations: []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_PessimisticLock, Key: []byte("k")}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if r := lock(c.CurrentTS(), rctx(ri, 0), 0); r.GetRegionError() != nil || len(r.GetErrors()) > 0 {
+		t.Fatalf("first lock: %v", r)
+	}
+	rc := rctx(ri, 0)
+	rc.MaxExecutionDurationMs = 30
+	r := lock(c.CurrentTS(), rc, 20000)
+	if r.GetRegionError().GetServerIsBusy().GetReason() != "deadline is exceeded" {
+		t.Fatalf("waiting lock past the deadline: %v", r)
+	}
+}

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"time"
 	"reflect"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"

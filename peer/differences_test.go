@@ -104,24 +104,31 @@ var knownDifferences = []knownDifference{
 			return len(errs) == 1 && errs[0].Conflict != nil && errs[0].Conflict.Reason == kvrpcpb.WriteConflict_SelfRolledBack
 		}},
 	{name: "insert-existence-first", cmds: []tikvrpc.CmdType{tikvrpc.CmdPrewrite}, ref: "§3.4", handled: acceptedWhenSeen,
-		reason: "for Insert/CheckNotExists mocktikv first reads the key at start_ts (skipping Lock/Pessimistic locks and newer commits) and reports AlreadyExist; TiKV checks locks, then newer writes (WriteConflict), then existence; both write nothing",
+		reason: "for Insert/CheckNotExists mocktikv first reads the key at start_ts (skipping Lock/Pessimistic locks and newer commits) and reports AlreadyExist; TiKV checks locks (collecting KeyIsLocked and going on), then newer writes (WriteConflict), then existence, so it may report locks, a conflict or another Insert key; both write nothing",
 		accept: func(c *command, mock, sim observed, _ *model) bool {
 			if len(mock.view.Errs) != 1 || !strings.HasPrefix(mock.view.Errs[0], "already_exist{") || len(sim.view.Errs) == 0 {
 				return false
 			}
-			key := mock.resp.Resp.(*kvrpcpb.PrewriteResponse).Errors[0].AlreadyExist.Key
-			isInsert := false
+			inserts := map[string]bool{}
 			for _, mu := range c.req.(*kvrpcpb.PrewriteRequest).Mutations {
-				if string(mu.Key) == string(key) && (mu.Op == kvrpcpb.Op_Insert || mu.Op == kvrpcpb.Op_CheckNotExists) {
-					isInsert = true
+				if mu.Op == kvrpcpb.Op_Insert || mu.Op == kvrpcpb.Op_CheckNotExists {
+					inserts[string(mu.Key)] = true
 				}
 			}
-			for _, e := range sim.view.Errs {
-				if !strings.HasPrefix(e, "locked{") && !strings.HasPrefix(e, "conflict{") {
+			if !inserts[string(mock.resp.Resp.(*kvrpcpb.PrewriteResponse).Errors[0].AlreadyExist.Key)] {
+				return false
+			}
+			// TiKV collects KeyIsLocked for the key mocktikv found to exist
+			// and goes on; a later Insert key may then fail AlreadyExist.
+			for _, e := range sim.resp.Resp.(*kvrpcpb.PrewriteResponse).Errors {
+				switch {
+				case e.Locked != nil, e.Conflict != nil:
+				case e.AlreadyExist != nil && inserts[string(e.AlreadyExist.Key)]:
+				default:
 					return false
 				}
 			}
-			return isInsert
+			return true
 		}},
 	{name: "prewrite-already-committed", cmds: []tikvrpc.CmdType{tikvrpc.CmdPrewrite}, ref: "§3.4", handled: acceptedWhenSeen,
 		reason: "a prewrite of a txn that already committed the key succeeds in TiKV without writing (idempotent-retry check); mocktikv has no such check and reports the txn's own commit record as a WriteConflict (or whatever error a later key of the request meets); both write nothing",

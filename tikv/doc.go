@@ -1,7 +1,72 @@
-// Package tikv is the facade of tikvgo: one constructor that takes PD
-// addresses and options and hands out the raw and transactional clients, and
-// one Close that releases everything.
+// Package tikv is the facade of tikvgo, a Go client for TiKV: one
+// constructor that takes PD addresses and options, builds one client stack
+// (a PD client, a store RPC client, a region cache) and hands out the raw
+// key-value client on it; one Close releases everything. The transactional
+// client will be handed out from the same stack once package txnkv exists.
 //
-// It owns no protocol logic of its own; it combines rawkv and txnkv and
-// re-exports their public API. No other library module imports it.
+// The facade owns no protocol logic. It wires the modules below it
+// (pdclient, tso, kvrpc, locate, rawkv) and re-exports the raw API, types
+// and error values alike, so one import is enough.
+//
+// # Connecting
+//
+//	cli, err := tikv.New(ctx, []string{"127.0.0.1:2379"},
+//		tikv.WithAPIVersion(tikv.V2), tikv.WithKeyspace("tenant-a"),
+//		tikv.WithLogger(logger))
+//	if err != nil { ... }
+//	defer cli.Close()
+//
+// The ctx of New bounds only construction: PD discovery and, under API V2,
+// the keyspace lookup. Options configure every part at once: [WithTLS] or
+// [WithTLSFiles] (PD and stores), [WithLogger] (handed to every module; they
+// log state transitions, never single requests), [WithGRPCDialOptions],
+// [WithPDTimeout], [WithRequestTimeout], [WithConnectionCount], and
+// [WithRawOptions] for the raw client's own settings such as
+// rawkv.WithAtomicForCAS. [WithPDClient] reuses a PD client the caller owns.
+// An option that can never work makes New fail with [ErrInvalidOption]
+// before anything is dialled.
+//
+// # Raw key-value API
+//
+//	raw := cli.Raw()
+//	err = raw.Put(ctx, []byte("k"), []byte("v"), tikv.WithTTL(time.Minute))
+//	v, err := raw.Get(ctx, []byte("k"))            // nil, nil when absent
+//	kvs, err := raw.Scan(ctx, []byte("a"), []byte("z"), 100)
+//	for kv, err := range raw.All(ctx, []byte("a"), nil) { ... }
+//
+// Ranges are half-open, [start, end), and an empty end means "to the end".
+// CompareAndSwap needs atomic mode (WithRawOptions(rawkv.WithAtomicForCAS()))
+// on every client that writes the keys it touches. See package rawkv for the
+// retry rules of each call.
+//
+// # Timestamps
+//
+// [Client.CurrentTS] returns a fresh timestamp; [Client.TSO] the batching
+// timestamp client. It is started lazily, on first use, so a client that only
+// does raw key-value work holds no TSO stream.
+//
+// # Metrics and logging
+//
+// [WithMetrics] takes a [Metrics]: every store RPC passes through its
+// InterceptRPC, and the optional [StatsTracker] and [TSOObserver] interfaces
+// are used when it implements them. The methods use only types of the modules
+// below the facade, so the Prometheus adapter
+// github.com/tikvgo/tikvgo/tikvprom implements them without importing this
+// package. Nothing is registered in any global registry, and nothing is
+// logged through a package-level logger.
+//
+// # Errors
+//
+// Test errors with errors.Is and errors.As. The sentinels of this package are
+// the raw client's own values ([ErrClosed] is rawkv.ErrClosed), so either name
+// matches. Bad input (an empty key, start > end, a value over the limits, an
+// unknown column family) fails before any request is sent. Errors TiKV
+// reports are [*ServerError] values matching [ErrServer]; a write whose
+// outcome is unknown matches [ErrUndetermined].
+//
+// # Concurrency
+//
+// A Client and the raw client are safe for concurrent use and immutable after
+// New. Close is idempotent, returns after every goroutine the client started
+// has stopped, and makes later calls fail with [ErrClosed].
 package tikv

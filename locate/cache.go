@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/btree"
@@ -34,12 +35,21 @@ const btreeDegree = 32
 //
 // A Cache is safe for concurrent use. It starts no goroutines; expired
 // regions are detected lazily on access.
+//
+// Lookups take no lock: the B-tree is copy-on-write. A writer clones the
+// published tree (a constant-time, lazy copy), changes the clone, which copies
+// only the nodes it touches, and publishes it; readers keep using whichever
+// tree they loaded. Region changes are rare next to lookups, so lookups scale
+// with cores instead of contending on a reader count.
 type Cache struct {
 	pd  PD
 	cfg config
 
-	mu   sync.RWMutex
-	tree *btree.BTreeG[item]
+	mu   sync.Mutex // serialises writers
+	tree atomic.Pointer[btree.BTreeG[item]]
+	// byID is a plain map (a sync.Map costs ~70 more bytes per region);
+	// idMu guards it and is only taken by id lookups and writers.
+	idMu sync.RWMutex
 	byID map[uint64]*Region
 
 	regionFlight singleflight.Group
@@ -58,12 +68,8 @@ func New(pd PD, opts ...Option) (*Cache, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Cache{
-		pd:   pd,
-		cfg:  cfg,
-		tree: btree.NewG(btreeDegree, itemLess),
-		byID: make(map[uint64]*Region),
-	}
+	c := &Cache{pd: pd, cfg: cfg, byID: make(map[uint64]*Region)}
+	c.tree.Store(btree.NewG(btreeDegree, itemLess))
 	c.stores.init(pd, cfg.logger)
 	return c, nil
 }
@@ -108,27 +114,23 @@ func (c *Cache) fresh(r *Region, now int64) bool {
 // search returns the cached region whose start key is the greatest <= key.
 func (c *Cache) search(key []byte) *Region {
 	var found *Region
-	c.mu.RLock()
-	c.tree.DescendLessOrEqual(item{start: key}, func(it item) bool {
+	c.tree.Load().DescendLessOrEqual(item{start: key}, func(it item) bool {
 		found = it.r
 		return false
 	})
-	c.mu.RUnlock()
 	return found
 }
 
 // searchBefore returns the cached region whose start key is the greatest < key.
 func (c *Cache) searchBefore(key []byte) *Region {
 	var found *Region
-	c.mu.RLock()
-	c.tree.DescendLessOrEqual(item{start: key}, func(it item) bool {
+	c.tree.Load().DescendLessOrEqual(item{start: key}, func(it item) bool {
 		if bytes.Equal(it.start, key) {
 			return true // want strictly less: keep descending
 		}
 		found = it.r
 		return false
 	})
-	c.mu.RUnlock()
 	return found
 }
 
@@ -200,10 +202,7 @@ func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, erro
 // RegionByID returns the cached region with the given id, loading it from PD
 // on a miss.
 func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
-	c.mu.RLock()
-	r := c.byID[id]
-	c.mu.RUnlock()
-	if r != nil && c.fresh(r, time.Now().UnixNano()) {
+	if r := c.regionOfID(id); r != nil && c.fresh(r, time.Now().UnixNano()) {
 		return r, nil
 	}
 	return c.load(ctx, fmt.Sprintf("i%d", id), func(ctx context.Context) (*Region, error) {
@@ -218,13 +217,28 @@ func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
 // CachedRegion returns the cached region for ver if it is still cached at
 // exactly that epoch and valid; nil otherwise. It never calls PD.
 func (c *Cache) CachedRegion(ver VerID) *Region {
-	c.mu.RLock()
-	r := c.byID[ver.ID]
-	c.mu.RUnlock()
+	r := c.regionOfID(ver.ID)
 	if r == nil || r.VerID() != ver || r.Invalid() != Valid {
 		return nil
 	}
 	return r
+}
+
+// regionOfID returns the cached region with the given id, or nil.
+func (c *Cache) regionOfID(id uint64) *Region {
+	c.idMu.RLock()
+	r := c.byID[id]
+	c.idMu.RUnlock()
+	return r
+}
+
+// dropID removes id from the index if it still maps to r. Callers hold mu.
+func (c *Cache) dropID(r *Region) {
+	c.idMu.Lock()
+	if c.byID[r.id] == r {
+		delete(c.byID, r.id)
+	}
+	c.idMu.Unlock()
 }
 
 // load runs fn once per flight key however many callers miss on it at the
@@ -288,14 +302,20 @@ func (c *Cache) loadByKey(ctx context.Context, key []byte) (*Region, error) {
 		if err != nil {
 			return nil, err
 		}
-		var hit *Region
+		rs := make([]*Region, 0, len(regions))
 		for _, pr := range regions {
-			r, err := c.insertFromPD(pr)
-			if err != nil {
-				continue // skip a peerless region; GetRegion below decides
+			// Skip peerless regions; GetRegion below decides for the
+			// missed key if it is one of them.
+			if pr != nil && pr.Meta != nil && len(pr.Meta.GetPeers()) > 0 {
+				rs = append(rs, newRegion(pr))
 			}
-			if hit == nil && r.Contains(key) {
+		}
+		c.insertAll(rs)
+		var hit *Region
+		for _, r := range rs {
+			if r.Contains(key) {
 				hit = r
+				break
 			}
 		}
 		if hit != nil {
@@ -342,13 +362,33 @@ func (c *Cache) insertFromPD(pr *pdclient.Region) (*Region, error) {
 // overlaps. If a cached overlapping region has a newer version, r is stale
 // (PD lags behind a split TiKV already reported) and is not cached.
 func (c *Cache) insert(r *Region) bool {
-	r.expireAt.Store(time.Now().UnixNano() + int64(c.ttlOf(r)))
-	start, end := r.StartKey(), r.EndKey()
+	return c.insertAll([]*Region{r}) == 1
+}
+
+// insertAll inserts regions in order under one clone of the tree and
+// reports how many were cached.
+func (c *Cache) insertAll(rs []*Region) int {
+	now := time.Now().UnixNano()
+	for _, r := range rs {
+		r.expireAt.Store(now + int64(c.ttlOf(r)))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	t := c.tree.Load().Clone()
+	n := 0
+	for _, r := range rs {
+		if c.insertLocked(t, r) {
+			n++
+		}
+	}
+	c.tree.Store(t)
+	return n
+}
 
+func (c *Cache) insertLocked(t *btree.BTreeG[item], r *Region) bool {
+	start, end := r.StartKey(), r.EndKey()
 	var overlaps []*Region
-	c.tree.DescendLessOrEqual(item{start: start}, func(it item) bool {
+	t.DescendLessOrEqual(item{start: start}, func(it item) bool {
 		if !bytes.Equal(it.start, start) {
 			if e := it.r.EndKey(); len(e) == 0 || bytes.Compare(e, start) > 0 {
 				overlaps = append(overlaps, it.r)
@@ -357,7 +397,7 @@ func (c *Cache) insert(r *Region) bool {
 		}
 		return true
 	})
-	c.tree.AscendGreaterOrEqual(item{start: start}, func(it item) bool {
+	t.AscendGreaterOrEqual(item{start: start}, func(it item) bool {
 		if len(end) > 0 && bytes.Compare(it.start, end) >= 0 {
 			return false
 		}
@@ -369,7 +409,7 @@ func (c *Cache) insert(r *Region) bool {
 			return false
 		}
 	}
-	if old := c.byID[r.id]; old != nil {
+	if old := c.regionOfID(r.id); old != nil {
 		// Keep a leader learned from TiKV when PD's copy has none.
 		if _, ok := r.Leader(); !ok {
 			if l, ok := old.Leader(); ok {
@@ -384,14 +424,16 @@ func (c *Cache) insert(r *Region) bool {
 		}
 	}
 	for _, o := range overlaps {
-		c.tree.Delete(item{start: o.StartKey()})
-		if c.byID[o.id] == o {
-			delete(c.byID, o.id)
+		if got, ok := t.Get(item{start: o.StartKey()}); ok && got.r == o {
+			t.Delete(item{start: o.StartKey()})
 		}
+		c.dropID(o)
 		o.invalidate(EpochNotMatch)
 	}
-	c.tree.ReplaceOrInsert(item{start: start, r: r})
+	t.ReplaceOrInsert(item{start: start, r: r})
+	c.idMu.Lock()
 	c.byID[r.id] = r
+	c.idMu.Unlock()
 	if len(overlaps) > 0 {
 		c.cfg.logger.Debug("locate: region reloaded", slog.Uint64("region_id", r.id),
 			slog.Uint64("ver", r.ver), slog.Int("replaced", len(overlaps)))
@@ -409,11 +451,7 @@ func containsRegion(rs []*Region, r *Region) bool {
 }
 
 // Len returns the number of cached regions.
-func (c *Cache) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.tree.Len()
-}
+func (c *Cache) Len() int { return c.tree.Load().Len() }
 
 // PurgeExpired removes up to limit regions that are invalid or whose TTL
 // passed, and returns how many it removed. The cache never runs it by itself
@@ -422,27 +460,28 @@ func (c *Cache) Len() int {
 func (c *Cache) PurgeExpired(limit int) int {
 	now := time.Now().UnixNano()
 	var dead []*Region
-	c.mu.RLock()
-	c.tree.Ascend(func(it item) bool {
+	c.tree.Load().Ascend(func(it item) bool {
 		if it.r.Invalid() != Valid || now >= it.r.expireAt.Load() {
 			dead = append(dead, it.r)
 		}
 		return len(dead) < limit
 	})
-	c.mu.RUnlock()
+	if len(dead) == 0 {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	t := c.tree.Load().Clone()
 	n := 0
 	for _, r := range dead {
 		// Only remove the entry if it is still this region: a reload
 		// may have replaced it since the scan.
-		if got, ok := c.tree.Get(item{start: r.StartKey()}); ok && got.r == r {
-			c.tree.Delete(item{start: r.StartKey()})
-			if c.byID[r.id] == r {
-				delete(c.byID, r.id)
-			}
+		if got, ok := t.Get(item{start: r.StartKey()}); ok && got.r == r {
+			t.Delete(item{start: r.StartKey()})
+			c.dropID(r)
 			n++
 		}
 	}
+	c.tree.Store(t)
 	return n
 }

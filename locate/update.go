@@ -11,10 +11,7 @@ import (
 // InvalidateRegion marks the cached region with the given id invalid, so the
 // next lookup reloads it from PD.
 func (c *Cache) InvalidateRegion(id uint64, reason InvalidReason) {
-	c.mu.RLock()
-	r := c.byID[id]
-	c.mu.RUnlock()
-	if r != nil {
+	if r := c.regionOfID(id); r != nil {
 		r.invalidate(reason)
 		c.cfg.logger.Info("locate: region invalidated", slog.Uint64("region_id", id), slog.String("reason", reason.String()))
 	}
@@ -54,6 +51,7 @@ func (c *Cache) OnEpochNotMatch(ver VerID, servedBy uint64, current []*metapb.Re
 		}
 	}
 	c.InvalidateRegion(ver.ID, EpochNotMatch)
+	rs := make([]*Region, 0, len(current))
 	for _, m := range current {
 		pr := &pdclient.Region{Meta: m}
 		for _, p := range m.GetPeers() {
@@ -64,8 +62,9 @@ func (c *Cache) OnEpochNotMatch(ver VerID, servedBy uint64, current []*metapb.Re
 		if len(m.GetPeers()) == 0 {
 			continue
 		}
-		c.insert(newRegion(pr))
+		rs = append(rs, newRegion(pr))
 	}
+	c.insertAll(rs)
 	return false
 }
 

@@ -7,7 +7,7 @@ require (
 	github.com/pingcap/log v1.1.1-0.20221015072633-39906604fb81
 	github.com/tikv/client-go/v2 v2.0.4
 	github.com/tikv/pd/client v0.0.0-20221031025758-80f0d8ca4d07
-	github.com/tikvgo/tikvgo/rawkv v0.0.0-00010101000000-000000000000
+	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.20.0

@@ -244,6 +244,10 @@ func WithTTL(d time.Duration) CallOption { return callOptionFunc(func(c *callCon
 
 func callOpts(opts []CallOption) callConfig {
 	var c callConfig
+	if len(opts) == 0 {
+		// The common case: no per-call options.
+		return c
+	}
 	for _, o := range opts {
 		if o != nil {
 			o.applyCall(&c)

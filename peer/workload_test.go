@@ -809,7 +809,7 @@ func (m *model) deleteRangeCmd() *command {
 
 // nextRaw draws a RawKV command. rawData mirrors the store exactly, so CAS
 // is only sent where mocktikv behaves: on existing keys, without
-// previous_not_exist or delete (knownDifferences: raw-cas-*).
+// previous_not_exist or delete (knownDifferences: raw-cas-absent-key).
 func (m *model) nextRaw() *command {
 	switch r := m.rng.IntN(100); {
 	case r < 15:

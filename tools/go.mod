@@ -8,6 +8,8 @@ require (
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
 	github.com/spf13/cobra v1.10.2
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
+	github.com/tikvgo/tikvgo/rawkv v0.0.0
+	github.com/tikvgo/tikvgo/tikv v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/goleak v1.3.0
@@ -19,8 +21,11 @@ require (
 	github.com/google/btree v1.1.3 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
@@ -35,3 +40,11 @@ replace github.com/tikvgo/tikvgo/retry => ../retry
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 
 replace github.com/tikvgo/tikvgo/tso => ../tso
+
+replace github.com/tikvgo/tikvgo/tikv => ../tikv
+
+replace github.com/tikvgo/tikvgo/rawkv => ../rawkv
+
+replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
+
+replace github.com/tikvgo/tikvgo/locate => ../locate

@@ -26,8 +26,10 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		{name: "tso on the embedded cluster", args: []string{"tso"}, code: 0, stdout: "TSO", noError: true},
 		{name: "usage error", args: []string{"--output", "xml", "tso"}, code: 2, stderr: `tikv: cli: invalid usage: --output "xml"`},
-		{name: "shell script with a failing line", args: []string{"shell"}, stdin: "tso\nraw get k\nstores\n", code: 1,
-			stdout: "ADDRESS", stderr: "line 2: error: cli: raw client not available yet"},
+		{name: "shell script with a failing line", args: []string{"shell"}, stdin: "tso\nraw ttl k\nstores\n", code: 1,
+			stdout: "ADDRESS", stderr: "line 2: error: rawkv: ttl not supported by api version V1"},
+		{name: "raw put then get in the shell", args: []string{"shell"}, stdin: "raw put k1 v1\nraw get k1\n", code: 0,
+			stdout: "OK\nv1\n", noError: true},
 		{name: "clean shell script", args: []string{"shell"}, stdin: "tso\nregions\n", code: 0, stdout: "LEADER", noError: true},
 	}
 	for _, tt := range tests {

@@ -126,11 +126,11 @@ func TestRawBadInput(t *testing.T) {
 	}
 }
 
-// TestRawUnavailable checks the default wiring: until rawkv exists a raw
-// command fails with ErrRawUnavailable.
+// TestRawUnavailable checks that an opener's error reaches the caller of a
+// raw command unchanged.
 func TestRawUnavailable(t *testing.T) {
 	_, pd := startSim(t, tikvsim.Options{})
-	r := run(t, "", nil, pd, "raw", "get", "k")
+	r := run(t, "", []cli.Option{unavailableOpener()}, pd, "raw", "get", "k")
 	if !errors.Is(r.err, cli.ErrRawUnavailable) {
 		t.Errorf("err = %v, want ErrRawUnavailable", r.err)
 	}

@@ -95,10 +95,10 @@ func TestShellExitStopsReading(t *testing.T) {
 	}
 }
 
-// TestShellRawUnavailable runs raw lines with the default wiring: each fails
-// with ErrRawUnavailable's message and the other lines still work.
+// TestShellRawUnavailable runs raw lines with an opener that fails: each
+// fails with ErrRawUnavailable's message and the other lines still work.
 func TestShellRawUnavailable(t *testing.T) {
-	r := run(t, "raw get k\ntso\nraw put k v\n", nil, "shell")
+	r := run(t, "raw get k\ntso\nraw put k v\n", []cli.Option{unavailableOpener()}, "shell")
 	if !errors.Is(r.err, cli.ErrShellFailed) || !strings.Contains(r.err.Error(), "2 of 3 lines") {
 		t.Fatalf("err = %v, want 2 of 3 lines failed", r.err)
 	}

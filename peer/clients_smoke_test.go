@@ -15,6 +15,26 @@ func TestClientGoOnSim(t *testing.T) {
 	c := startSim(t, tikvsim.Options{})
 	ctx := context.Background()
 
+	t.Run("pd", func(t *testing.T) {
+		pdc := clientGoPD(t, c.PDAddrs())
+		var last uint64
+		for range 100 {
+			physical, logical, err := pdc.GetTS(ctx)
+			if err != nil {
+				t.Fatalf("GetTS: %v", err)
+			}
+			ts := uint64(physical)<<18 | uint64(logical)
+			if ts <= last {
+				t.Fatalf("GetTS went from %d to %d", last, ts)
+			}
+			last = ts
+		}
+		region, err := pdc.GetRegion(ctx, []byte("any"))
+		if err != nil || region == nil || region.Leader == nil {
+			t.Fatalf("GetRegion = %v, %v; want a region with a leader", region, err)
+		}
+	})
+
 	t.Run("rawkv", func(t *testing.T) {
 		raw := clientGoRawKV(t, c.PDAddrs())
 		if err := raw.Put(ctx, []byte("rk"), []byte("rv")); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/tikv/client-go/v2/rawkv"
 	"github.com/tikv/client-go/v2/tikv"
 	"github.com/tikv/client-go/v2/txnkv"
+	pd "github.com/tikv/pd/client"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
@@ -66,4 +67,17 @@ func clientGoOnMock(tb testing.TB) *tikv.KVStore {
 	}
 	tb.Cleanup(func() { _ = store.Close() })
 	return store
+}
+
+// clientGoPD connects the PD client client-go v2.0.4 pins (tikv/pd/client
+// of 2022-10) to pdAddrs: the TSO and region-lookup peer of tikvgo's
+// pdclient and tso modules.
+func clientGoPD(tb testing.TB, pdAddrs []string) pd.Client {
+	tb.Helper()
+	c, err := pd.NewClientWithContext(context.Background(), pdAddrs, pd.SecurityOption{})
+	if err != nil {
+		tb.Fatalf("pd.NewClientWithContext: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	return c
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
@@ -141,17 +142,22 @@ func BenchmarkLocateKey(b *testing.B) {
 func BenchmarkLocateKeyParallel(b *testing.B) {
 	const n = 100_000
 	c, _ := loadAll(b, n)
+	rng := rand.New(rand.NewPCG(2, 3))
+	keys := make([][]byte, 4096)
+	for i := range keys {
+		keys[i] = append(synthKey(rng.IntN(n)), 'x')
+	}
+	var seq atomic.Uint64
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		rng := rand.New(rand.NewPCG(2, 3))
-		key := make([]byte, 0, 32)
+		i := seq.Add(1) * 997
 		for pb.Next() {
-			key = append(synthKey(rng.IntN(n))[:0:0], 'x')
-			if _, err := c.LocateKey(context.Background(), key); err != nil {
+			if _, err := c.LocateKey(context.Background(), keys[i&4095]); err != nil {
 				b.Error(err)
 				return
 			}
+			i++
 		}
 	})
 }

@@ -6,13 +6,25 @@ require golang.org/x/mod v0.43.0
 
 require (
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
+	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/tikv v0.0.0
+	github.com/tikvgo/tikvgo/tikvprom v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 )
 
 require (
@@ -48,3 +60,5 @@ replace github.com/tikvgo/tikvgo/rawkv => ../rawkv
 replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 
 replace github.com/tikvgo/tikvgo/locate => ../locate
+
+replace github.com/tikvgo/tikvgo/tikvprom => ../tikvprom

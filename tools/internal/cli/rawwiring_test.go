@@ -11,8 +11,12 @@ import (
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/tikv"
+	"github.com/tikvgo/tikvgo/tikvprom"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tools/internal/cli"
 )
@@ -302,5 +306,83 @@ func TestOpenRawLeavesSharedPDOpen(t *testing.T) {
 	}
 	if _, err := cli.OpenRaw(ctx, cli.RawTarget{PD: pd, APIVersion: "v3"}); !errors.Is(err, cli.ErrUsage) {
 		t.Fatalf("OpenRaw(api v3) = %v, want ErrUsage", err)
+	}
+}
+
+// tikvprom may not import the facade, so its Metrics satisfies the facade's
+// interfaces structurally; tools, which may import both, holds the proof.
+var (
+	_ tikv.Metrics      = (*tikvprom.Metrics)(nil)
+	_ tikv.StatsTracker = (*tikvprom.Metrics)(nil)
+	_ tikv.TSOObserver  = (*tikvprom.Metrics)(nil)
+)
+
+// TestFacadeWithPrometheus runs the facade with tikvprom on a fresh
+// registry, as the CLI's raw client is built, and checks the RPCs, the TSO
+// call and the Stats counters reach Prometheus.
+func TestFacadeWithPrometheus(t *testing.T) {
+	sim, _ := startSim(t, tikvsim.Options{})
+	reg := prometheus.NewRegistry()
+	m, err := tikvprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := tikv.New(ctx, sim.PDAddrs(), tikv.WithMetrics(m))
+	if err != nil {
+		t.Fatalf("tikv.New: %v", err)
+	}
+	defer c.Close()
+	for i := range 3 {
+		if err := c.Raw().Put(ctx, []byte{'k', byte('0' + i)}, []byte("v")); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+	}
+	if _, err := c.Raw().Get(ctx, []byte("k0")); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if _, err := c.CurrentTS(ctx); err != nil {
+		t.Fatalf("CurrentTS: %v", err)
+	}
+	want := `
+# HELP tikvgo_tso_timestamps_total Timestamps handed out by TSO rounds.
+# TYPE tikvgo_tso_timestamps_total counter
+tikvgo_tso_timestamps_total 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tikvgo_tso_timestamps_total"); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range mt.GetLabel() {
+				name += "," + l.GetName() + "=" + l.GetValue()
+			}
+			if h := mt.GetHistogram(); h != nil {
+				counts[name] = h.GetSampleCount()
+			}
+			if ct := mt.GetCounter(); ct != nil {
+				counts[name] = uint64(ct.GetValue())
+			}
+		}
+	}
+	for name, n := range map[string]uint64{
+		"tikvgo_rpc_duration_seconds,command=RawPut,result=ok": 3,
+		"tikvgo_rpc_duration_seconds,command=RawGet,result=ok": 1,
+		"tikvgo_tso_duration_seconds,result=ok":                1,
+		"tikvgo_pd_discoveries_total":                          1,
+	} {
+		if counts[name] != n {
+			t.Errorf("%s = %d, want %d (all: %v)", name, counts[name], n, counts)
+		}
+	}
+	if got := counts["tikvgo_rpc_batched_requests_total"] + counts["tikvgo_rpc_unary_requests_total"]; got != 4 {
+		t.Errorf("batched+unary requests = %d, want 4", got)
 	}
 }

@@ -18,6 +18,10 @@ import (
 	"github.com/tikvgo/tikvgo/tso"
 )
 
+// errClientClosed is what the facade's own calls return after Close; it
+// matches ErrClosed.
+var errClientClosed = fmt.Errorf("tikv: client closed: %w", ErrClosed)
+
 // Timestamp is a TSO timestamp: physical milliseconds shifted left by 18
 // bits plus a logical counter.
 type Timestamp = tso.Timestamp
@@ -199,7 +203,7 @@ func (c *Client) TSO(ctx context.Context) (*tso.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, ErrClosed
+		return nil, errClientClosed
 	}
 	if c.tso == nil {
 		t, err := tso.NewFromPD(ctx, c.pd, tso.WithLogger(c.cfg.logger))

@@ -3,6 +3,7 @@ package tikv_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -103,5 +104,42 @@ func TestTLSIsUsed(t *testing.T) {
 	if err == nil {
 		_ = c.Close()
 		t.Fatal("New with TLS against a plaintext cluster succeeded")
+	}
+}
+
+func TestConcurrentSafeCallsDuringClose(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, tikvsim.Options{})
+	c := newClient(t, sim)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 4 {
+				if _, err := c.CurrentTS(ctx); err != nil {
+					errs <- err
+				}
+				if err := c.Raw().Put(ctx, []byte{byte('a' + i), byte('0' + j)}, []byte("v")); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	// Calls that lose the race with Close fail with ErrClosed, or, for a
+	// request already in flight, with the transport failure Close caused;
+	// none may hang or race.
+	for err := range errs {
+		if !errors.Is(err, tikv.ErrClosed) {
+			t.Logf("call during Close: %v", err)
+		}
+	}
+	if _, err := c.CurrentTS(ctx); !errors.Is(err, tikv.ErrClosed) {
+		t.Fatalf("CurrentTS after Close = %v, want ErrClosed", err)
 	}
 }

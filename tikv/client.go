@@ -153,6 +153,11 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 		rawOpts = append(rawOpts, rawkv.WithRequestTimeout(cfg.requestTimeout))
 	}
 	raw, err := rawkv.NewWithCluster(ctx, rawkv.Cluster{PD: c.pd, Cache: cache, RPC: rpc}, rawOpts...)
+	if errors.Is(err, rawkv.ErrInvalidOption) {
+		// A bad WithRawOptions value: report it as the facade's option
+		// error too.
+		return fail(fmt.Errorf("%w: raw client: %w", ErrInvalidOption, err))
+	}
 	if err != nil {
 		return fail(fmt.Errorf("tikv: raw client: %w", err))
 	}

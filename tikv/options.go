@@ -206,7 +206,10 @@ func WithPDClient(pd *pdclient.Client) Option {
 // WithRawOptions passes options to the raw client (for example
 // rawkv.WithAtomicForCAS, batch limits, the retry budget). The options that
 // configure the shared parts (rawkv.WithPDOptions, WithRPCOptions,
-// WithCacheOptions) are ignored: the facade builds those parts. Default: none.
+// WithCacheOptions) are ignored: the facade builds those parts. The raw
+// options are checked when the raw client is built, after PD discovery; a bad
+// one still fails New with ErrInvalidOption (and rawkv.ErrInvalidOption).
+// Default: none.
 func WithRawOptions(opts ...rawkv.Option) Option {
 	return optionFunc(func(c *config) { c.rawOpts = append(c.rawOpts, opts...) })
 }

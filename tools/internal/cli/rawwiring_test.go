@@ -342,15 +342,19 @@ func TestFacadeWithPrometheus(t *testing.T) {
 	if _, err := c.Raw().Get(ctx, []byte("k0")); err != nil {
 		t.Fatalf("Get: %v", err)
 	}
-	if _, err := c.CurrentTS(ctx); err != nil {
-		t.Fatalf("CurrentTS: %v", err)
+	// Two calls: the TSO dispatcher counts a round after waking its
+	// callers, but before it serves the next one, so the first round is
+	// counted once the second call returns.
+	for range 2 {
+		if _, err := c.CurrentTS(ctx); err != nil {
+			t.Fatalf("CurrentTS: %v", err)
+		}
 	}
-	want := `
-# HELP tikvgo_tso_timestamps_total Timestamps handed out by TSO rounds.
-# TYPE tikvgo_tso_timestamps_total counter
-tikvgo_tso_timestamps_total 1
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "tikvgo_tso_timestamps_total"); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP tikvgo_pd_discoveries_total Successful PD member discoveries.
+# TYPE tikvgo_pd_discoveries_total counter
+tikvgo_pd_discoveries_total 1
+`), "tikvgo_pd_discoveries_total"); err != nil {
 		t.Fatal(err)
 	}
 	mfs, err := reg.Gather()
@@ -375,12 +379,14 @@ tikvgo_tso_timestamps_total 1
 	for name, n := range map[string]uint64{
 		"tikvgo_rpc_duration_seconds,command=RawPut,result=ok": 3,
 		"tikvgo_rpc_duration_seconds,command=RawGet,result=ok": 1,
-		"tikvgo_tso_duration_seconds,result=ok":                1,
-		"tikvgo_pd_discoveries_total":                          1,
+		"tikvgo_tso_duration_seconds,result=ok":                2,
 	} {
 		if counts[name] != n {
 			t.Errorf("%s = %d, want %d (all: %v)", name, counts[name], n, counts)
 		}
+	}
+	if got := counts["tikvgo_tso_timestamps_total"]; got < 1 {
+		t.Errorf("tso timestamps = %d, want at least the first round's 1", got)
 	}
 	if got := counts["tikvgo_rpc_batched_requests_total"] + counts["tikvgo_rpc_unary_requests_total"]; got != 4 {
 		t.Errorf("batched+unary requests = %d, want 4", got)

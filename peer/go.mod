@@ -53,7 +53,7 @@ require (
 	github.com/prometheus/client_model v0.2.0 // indirect
 	github.com/prometheus/common v0.26.0 // indirect
 	github.com/prometheus/procfs v0.6.0 // indirect
-	github.com/tikvgo/tikvgo/pdclient v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/atomic v1.10.0 // indirect

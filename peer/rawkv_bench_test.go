@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tikvgo/tikvgo/pdclient"
 	ourraw "github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
@@ -32,22 +34,39 @@ type rawOps struct {
 // callers:
 //
 //	cd peer && GOWORK=off go test -run '^$' -bench BenchmarkRawKV -benchtime 2s
+//
+// The simulated cluster runs in the benchmark's process by default, so
+// allocs/op include the server's allocations (the same for every
+// implementation). To count the client's allocations alone, run the cluster
+// in its own process and name its PD in PEER_RAWKV_PD:
+//
+//	go run ./tikvsim/cmd/tikvsim -stores 1 -replicas 1 -admin '' # prints "PD 127.0.0.1:NNNN"
+//	cd peer && PEER_RAWKV_PD=127.0.0.1:NNNN GOWORK=off go test -run '^$' -bench BenchmarkRawKV
+//
+// An unreachable PEER_RAWKV_PD fails the benchmark; it never falls back.
 func BenchmarkRawKV(b *testing.B) {
 	ctx := b.Context()
-	sim := startSim(b, tikvsim.Options{Stores: 1, Replicas: 1})
+	var pdAddrs []string
+	if addr := os.Getenv("PEER_RAWKV_PD"); addr != "" {
+		pdAddrs = []string{addr}
+	} else {
+		pdAddrs = startSim(b, tikvsim.Options{Stores: 1, Replicas: 1}).PDAddrs()
+	}
 	keys := make([][]byte, 100)
 	for i := range keys {
 		keys[i] = fmt.Appendf(nil, "bench-raw-%03d", i)
 	}
 	value := make([]byte, 64)
 
-	ours, err := ourraw.New(ctx, sim.PDAddrs())
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ours, err := ourraw.New(dialCtx, pdAddrs)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = ours.Close() })
-	theirs := clientGoRawKV(b, sim.PDAddrs())
-	floor := newGRPCFloor(b, sim)
+	theirs := clientGoRawKV(b, pdAddrs)
+	floor := newGRPCFloor(b, dialCtx, pdAddrs)
 
 	impls := []struct {
 		name string
@@ -159,36 +178,45 @@ func expectValues(want, got int, err error) error {
 	return err
 }
 
-// grpcFloor sends the raw requests straight to the leader of the cluster's
-// only region over one gRPC connection.
+// grpcFloor sends the raw requests straight to the leader of the region
+// holding the benchmark's keys, over one gRPC connection, with the region
+// context looked up once from PD.
 type grpcFloor struct {
 	client tikvpb.TikvClient
-	region tikvsim.RegionInfo
+	region *metapb.Region
 	peer   *metapb.Peer
 }
 
-func newGRPCFloor(b *testing.B, sim *tikvsim.Cluster) *grpcFloor {
+func newGRPCFloor(b *testing.B, ctx context.Context, pdAddrs []string) *grpcFloor {
 	b.Helper()
-	r := sim.Regions()[0]
-	f := &grpcFloor{region: r}
-	for _, p := range r.Peers {
-		if p.StoreID == r.Leader {
-			f.peer = &metapb.Peer{Id: p.ID, StoreId: p.StoreID}
-		}
+	pd, err := pdclient.New(ctx, pdAddrs)
+	if err != nil {
+		b.Fatal(err)
 	}
-	conn, err := grpc.NewClient(sim.StoreAddrs()[r.Leader-1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	defer pd.Close()
+	r, err := pd.GetRegion(ctx, []byte("bench-raw-000"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if r.Leader == nil || len(r.Meta.GetEndKey()) != 0 || len(r.Meta.GetStartKey()) != 0 {
+		b.Fatalf("the floor needs one region with a leader, got %v leader %v", r.Meta, r.Leader)
+	}
+	st, err := pd.GetStore(ctx, r.Leader.GetStoreId())
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := grpc.NewClient(st.GetAddress(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = conn.Close() })
-	f.client = tikvpb.NewTikvClient(conn)
-	return f
+	return &grpcFloor{client: tikvpb.NewTikvClient(conn), region: r.Meta, peer: r.Leader}
 }
 
 func (f *grpcFloor) ctx() *kvrpcpb.Context {
 	return &kvrpcpb.Context{
-		RegionId:    f.region.ID,
-		RegionEpoch: &metapb.RegionEpoch{ConfVer: f.region.ConfVer, Version: f.region.Version},
+		RegionId:    f.region.GetId(),
+		RegionEpoch: f.region.GetRegionEpoch(),
 		Peer:        f.peer,
 	}
 }

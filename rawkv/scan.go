@@ -140,7 +140,9 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 	if limit == 0 || (len(we) > 0 && bytes.Equal(ws, we)) {
 		return nil, nil
 	}
-	var out []KV
+	// Sized for the common case up front: growing by append would copy
+	// the pairs several times.
+	out := make([]KV, 0, min(limit, 256))
 	step := func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, s, e []byte) (bool, error) {
 		q := &kvrpcpb.RawScanRequest{
 			Context: c.codec.context(), StartKey: s, EndKey: e,

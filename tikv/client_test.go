@@ -178,7 +178,7 @@ func TestRawRoundTrip(t *testing.T) {
 func TestCASAndTTLWithRawOptions(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, tikvsim.Options{APIVersion: kvrpcpb.APIVersion_V1TTL})
-	c := newClient(t, sim, tikv.WithAPIVersion(tikv.V1TTL), tikv.WithRawOptions(rawkv.WithAtomicForCAS()))
+	c := newClient(t, sim, tikv.WithAPIVersion(tikv.V1TTL), tikv.WithAtomicForCAS())
 	raw, ctx := c.Raw(), t.Context()
 
 	res, err := raw.CompareAndSwap(ctx, []byte("k"), nil, []byte("v1"))

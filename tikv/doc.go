@@ -21,8 +21,8 @@
 // [WithTLSFiles] (PD and stores), [WithLogger] (handed to every module; they
 // log state transitions, never single requests), [WithGRPCDialOptions],
 // [WithPDTimeout], [WithRequestTimeout], [WithConnectionCount], and
-// [WithRawOptions] for the raw client's own settings such as
-// rawkv.WithAtomicForCAS. [WithPDClient] reuses a PD client the caller owns.
+// [WithAtomicForCAS], and [WithRawOptions] for the raw client's other
+// settings (batch limits, retry budget). [WithPDClient] reuses a PD client the caller owns.
 // An option that can never work makes New fail with [ErrInvalidOption]
 // before anything is dialled.
 //
@@ -35,8 +35,8 @@
 //	for kv, err := range raw.All(ctx, []byte("a"), nil) { ... }
 //
 // Ranges are half-open, [start, end), and an empty end means "to the end".
-// CompareAndSwap needs atomic mode (WithRawOptions(rawkv.WithAtomicForCAS()))
-// on every client that writes the keys it touches. See package rawkv for the
+// CompareAndSwap needs atomic mode ([WithAtomicForCAS]) on every client that
+// writes the keys it touches. See package rawkv for the
 // retry rules of each call.
 //
 // # Timestamps

@@ -8,7 +8,6 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
-	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tikv"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
@@ -89,7 +88,7 @@ func Example_compareAndSwap() {
 	defer sim.Close()
 
 	ctx := context.Background()
-	cli, err := tikv.New(ctx, sim.PDAddrs(), tikv.WithRawOptions(rawkv.WithAtomicForCAS()))
+	cli, err := tikv.New(ctx, sim.PDAddrs(), tikv.WithAtomicForCAS())
 	if err != nil {
 		log.Fatal(err)
 	}

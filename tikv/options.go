@@ -213,3 +213,10 @@ func WithPDClient(pd *pdclient.Client) Option {
 func WithRawOptions(opts ...rawkv.Option) Option {
 	return optionFunc(func(c *config) { c.rawOpts = append(c.rawOpts, opts...) })
 }
+
+// WithAtomicForCAS puts the raw client in atomic mode, which
+// RawClient.CompareAndSwap requires: every raw write takes TiKV's per-key
+// CAS latch, and a write whose answer was lost fails with ErrUndetermined
+// instead of being resent. Every client writing the keys a CAS touches must
+// use it. It is WithRawOptions(rawkv.WithAtomicForCAS()). Default: off.
+func WithAtomicForCAS() Option { return WithRawOptions(rawkv.WithAtomicForCAS()) }

@@ -90,7 +90,7 @@ var (
 	// ErrScanLimitExceeded is returned for a scan limit out of range.
 	ErrScanLimitExceeded = rawkv.ErrScanLimitExceeded
 	// ErrCASNeedsAtomicMode is returned by CompareAndSwap outside atomic
-	// mode (see rawkv.WithAtomicForCAS and WithRawOptions).
+	// mode (see WithAtomicForCAS).
 	ErrCASNeedsAtomicMode = rawkv.ErrCASNeedsAtomicMode
 	// ErrNotInAtomicMode is returned by DeleteRange in atomic mode.
 	ErrNotInAtomicMode = rawkv.ErrNotInAtomicMode

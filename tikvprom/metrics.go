@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,20 +13,28 @@ import (
 	"github.com/tikvgo/tikvgo/retry"
 )
 
-// Result classes of the result label.
+// Result classes of the result label, indexes into resultNames.
 const (
-	resultOK          = "ok"
-	resultRegionError = "region_error"
-	resultTimeout     = "timeout"
-	resultCanceled    = "canceled"
-	resultError       = "error"
+	resultOK = iota
+	resultRegionError
+	resultTimeout
+	resultCanceled
+	resultError
+	numResults
 )
+
+var resultNames = [numResults]string{"ok", "region_error", "timeout", "canceled", "error"}
 
 // Metrics holds the Prometheus collectors of one tikvgo client (or several
 // sharing it). Build it with New and hand it to tikv.WithMetrics. It is safe
 // for concurrent use.
 type Metrics struct {
-	rpc     *prometheus.HistogramVec
+	rpc *prometheus.HistogramVec
+	// rpcByCmd caches the rpc observers per command, so the hot path does
+	// one read-locked map lookup instead of hashing label values.
+	rpcMu    sync.RWMutex
+	rpcByCmd map[kvrpc.CmdType]*[numResults]prometheus.Observer
+
 	backoff *prometheus.HistogramVec
 	tso     *prometheus.HistogramVec
 	stats   *statsCollector
@@ -75,7 +84,8 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			ConstLabels: cfg.constLabels,
 			Buckets:     cfg.buckets,
 		}, []string{"result"}),
-		stats: newStatsCollector(cfg.namespace, cfg.constLabels),
+		stats:    newStatsCollector(cfg.namespace, cfg.constLabels),
+		rpcByCmd: map[kvrpc.CmdType]*[numResults]prometheus.Observer{},
 	}
 	var done []prometheus.Collector
 	for _, c := range []prometheus.Collector{m.rpc, m.backoff, m.tso, m.stats} {
@@ -96,16 +106,35 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 func (m *Metrics) InterceptRPC(ctx context.Context, target string, req *kvrpc.Request, next kvrpc.Invoker) (*kvrpc.Response, error) {
 	start := time.Now()
 	resp, err := next(ctx, target, req)
-	m.rpc.WithLabelValues(string(req.Type()), rpcResult(resp, err)).Observe(time.Since(start).Seconds())
+	m.rpcObservers(req.Type())[rpcResult(resp, err)].Observe(time.Since(start).Seconds())
 	return resp, err
+}
+
+// rpcObservers returns the observers of cmd, one per result class.
+func (m *Metrics) rpcObservers(cmd kvrpc.CmdType) *[numResults]prometheus.Observer {
+	m.rpcMu.RLock()
+	obs := m.rpcByCmd[cmd]
+	m.rpcMu.RUnlock()
+	if obs != nil {
+		return obs
+	}
+	m.rpcMu.Lock()
+	defer m.rpcMu.Unlock()
+	if obs = m.rpcByCmd[cmd]; obs == nil {
+		obs = new([numResults]prometheus.Observer)
+		for i, r := range resultNames {
+			obs[i] = m.rpc.WithLabelValues(string(cmd), r)
+		}
+		m.rpcByCmd[cmd] = obs
+	}
+	return obs
 }
 
 // Interceptor returns InterceptRPC as a kvrpc.Interceptor, for building a
 // kvrpc client directly.
 func (m *Metrics) Interceptor() kvrpc.Interceptor { return m.InterceptRPC }
 
-func rpcResult(resp *kvrpc.Response, err error) string {
-	var rpcErr *kvrpc.RPCError
+func rpcResult(resp *kvrpc.Response, err error) int {
 	switch {
 	case err == nil && resp != nil && resp.RegionError() != nil:
 		return resultRegionError
@@ -115,10 +144,17 @@ func rpcResult(resp *kvrpc.Response, err error) string {
 		return resultCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return resultTimeout
-	case errors.As(err, &rpcErr) && rpcErr.Timeout():
+	case rpcTimeout(err):
 		return resultTimeout
 	}
 	return resultError
+}
+
+// rpcTimeout reports whether err is a kvrpc attempt that timed out. It is a
+// function of its own so the error target escapes only on the error path.
+func rpcTimeout(err error) bool {
+	var rpcErr *kvrpc.RPCError
+	return errors.As(err, &rpcErr) && rpcErr.Timeout()
 }
 
 // ObserveBackoff records one backoff; it has the signature retry.WithObserver
@@ -147,5 +183,5 @@ func (m *Metrics) ObserveTSO(d time.Duration, err error) {
 	default:
 		result = resultError
 	}
-	m.tso.WithLabelValues(result).Observe(d.Seconds())
+	m.tso.WithLabelValues(resultNames[result]).Observe(d.Seconds())
 }

@@ -9,7 +9,6 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
-	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/tikv v0.0.0
 	github.com/tikvgo/tikvgo/tikvprom v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
@@ -35,6 +34,7 @@ require (
 	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tikv"
 )
 
@@ -16,12 +15,12 @@ import (
 // facade does not close it) with the target's TLS, API version and keyspace,
 // and wraps its raw client in an adapter that satisfies RawClient.
 //
-// The raw client runs in atomic mode (rawkv.WithAtomicForCAS), because `raw
+// The raw client runs in atomic mode (tikv.WithAtomicForCAS), because `raw
 // cas` is only atomic when every write to its keys takes TiKV's CAS latch;
 // as a consequence a write whose answer was lost is reported as undetermined
 // instead of being resent.
 func OpenRaw(ctx context.Context, target RawTarget) (RawClient, error) {
-	opts := []tikv.Option{tikv.WithRawOptions(rawkv.WithAtomicForCAS())}
+	opts := []tikv.Option{tikv.WithAtomicForCAS()}
 	if target.PD != nil {
 		opts = append(opts, tikv.WithPDClient(target.PD))
 	}

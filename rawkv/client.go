@@ -19,6 +19,7 @@ import (
 // KeyspaceLoader is the slice of the PD client an API V2 client needs to
 // resolve its keyspace. *pdclient.Client satisfies it.
 type KeyspaceLoader interface {
+	// LoadKeyspace returns the metadata of the keyspace named name.
 	LoadKeyspace(ctx context.Context, name string, opts ...pdclient.CallOption) (*pdclient.Keyspace, error)
 }
 

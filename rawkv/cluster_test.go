@@ -190,3 +190,25 @@ func TestConcurrentSafeMixed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRequestTimeout parks the first attempt of a read on the leader: with
+// WithRequestTimeout the attempt is abandoned and the read completes through
+// another attempt, long before the call's own deadline.
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, tikvsim.Options{})
+	ctx := ctxT(t)
+	if err := e.cli.Put(ctx, b("k"), b("v")); err != nil {
+		t.Fatal(err)
+	}
+	cli := e.newClient(t, rawkv.WithRequestTimeout(200*time.Millisecond))
+	_, release := holdFirst(t, e, "RawGet")
+	defer release()
+	v, err := cli.Get(ctx, b("k"))
+	if err != nil || string(v) != "v" {
+		t.Fatalf("Get with a parked first attempt = %q, %v", v, err)
+	}
+	if n := e.count("RawGet"); n < 2 {
+		t.Fatalf("%d RawGet attempts, want a retry after the timeout", n)
+	}
+}

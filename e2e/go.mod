@@ -11,7 +11,16 @@ require (
 	google.golang.org/grpc v1.85.0
 )
 
-require github.com/google/btree v1.1.3 // indirect
+require (
+	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/pdclient v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/tso v0.0.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.2 // indirect
@@ -51,6 +60,7 @@ require (
 	github.com/shirou/gopsutil/v4 v4.26.6 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/tikvgo/tikvgo/tikv v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tklauser/go-sysconf v0.4.0 // indirect
 	github.com/tklauser/numcpus v0.12.0 // indirect
@@ -70,3 +80,17 @@ require (
 )
 
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
+
+replace github.com/tikvgo/tikvgo/tikv => ../tikv
+
+replace github.com/tikvgo/tikvgo/rawkv => ../rawkv
+
+replace github.com/tikvgo/tikvgo/locate => ../locate
+
+replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
+
+replace github.com/tikvgo/tikvgo/pdclient => ../pdclient
+
+replace github.com/tikvgo/tikvgo/tso => ../tso
+
+replace github.com/tikvgo/tikvgo/retry => ../retry

@@ -79,6 +79,7 @@ type backend interface {
 // concurrent use.
 type Cluster struct {
 	kind Kind
+	api  APIVersion
 	b    backend
 	log  *slog.Logger
 
@@ -89,6 +90,10 @@ type Cluster struct {
 
 // Kind reports which backend runs the cluster.
 func (c *Cluster) Kind() Kind { return c.kind }
+
+// APIVersion reports the stores' api-version: the one the backend started
+// them with, or the one declared for an external cluster. Never [APIDefault].
+func (c *Cluster) APIVersion() APIVersion { return c.api }
 
 // PDAddrs returns the PD endpoints ("host:port") the test process dials.
 func (c *Cluster) PDAddrs() []string { return slices.Clone(c.b.pdAddrs()) }

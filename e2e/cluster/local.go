@@ -65,6 +65,15 @@ func startLocal(ctx context.Context, cfg *config) (backend, error) {
 
 func (l *local) start(ctx context.Context) error {
 	cfg := l.docker.cfg
+	var apiFlags []string
+	switch cfg.apiVersion {
+	case APIV1:
+	case APIV2:
+		apiFlags = []string{"-api-v2"}
+	default:
+		// The standalone binary has no flag for V1TTL.
+		return fmt.Errorf("cluster: the local tikvsim image runs api-version %s or %s, not %s", APIV1, APIV2, cfg.apiVersion)
+	}
 	buildCtx, err := os.MkdirTemp("", "tikvgo-e2e-image-")
 	if err != nil {
 		return fmt.Errorf("cluster: image build context: %w", err)
@@ -106,7 +115,7 @@ func (l *local) start(ctx context.Context) error {
 				o.PullParent = false // FROM scratch: nothing to pull, and no registry here
 			},
 		},
-		Cmd: []string{
+		Cmd: append([]string{
 			"-pds=" + strconv.Itoa(simPDs),
 			"-stores=" + strconv.Itoa(stores),
 			"-host=0.0.0.0",
@@ -114,7 +123,7 @@ func (l *local) start(ctx context.Context) error {
 			"-pd-ports=" + joinInts(pdPorts),
 			"-store-ports=" + joinInts(storePorts),
 			"-admin=0.0.0.0:" + strconv.Itoa(adminPort),
-		},
+		}, apiFlags...),
 	}, loopback, ports)
 	if err != nil {
 		return err

@@ -74,6 +74,12 @@ max-open-files = 4096
 max-open-files = 4096
 `
 
+// tikvConfigFor adds the api-version settings of v to the [storage] table
+// of tikvConfig (TOML forbids defining a table twice).
+func tikvConfigFor(v APIVersion) string {
+	return strings.Replace(tikvConfig, "[storage]\n", "[storage]\n"+v.tikvStorageConfig(), 1)
+}
+
 // official runs one PD and three TiKV containers from the official images.
 type official struct {
 	docker  dockerSet
@@ -186,7 +192,7 @@ func (o *official) start(ctx context.Context) error {
 				"--config=" + tikvConfPath,
 			},
 			Files: []testcontainers.ContainerFile{{
-				Reader:            strings.NewReader(tikvConfig),
+				Reader:            strings.NewReader(tikvConfigFor(cfg.apiVersion)),
 				ContainerFilePath: tikvConfPath,
 				FileMode:          0o644,
 			}},

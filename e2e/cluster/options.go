@@ -69,6 +69,7 @@ type config struct {
 	tikvImage     string
 	advertiseHost string
 	tikvsimDir    string
+	apiVersion    APIVersion
 	logger        *slog.Logger
 
 	// ping checks the Docker engine; white-box tests replace it.
@@ -101,7 +102,7 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("%w: image mode %q (want %q, %q or empty)", ErrUnknownBackend, c.imageMode, ImageLocal, ImageOfficial)
 	}
-	return nil
+	return c.validateAPIVersion()
 }
 
 // Option configures [Start].
@@ -163,7 +164,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // OptionsFromEnv turns the TIKVGO_E2E_* variables and PD_ADDRS, read through
 // getenv (os.Getenv in practice), into options for [Start]. It fails for an
-// unknown backend or image mode, and for the external backend without
+// unknown backend, image mode or api-version, and for the external backend without
 // PD_ADDRS.
 func OptionsFromEnv(getenv func(string) string) ([]Option, error) {
 	c := defaultConfig()
@@ -172,6 +173,7 @@ func OptionsFromEnv(getenv func(string) string) ([]Option, error) {
 	}
 	c.pdAddrs = cleanAddrs(strings.Split(getenv(EnvPDAddrs), ","))
 	c.imageMode = ImageMode(strings.ToLower(strings.TrimSpace(getenv(EnvImageMode))))
+	c.apiVersion = parseAPIVersion(getenv(EnvAPIVersion))
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -182,6 +184,7 @@ func OptionsFromEnv(getenv func(string) string) ([]Option, error) {
 		WithImages(strings.TrimSpace(getenv(EnvPDImage)), strings.TrimSpace(getenv(EnvTiKVImage))),
 		WithAdvertiseHost(strings.TrimSpace(getenv(EnvAdvertiseHost))),
 		WithTikvsimDir(strings.TrimSpace(getenv(EnvTikvsimDir))),
+		WithAPIVersion(c.apiVersion),
 	}, nil
 }
 

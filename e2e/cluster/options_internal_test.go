@@ -66,6 +66,20 @@ func TestOptionsFromEnv(t *testing.T) {
 			wantErr: ErrUnknownBackend,
 		},
 		{
+			name: "api-version by env, case-insensitive",
+			env:  map[string]string{EnvAPIVersion: " V1TTL "},
+			check: func(t *testing.T, c config) {
+				if c.apiVersion != APIV1TTL {
+					t.Errorf("apiVersion = %q, want %q", c.apiVersion, APIV1TTL)
+				}
+			},
+		},
+		{
+			name:    "unknown api-version fails",
+			env:     map[string]string{EnvAPIVersion: "v3"},
+			wantErr: ErrUnknownBackend,
+		},
+		{
 			name:    "unknown image mode fails",
 			env:     map[string]string{EnvBackend: "containers", EnvImageMode: "remote"},
 			wantErr: ErrUnknownBackend,
@@ -103,5 +117,67 @@ func TestStartContainersWithoutDockerFailsClearly(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+func TestAPIVersionDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind Kind
+		set  APIVersion
+		want APIVersion
+	}{
+		{KindSim, APIDefault, APIV2},
+		{KindContainers, APIDefault, APIV2},
+		{KindExternal, APIDefault, APIV1},
+		{KindExternal, APIV1TTL, APIV1TTL},
+		{KindSim, APIV1, APIV1},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind)+"/"+string(tt.set), func(t *testing.T) {
+			t.Parallel()
+			c := defaultConfig()
+			WithBackend(tt.kind).apply(&c)
+			WithAPIVersion(tt.set).apply(&c)
+			c.resolveAPIVersion()
+			if c.apiVersion != tt.want {
+				t.Errorf("resolved api-version = %q, want %q", c.apiVersion, tt.want)
+			}
+			if got := c.apiVersion.HasTTL(); got != (tt.want != APIV1) {
+				t.Errorf("HasTTL() = %v for %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOfficialTiKVConfigCarriesAPIVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		v    APIVersion
+		want []string
+		not  []string
+	}{
+		{APIV1, []string{"[storage]\napi-version = 1\nreserve-space"}, []string{"enable-ttl"}},
+		{APIV1TTL, []string{"api-version = 1\nenable-ttl = true\n"}, nil},
+		{APIV2, []string{"api-version = 2\nenable-ttl = true\n"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.v), func(t *testing.T) {
+			t.Parallel()
+			conf := tikvConfigFor(tt.v)
+			if n := strings.Count(conf, "[storage]\n"); n != 1 {
+				t.Errorf("config has %d [storage] tables, want 1:\n%s", n, conf)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(conf, w) {
+					t.Errorf("config lacks %q:\n%s", w, conf)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(conf, w) {
+					t.Errorf("config has %q:\n%s", w, conf)
+				}
+			}
+		})
 	}
 }

@@ -16,9 +16,10 @@ type sim struct {
 
 func startSim(ctx context.Context, cfg *config) (backend, error) {
 	c, err := tikvsim.Start(ctx, tikvsim.Options{
-		PDs:    simPDs,
-		Stores: stores,
-		Logger: cfg.logger.With("component", "tikvsim"),
+		PDs:        simPDs,
+		Stores:     stores,
+		APIVersion: cfg.apiVersion.kvrpc(),
+		Logger:     cfg.logger.With("component", "tikvsim"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: start tikvsim: %w", err)

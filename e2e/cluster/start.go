@@ -22,6 +22,7 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg.resolveAPIVersion()
 	var (
 		b   backend
 		err error
@@ -37,8 +38,9 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.logger.Info("cluster ready", "backend", string(cfg.kind), "pd", strings.Join(b.pdAddrs(), ","))
-	return &Cluster{kind: cfg.kind, b: b, log: cfg.logger}, nil
+	cfg.logger.Info("cluster ready", "backend", string(cfg.kind), "pd", strings.Join(b.pdAddrs(), ","),
+		"api_version", string(cfg.apiVersion))
+	return &Cluster{kind: cfg.kind, api: cfg.apiVersion, b: b, log: cfg.logger}, nil
 }
 
 // FromEnv starts the cluster that the environment asks for (see

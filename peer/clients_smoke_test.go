@@ -16,7 +16,7 @@ func TestClientGoOnSim(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("pd", func(t *testing.T) {
-		pdc := clientGoPD(t, c.PDAddrs())
+		pdc := clientGoPDClient(t, c.PDAddrs())
 		var last uint64
 		for range 100 {
 			physical, logical, err := pdc.GetTS(ctx)

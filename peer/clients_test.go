@@ -69,10 +69,10 @@ func clientGoOnMock(tb testing.TB) *tikv.KVStore {
 	return store
 }
 
-// clientGoPD connects the PD client client-go v2.0.4 pins (tikv/pd/client
+// clientGoPDClient connects the PD client client-go v2.0.4 pins (tikv/pd/client
 // of 2022-10) to pdAddrs: the TSO and region-lookup peer of tikvgo's
 // pdclient and tso modules.
-func clientGoPD(tb testing.TB, pdAddrs []string) pd.Client {
+func clientGoPDClient(tb testing.TB, pdAddrs []string) pd.Client {
 	tb.Helper()
 	c, err := pd.NewClientWithContext(context.Background(), pdAddrs, pd.SecurityOption{})
 	if err != nil {

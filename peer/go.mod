@@ -7,6 +7,7 @@ require (
 	github.com/pingcap/log v1.1.1-0.20221015072633-39906604fb81
 	github.com/tikv/client-go/v2 v2.0.4
 	github.com/tikv/pd/client v0.0.0-20221031025758-80f0d8ca4d07
+	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	go.uber.org/goleak v1.3.0
@@ -24,7 +25,6 @@ require (
 	github.com/stathat/consistent v1.0.0 // indirect
 	github.com/tiancaiamao/gp v0.0.0-20221230034425-4025bc8a4d4a // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
-	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/twmb/murmur3 v1.1.3 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.2 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.5.2 // indirect

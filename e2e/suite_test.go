@@ -126,19 +126,35 @@ func newKeyspace(t *testing.T, cli *tikv.Client) *keyspace {
 		rng:    rng,
 	}
 	t.Cleanup(func() {
-		// t.Context is already cancelled when cleanups run.
+		// t.Context is already cancelled when cleanups run. A write the test
+		// gave up on may still be applied after the first DeleteRange (TiKV
+		// does not abort a request whose caller went away), so repeat until
+		// the prefix stays empty, within the deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
 		raw := cli.Raw()
-		if err := raw.DeleteRange(ctx, ks.prefix, ks.end()); err != nil {
-			t.Errorf("cleanup DeleteRange(%q): %v", ks.prefix, err)
-			return
-		}
-		left, err := raw.Scan(ctx, ks.prefix, ks.end(), 1, tikv.WithKeyOnly())
-		if err != nil {
-			t.Errorf("cleanup Scan(%q): %v", ks.prefix, err)
-		} else if len(left) != 0 {
-			t.Errorf("cleanup left key %q behind", left[0].Key)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for attempt := 1; ; attempt++ {
+			if err := raw.DeleteRange(ctx, ks.prefix, ks.end()); err != nil {
+				t.Errorf("cleanup DeleteRange(%q): %v", ks.prefix, err)
+				return
+			}
+			left, err := raw.Scan(ctx, ks.prefix, ks.end(), 1)
+			if err != nil {
+				t.Errorf("cleanup Scan(%q): %v", ks.prefix, err)
+				return
+			}
+			if len(left) == 0 {
+				return
+			}
+			t.Logf("cleanup attempt %d: %q=%q appeared after DeleteRange", attempt, left[0].Key, left[0].Value)
+			select {
+			case <-ctx.Done():
+				t.Errorf("cleanup left key %q behind after %d DeleteRange calls", left[0].Key, attempt)
+				return
+			case <-tick.C:
+			}
 		}
 	})
 	return ks

@@ -1,10 +1,12 @@
 package kvrpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,8 +55,11 @@ func (e *entry) abandon() {
 	}
 }
 
+// result is what the receive loop hands a waiting caller: the encoded
+// BatchCommandsResponse.Response (a private copy the caller decodes, see
+// decode.go), or the error that ended the wait.
 type result struct {
-	resp *tikvpb.BatchCommandsResponse_Response
+	raw  []byte
 	load uint64
 	err  error
 }
@@ -72,6 +77,7 @@ type batchConn struct {
 	// Owned by the sender goroutine.
 	stream *batchStream
 	nextID uint64
+	ids    []uint64 // scratch for one flush
 	// current mirrors stream for readers outside the sender goroutine.
 	current atomic.Pointer[batchStream]
 	// waiting counts callers between queueing a request and getting its
@@ -109,10 +115,9 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		m, ok := req.cmd.fromBatch(r.resp)
-		if !ok {
-			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: true,
-				Err: fmt.Errorf("%w: got %T", ErrUnexpectedResponse, r.resp.GetCmd())}
+		m, err := req.cmd.decodeBatch(r.raw)
+		if err != nil {
+			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: true, Err: err}
 		}
 		return &Response{msg: m, TransportLayerLoad: r.load, Batched: true}, nil
 	case <-ctx.Done():
@@ -209,7 +214,8 @@ func (b *batchConn) flush(batch []*entry) {
 		}
 		return
 	}
-	ids := make([]uint64, len(live))
+	ids := slices.Grow(b.ids[:0], len(live))[:len(live)]
+	b.ids = ids
 	for i := range live {
 		b.nextID++
 		ids[i] = b.nextID
@@ -347,31 +353,57 @@ func (s *batchStream) fail(b *batchConn, cause error) {
 func (s *batchStream) recvLoop(b *batchConn) {
 	pool := b.cn.pool
 	onFeedback := pool.client.cfg.onFeedback
+	// Reused across messages: the raw bytes, their split, and the entries
+	// answered by one message.
+	var (
+		rb    recvBuffer
+		frame batchFrame
+		hits  []hit
+	)
 	for {
-		resp, err := s.cs.Recv()
-		if err != nil {
+		if err := s.cs.RecvMsg(&rb); err != nil {
 			s.fail(b, err)
 			return
 		}
-		load := resp.GetTransportLayerLoad()
+		if err := parseBatchFrame(rb.buf, &frame); err != nil {
+			s.fail(b, err)
+			return
+		}
+		load := frame.load
 		pool.load.Store(load)
-		if fb := resp.GetHealthFeedback(); fb != nil {
+		if fb := frame.feedback; fb != nil {
 			pool.feedback.Store(fb)
 			if onFeedback != nil {
 				onFeedback(pool.addr, fb)
 			}
 		}
+		hits = hits[:0]
 		s.mu.Lock()
-		for i, id := range resp.GetRequestIds() {
+		for i, id := range frame.ids {
 			e, ok := s.pending[id]
-			if !ok || i >= len(resp.Responses) {
+			if !ok || i >= len(frame.responses) {
 				continue // abandoned, unknown id or malformed response: nobody to answer
 			}
 			delete(s.pending, id)
-			e.done <- result{resp: resp.Responses[i], load: load}
+			hits = append(hits, hit{e: e, i: i})
 		}
 		s.mu.Unlock()
+		// Out of the pending map, an entry is answered only here, so the
+		// copies and sends need no lock. Each caller gets its own copy: rb
+		// is overwritten by the next message, and a value the caller keeps
+		// should pin only its own response.
+		for _, h := range hits {
+			h.e.done <- result{raw: bytes.Clone(frame.responses[h.i]), load: load}
+		}
+		clear(hits)
 	}
+}
+
+// hit is an entry answered by the message being dispatched, with the index
+// of its response in that message.
+type hit struct {
+	e *entry
+	i int
 }
 
 // inFlight counts the requests pending on the current stream. The stream is

@@ -422,6 +422,8 @@ var rawGetSpec = &spec[*kvrpcpb.RawGetRequest, *kvrpcpb.RawGetResponse]{
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawGet{RawGet: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawGet,
+	arm:    armRawGet,
+	fast:   decodeRawGet,
 }
 
 // NewRawGet wraps a RawGetRequest in a [Request]; the response message is a
@@ -437,6 +439,8 @@ var rawBatchGetSpec = &spec[*kvrpcpb.RawBatchGetRequest, *kvrpcpb.RawBatchGetRes
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawBatchGet{RawBatchGet: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawBatchGet,
+	arm:    armRawBatchGet,
+	fast:   decodeRawBatchGet,
 }
 
 // NewRawBatchGet wraps a RawBatchGetRequest in a [Request]; the response message is a
@@ -452,6 +456,8 @@ var rawPutSpec = &spec[*kvrpcpb.RawPutRequest, *kvrpcpb.RawPutResponse]{
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawPut{RawPut: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawPut,
+	arm:    armRawPut,
+	fast:   decodeRawPut,
 }
 
 // NewRawPut wraps a RawPutRequest in a [Request]; the response message is a
@@ -467,6 +473,8 @@ var rawBatchPutSpec = &spec[*kvrpcpb.RawBatchPutRequest, *kvrpcpb.RawBatchPutRes
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawBatchPut{RawBatchPut: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawBatchPut,
+	arm:    armRawBatchPut,
+	fast:   decodeRawBatchPut,
 }
 
 // NewRawBatchPut wraps a RawBatchPutRequest in a [Request]; the response message is a
@@ -482,6 +490,8 @@ var rawDeleteSpec = &spec[*kvrpcpb.RawDeleteRequest, *kvrpcpb.RawDeleteResponse]
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawDelete{RawDelete: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawDelete,
+	arm:    armRawDelete,
+	fast:   decodeRawDelete,
 }
 
 // NewRawDelete wraps a RawDeleteRequest in a [Request]; the response message is a
@@ -497,6 +507,8 @@ var rawBatchDeleteSpec = &spec[*kvrpcpb.RawBatchDeleteRequest, *kvrpcpb.RawBatch
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawBatchDelete{RawBatchDelete: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawBatchDelete,
+	arm:    armRawBatchDelete,
+	fast:   decodeRawBatchDelete,
 }
 
 // NewRawBatchDelete wraps a RawBatchDeleteRequest in a [Request]; the response message is a
@@ -514,6 +526,8 @@ var rawScanSpec = &spec[*kvrpcpb.RawScanRequest, *kvrpcpb.RawScanResponse]{
 		return &tikvpb.BatchCommandsRequest_Request{Cmd: &tikvpb.BatchCommandsRequest_Request_RawScan{RawScan: q}}
 	},
 	unwrap: (*tikvpb.BatchCommandsResponse_Response).GetRawScan,
+	arm:    armRawScan,
+	fast:   decodeRawScan,
 }
 
 // NewRawScan wraps a RawScanRequest in a [Request]; the response message is a

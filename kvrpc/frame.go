@@ -3,10 +3,17 @@ package kvrpc
 import (
 	"encoding/binary"
 	"fmt"
+
+	"google.golang.org/grpc/mem"
 )
 
 // rawFrame is an already-encoded protobuf message; the codec sends it as is.
 type rawFrame []byte
+
+// pooledFrame is an already-encoded protobuf message in a buffer taken from
+// gRPC's default buffer pool. Sending it hands the buffer to gRPC, which
+// returns it to the pool once written.
+type pooledFrame struct{ buf *[]byte }
 
 // Field keys of tikvpb.BatchCommandsRequest (field number << 3 | wire type).
 const (
@@ -35,9 +42,10 @@ func encodeFrame(req *Request) ([]byte, error) {
 }
 
 // encodeBatch concatenates pre-encoded request frames with the request ids
-// and send time into one BatchCommandsRequest. Protobuf allows fields in any
-// order, and repeated elements simply accumulate.
-func encodeBatch(es []*entry, ids []uint64, sendNs uint64) rawFrame {
+// and send time into one BatchCommandsRequest, in a buffer from gRPC's pool.
+// Protobuf allows fields in any order, and repeated elements simply
+// accumulate.
+func encodeBatch(es []*entry, ids []uint64, sendNs uint64) pooledFrame {
 	idsLen := 0
 	for _, id := range ids {
 		idsLen += uvarintLen(id)
@@ -46,7 +54,8 @@ func encodeBatch(es []*entry, ids []uint64, sendNs uint64) rawFrame {
 	for _, e := range es {
 		size += len(e.frame)
 	}
-	buf := make([]byte, 0, size)
+	pb := mem.DefaultBufferPool().Get(size)
+	buf := (*pb)[:0]
 	for _, e := range es {
 		buf = append(buf, e.frame...)
 	}
@@ -57,7 +66,8 @@ func encodeBatch(es []*entry, ids []uint64, sendNs uint64) rawFrame {
 	}
 	buf = append(buf, keyClientSendNs)
 	buf = binary.AppendUvarint(buf, sendNs)
-	return rawFrame(buf)
+	*pb = buf // exactly size bytes, so still the pool's array
+	return pooledFrame{buf: pb}
 }
 
 func uvarintLen(v uint64) int {

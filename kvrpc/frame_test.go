@@ -26,7 +26,7 @@ func TestEncodeBatchRoundTrip(t *testing.T) {
 	}
 	raw := encodeBatch(es, ids, 123456789)
 	var got tikvpb.BatchCommandsRequest
-	if err := got.Unmarshal(raw); err != nil {
+	if err := got.Unmarshal(*raw.buf); err != nil {
 		t.Fatal(err)
 	}
 	want := tikvpb.BatchCommandsRequest{RequestIds: ids, ClientSendTimeNs: 123456789}

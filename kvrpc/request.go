@@ -2,11 +2,13 @@ package kvrpc
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/protoadapt"
 )
 
@@ -29,6 +31,7 @@ type command interface {
 	batchable() bool
 	toBatch(m Message) *tikvpb.BatchCommandsRequest_Request
 	fromBatch(r *tikvpb.BatchCommandsResponse_Response) (Message, bool)
+	decodeBatch(raw []byte) (Message, error)
 	unary(ctx context.Context, c tikvpb.TikvClient, m Message) (Message, error)
 }
 
@@ -45,6 +48,12 @@ type spec[Q, P Message] struct {
 	// BatchCommands stream; those always take the unary path.
 	wrap   func(Q) *tikvpb.BatchCommandsRequest_Request
 	unwrap func(*tikvpb.BatchCommandsResponse_Response) P
+	// arm and fast, when set, decode the response straight from the bytes
+	// of its BatchCommandsResponse.Response (see decode.go): arm is the
+	// field number of the command's oneof arm, fast decodes that arm's
+	// message and reports false for anything it does not expect.
+	arm  protowire.Number
+	fast func([]byte) (P, bool)
 }
 
 func (s *spec[Q, P]) cmdType() CmdType { return s.typ }
@@ -77,6 +86,27 @@ func (s *spec[Q, P]) fromBatch(r *tikvpb.BatchCommandsResponse_Response) (Messag
 		return nil, false
 	}
 	return p, true
+}
+
+// decodeBatch decodes one encoded BatchCommandsResponse.Response with the
+// fast decoder when it applies, else with the generated one.
+func (s *spec[Q, P]) decodeBatch(raw []byte) (Message, error) {
+	if s.fast != nil {
+		if num, body, ok := responseArm(raw); ok && num == s.arm {
+			if p, ok := s.fast(body); ok {
+				return p, nil
+			}
+		}
+	}
+	r := &tikvpb.BatchCommandsResponse_Response{}
+	if err := r.Unmarshal(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnexpectedResponse, err)
+	}
+	m, ok := s.fromBatch(r)
+	if !ok {
+		return nil, fmt.Errorf("%w: got %T", ErrUnexpectedResponse, r.GetCmd())
+	}
+	return m, nil
 }
 
 func (s *spec[Q, P]) unary(ctx context.Context, c tikvpb.TikvClient, m Message) (Message, error) {

@@ -1,0 +1,286 @@
+package kvrpc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/pingcap/kvproto/pkg/errorpb"
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/tikvpb"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// fastCommands are the commands with a hand-written batch response decoder.
+var fastCommands = []command{
+	rawGetSpec, rawBatchGetSpec, rawPutSpec, rawBatchPutSpec,
+	rawDeleteSpec, rawBatchDeleteSpec, rawScanSpec,
+}
+
+// generatedDecode is the reference: the gogo decoder plus the oneof unwrap.
+func generatedDecode(cmd command, raw []byte) (Message, error) {
+	r := &tikvpb.BatchCommandsResponse_Response{}
+	if err := r.Unmarshal(raw); err != nil {
+		return nil, err
+	}
+	m, ok := cmd.fromBatch(r)
+	if !ok {
+		return nil, ErrUnexpectedResponse
+	}
+	return m, nil
+}
+
+// checkSameDecode fails t unless the fast path and the generated decoder
+// agree on raw: both fail, or both succeed with deeply equal messages.
+func checkSameDecode(t *testing.T, cmd command, raw []byte) {
+	t.Helper()
+	want, wantErr := generatedDecode(cmd, raw)
+	got, gotErr := cmd.decodeBatch(raw)
+	if (wantErr != nil) != (gotErr != nil) {
+		t.Fatalf("%s on %x: generated err %v, fast err %v", cmd.cmdType(), raw, wantErr, gotErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s on %x:\nfast      %#v\ngenerated %#v", cmd.cmdType(), raw, got, want)
+	}
+}
+
+func marshalResponse(t testing.TB, r *tikvpb.BatchCommandsResponse_Response) []byte {
+	t.Helper()
+	b, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sampleResponses are well-formed responses covering every field the fast
+// decoders read, including empty-but-present values and errors.
+func sampleResponses() map[string]*tikvpb.BatchCommandsResponse_Response {
+	regionErr := &errorpb.Error{Message: "not leader", NotLeader: &errorpb.NotLeader{RegionId: 7}}
+	pairs := []*kvrpcpb.KvPair{
+		{Key: []byte("a"), Value: []byte("1")},
+		{Key: []byte("b"), Value: []byte{}},
+		{Key: []byte("c"), Value: bytes.Repeat([]byte("v"), 300), CommitTs: 1 << 40},
+		{Key: []byte("d"), Error: &kvrpcpb.KeyError{Abort: "boom"}},
+	}
+	type R = tikvpb.BatchCommandsResponse_Response
+	return map[string]*R{
+		"get value":      {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{Value: []byte("v")}}},
+		"get empty":      {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{Value: []byte{}}}},
+		"get not found":  {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{NotFound: true}}},
+		"get errors":     {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{RegionError: regionErr, Error: "e"}}},
+		"get nothing":    {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{}}},
+		"batch get":      {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchGet{RawBatchGet: &kvrpcpb.RawBatchGetResponse{Pairs: pairs}}},
+		"batch get none": {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchGet{RawBatchGet: &kvrpcpb.RawBatchGetResponse{}}},
+		"batch get region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchGet{
+			RawBatchGet: &kvrpcpb.RawBatchGetResponse{RegionError: regionErr}}},
+		"scan":         {Cmd: &tikvpb.BatchCommandsResponse_Response_RawScan{RawScan: &kvrpcpb.RawScanResponse{Kvs: pairs}}},
+		"put":          {Cmd: &tikvpb.BatchCommandsResponse_Response_RawPut{RawPut: &kvrpcpb.RawPutResponse{}}},
+		"put error":    {Cmd: &tikvpb.BatchCommandsResponse_Response_RawPut{RawPut: &kvrpcpb.RawPutResponse{Error: "full", RegionError: regionErr}}},
+		"batch put":    {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchPut{RawBatchPut: &kvrpcpb.RawBatchPutResponse{Error: "x"}}},
+		"delete":       {Cmd: &tikvpb.BatchCommandsResponse_Response_RawDelete{RawDelete: &kvrpcpb.RawDeleteResponse{RegionError: regionErr}}},
+		"batch delete": {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchDelete{RawBatchDelete: &kvrpcpb.RawBatchDeleteResponse{Error: "y"}}},
+		"other arm":    {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{Value: []byte("z")}}},
+		"no arm":       {},
+	}
+}
+
+func TestDecodeBatchMatchesGenerated(t *testing.T) {
+	t.Parallel()
+	for name, r := range sampleResponses() {
+		raw := marshalResponse(t, r)
+		for _, cmd := range fastCommands {
+			t.Run(fmt.Sprintf("%s/%s", name, cmd.cmdType()), func(t *testing.T) {
+				checkSameDecode(t, cmd, raw)
+			})
+		}
+	}
+}
+
+// TestDecodeBatchWireVariants covers encodings a proto encoder may produce
+// but gogo's marshaller does not: repeated scalar fields (last wins),
+// repeated message fields (merged), unknown fields, and wire-type mismatches.
+func TestDecodeBatchWireVariants(t *testing.T) {
+	t.Parallel()
+	arm := func(num protowire.Number, body []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), body)
+	}
+	bytesField := func(b []byte, num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
+	varintField := func(b []byte, num protowire.Number, v uint64) []byte {
+		return protowire.AppendVarint(protowire.AppendTag(b, num, protowire.VarintType), v)
+	}
+	regionErr := func(msg string) []byte {
+		b, _ := (&errorpb.Error{Message: msg}).Marshal()
+		return b
+	}
+	pair := func(k, v string) []byte { return bytesField(bytesField(nil, 2, []byte(k)), 3, []byte(v)) }
+
+	cases := map[string]struct {
+		cmd command
+		raw []byte
+	}{
+		"value twice": {rawGetSpec, arm(13, bytesField(bytesField(nil, 3, []byte("old")), 3, []byte("new")))},
+		"region error merged": {rawGetSpec, arm(13,
+			bytesField(bytesField(nil, 1, regionErr("a")), 1, []byte{0x1a, 0x02, 0x08, 0x05}))},
+		"unknown varint field":   {rawGetSpec, arm(13, varintField(bytesField(nil, 3, []byte("v")), 99, 7))},
+		"unknown bytes field":    {rawScanSpec, arm(19, bytesField(bytesField(nil, 2, pair("k", "v")), 50, []byte("junk")))},
+		"unknown fixed64 field":  {rawGetSpec, arm(13, protowire.AppendFixed64(protowire.AppendTag(nil, 9, protowire.Fixed64Type), 1))},
+		"value as varint":        {rawGetSpec, arm(13, varintField(nil, 3, 1))},
+		"not found as bytes":     {rawGetSpec, arm(13, bytesField(nil, 4, []byte{1}))},
+		"pairs as varint":        {rawBatchGetSpec, arm(14, varintField(nil, 2, 1))},
+		"pair key as varint":     {rawBatchGetSpec, arm(14, bytesField(nil, 2, varintField(nil, 2, 1)))},
+		"truncated pair":         {rawScanSpec, arm(19, bytesField(nil, 2, pair("k", "v")[:3]))},
+		"bad region error":       {rawPutSpec, arm(15, bytesField(nil, 1, []byte{0xff}))},
+		"two arms":               {rawGetSpec, append(arm(1, []byte{0xff}), arm(13, bytesField(nil, 3, []byte("v")))...)},
+		"same arm twice":         {rawGetSpec, append(arm(13, bytesField(nil, 3, []byte("a"))), arm(13, nil)...)},
+		"truncated arm":          {rawGetSpec, arm(13, bytesField(nil, 3, []byte("value")))[:5]},
+		"pair error and ts":      {rawScanSpec, arm(19, bytesField(nil, 2, varintField(bytesField(pair("k", "v"), 1, []byte{0x12, 0x01, 'x'}), 4, 9)))},
+		"pair value as varint":   {rawScanSpec, arm(19, bytesField(nil, 2, varintField(nil, 3, 1)))},
+		"pair ts as bytes":       {rawScanSpec, arm(19, bytesField(nil, 2, bytesField(nil, 4, []byte{1})))},
+		"error string as varint": {rawDeleteSpec, arm(17, varintField(nil, 2, 1))},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkSameDecode(t, c.cmd, c.raw)
+		})
+	}
+}
+
+// TestDecodeBatchAliasesAreCapped checks that keys and values decoded from
+// a shared buffer cannot be grown over their neighbours.
+func TestDecodeBatchAliasesAreCapped(t *testing.T) {
+	t.Parallel()
+	raw := marshalResponse(t, &tikvpb.BatchCommandsResponse_Response{Cmd: &tikvpb.BatchCommandsResponse_Response_RawScan{
+		RawScan: &kvrpcpb.RawScanResponse{Kvs: []*kvrpcpb.KvPair{
+			{Key: []byte("k1"), Value: []byte("v1")}, {Key: []byte("k2"), Value: []byte("v2")},
+		}},
+	}})
+	m, err := rawScanSpec.decodeBatch(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvs := m.(*kvrpcpb.RawScanResponse).Kvs
+	for _, p := range kvs {
+		if cap(p.Key) != len(p.Key) || cap(p.Value) != len(p.Value) {
+			t.Fatalf("pair %q: key cap %d len %d, value cap %d len %d", p.Key, cap(p.Key), len(p.Key), cap(p.Value), len(p.Value))
+		}
+	}
+	_ = append(kvs[0].Value, "XXXXXXXX"...)
+	if string(kvs[1].Key) != "k2" || string(kvs[1].Value) != "v2" {
+		t.Fatalf("appending to a value changed its neighbour: %q=%q", kvs[1].Key, kvs[1].Value)
+	}
+}
+
+func TestParseBatchFrameMatchesGenerated(t *testing.T) {
+	t.Parallel()
+	full := &tikvpb.BatchCommandsResponse{
+		RequestIds:         []uint64{1, 300, 1 << 62},
+		TransportLayerLoad: 280,
+		HealthFeedback:     &kvrpcpb.HealthFeedback{StoreId: 3, SlowScore: 42},
+		TikvSendTimeNs:     99,
+	}
+	for _, r := range sampleResponses() {
+		full.Responses = append(full.Responses, r)
+		if len(full.Responses) == 3 {
+			break
+		}
+	}
+	raw, err := full.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unpacked := protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 77)
+	cases := map[string][]byte{
+		"full":            raw,
+		"empty":           nil,
+		"unpacked id":     unpacked,
+		"mixed ids":       append(append([]byte{}, raw...), unpacked...),
+		"feedback merged": append(append([]byte{}, raw...), 0x22, 0x02, 0x10, 0x07),
+		"truncated":       raw[:len(raw)-1],
+		"load as bytes":   {0x1a, 0x00},
+		"unknown field":   append(append([]byte{}, raw...), 0x50, 0x01),
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			checkSameFrame(t, raw)
+		})
+	}
+}
+
+// checkSameFrame fails t unless parseBatchFrame and the generated decoder
+// agree on raw.
+func checkSameFrame(t *testing.T, raw []byte) {
+	t.Helper()
+	var want tikvpb.BatchCommandsResponse
+	wantErr := want.Unmarshal(raw)
+	var f batchFrame
+	gotErr := parseBatchFrame(raw, &f)
+	if wantErr != nil && gotErr == nil {
+		// The frame splitter does not look inside responses: a malformed
+		// one fails only the request it answers, when its caller decodes it.
+		for _, r := range f.responses {
+			var one tikvpb.BatchCommandsResponse_Response
+			if one.Unmarshal(r) != nil {
+				return
+			}
+		}
+	}
+	if (wantErr != nil) != (gotErr != nil) {
+		t.Fatalf("on %x: generated err %v, parse err %v", raw, wantErr, gotErr)
+	}
+	if wantErr != nil {
+		if !errors.Is(gotErr, errMalformedBatch) {
+			t.Fatalf("parse err %v is not errMalformedBatch", gotErr)
+		}
+		return
+	}
+	if f.load != want.TransportLayerLoad || !reflect.DeepEqual(f.feedback, want.HealthFeedback) ||
+		len(f.ids) != len(want.RequestIds) || len(f.responses) != len(want.Responses) {
+		t.Fatalf("on %x: parsed ids %v load %d feedback %v, %d responses; generated %v", raw, f.ids, f.load, f.feedback, len(f.responses), &want)
+	}
+	for i := range f.ids {
+		if f.ids[i] != want.RequestIds[i] {
+			t.Fatalf("id %d: %d, want %d", i, f.ids[i], want.RequestIds[i])
+		}
+	}
+	for i, r := range f.responses {
+		var got tikvpb.BatchCommandsResponse_Response
+		if err := got.Unmarshal(r); err != nil || !reflect.DeepEqual(&got, want.Responses[i]) {
+			t.Fatalf("response %d: %v (err %v), want %v", i, &got, err, want.Responses[i])
+		}
+	}
+}
+
+// FuzzDecodeBatchResponse checks the fast decoders against the generated
+// one on arbitrary bytes, seeded with well-formed responses.
+func FuzzDecodeBatchResponse(f *testing.F) {
+	for _, r := range sampleResponses() {
+		f.Add(marshalResponse(f, r))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, cmd := range fastCommands {
+			checkSameDecode(t, cmd, raw)
+		}
+	})
+}
+
+// FuzzParseBatchFrame checks the frame splitter against the generated
+// decoder on arbitrary bytes.
+func FuzzParseBatchFrame(f *testing.F) {
+	full := &tikvpb.BatchCommandsResponse{RequestIds: []uint64{1, 2}, TransportLayerLoad: 3}
+	for _, r := range sampleResponses() {
+		full.Responses = append(full.Responses, r)
+	}
+	raw, err := full.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Fuzz(func(t *testing.T, raw []byte) { checkSameFrame(t, raw) })
+}

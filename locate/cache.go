@@ -54,6 +54,10 @@ type Cache struct {
 
 	regionFlight singleflight.Group
 	stores       storeCache
+
+	// epoch is the cache's creation time; region expiries are monotonic
+	// nanoseconds since it (see now).
+	epoch time.Time
 }
 
 // New returns an empty cache that loads regions and stores from pd.
@@ -68,7 +72,7 @@ func New(pd PD, opts ...Option) (*Cache, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Cache{pd: pd, cfg: cfg, byID: make(map[uint64]*Region)}
+	c := &Cache{pd: pd, cfg: cfg, byID: make(map[uint64]*Region), epoch: time.Now()}
 	c.tree.Store(btree.NewG(btreeDegree, itemLess))
 	c.stores.init(pd, cfg.logger)
 	return c, nil
@@ -92,6 +96,13 @@ func (c *Cache) ttlOf(r *Region) time.Duration {
 	return c.cfg.ttl + time.Duration(h%uint64(c.cfg.jitter))
 }
 
+// now returns the monotonic nanoseconds since the cache was created, plus
+// one so that it is never zero (a region's expiry is 0 until it is inserted).
+// It reads only the monotonic clock: half the cost of time.Now, which also
+// reads the wall clock, on the lookup path; and wall-clock steps cannot
+// expire or prolong regions.
+func (c *Cache) now() int64 { return int64(time.Since(c.epoch)) + 1 }
+
 // fresh reports whether r may be used at now, extending its TTL on access.
 // The expiry is rewritten only when less than half the TTL is left, so hot
 // regions do not bounce a cache line on every lookup.
@@ -103,6 +114,12 @@ func (c *Cache) fresh(r *Region, now int64) bool {
 	if now >= exp {
 		r.invalidate(Expired)
 		return false
+	}
+	// Every TTL is below ttl+jitter, so while more than half of that is
+	// left no region needs extending, and the per-region TTL (a division)
+	// is not computed on most lookups.
+	if exp-now >= int64(c.cfg.ttl+c.cfg.jitter)/2 {
+		return true
 	}
 	ttl := int64(c.ttlOf(r))
 	if exp-now < ttl/2 {
@@ -136,7 +153,7 @@ func (c *Cache) searchBefore(key []byte) *Region {
 
 // TryLocateKey returns the location of key from the cache only.
 func (c *Cache) TryLocateKey(key []byte) (Location, bool) {
-	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, time.Now().UnixNano()) {
+	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
 		return r.location(), true
 	}
 	return Location{}, false
@@ -159,7 +176,7 @@ func (c *Cache) RegionByKey(ctx context.Context, key []byte) (*Region, error) {
 }
 
 func (c *Cache) regionByKey(ctx context.Context, key []byte) (*Region, error) {
-	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, time.Now().UnixNano()) {
+	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
 		return r, nil
 	}
 	return c.load(ctx, "k"+string(key), func(ctx context.Context) (*Region, error) {
@@ -174,7 +191,7 @@ func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) 
 		// An empty end key means +inf: the last region.
 		return c.LocateKey(ctx, lastKeyProbe)
 	}
-	if r := c.searchBefore(key); r != nil && r.ContainsByEnd(key) && c.fresh(r, time.Now().UnixNano()) {
+	if r := c.searchBefore(key); r != nil && r.ContainsByEnd(key) && c.fresh(r, c.now()) {
 		return r.location(), nil
 	}
 	r, err := c.load(ctx, "e"+string(key), func(ctx context.Context) (*Region, error) {
@@ -202,7 +219,7 @@ func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, erro
 // RegionByID returns the cached region with the given id, loading it from PD
 // on a miss.
 func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
-	if r := c.regionOfID(id); r != nil && c.fresh(r, time.Now().UnixNano()) {
+	if r := c.regionOfID(id); r != nil && c.fresh(r, c.now()) {
 		return r, nil
 	}
 	return c.load(ctx, fmt.Sprintf("i%d", id), func(ctx context.Context) (*Region, error) {
@@ -368,7 +385,7 @@ func (c *Cache) insert(r *Region) bool {
 // insertAll inserts regions in order under one clone of the tree and
 // reports how many were cached.
 func (c *Cache) insertAll(rs []*Region) int {
-	now := time.Now().UnixNano()
+	now := c.now()
 	for _, r := range rs {
 		r.expireAt.Store(now + int64(c.ttlOf(r)))
 	}
@@ -458,7 +475,7 @@ func (c *Cache) Len() int { return c.tree.Load().Len() }
 // (it starts no goroutines); an owner that keeps a cache for long may call it
 // periodically to bound memory held by regions nobody reads any more.
 func (c *Cache) PurgeExpired(limit int) int {
-	now := time.Now().UnixNano()
+	now := c.now()
 	var dead []*Region
 	c.tree.Load().Ascend(func(it item) bool {
 		if it.r.Invalid() != Valid || now >= it.r.expireAt.Load() {

@@ -101,7 +101,7 @@ type Region struct {
 
 	buckets  atomic.Pointer[metapb.Buckets]
 	invalid  atomic.Uint32 // InvalidReason
-	expireAt atomic.Int64  // unix nanoseconds; 0 until inserted
+	expireAt atomic.Int64  // Cache.now units; 0 until inserted
 }
 
 // newRegion builds the compact cached form of a PD region. It returns nil

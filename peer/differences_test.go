@@ -223,10 +223,7 @@ type simDeviation struct {
 	detail string
 }
 
-var simDeviations = []simDeviation{
-	{name: "relock-keeps-max-ttl", ref: "§3.5 step 3",
-		detail: "KvPessimisticLock on a key the txn already holds a pessimistic lock on, with a larger for_update_ts: TiKV rewrites the lock with the request's lock_ttl and min_commit_ts; tikvsim keeps max(old, request) for both (tikvsim/internal/mvcc/pessimistic.go), so a TTL raised by TxnHeartBeat survives the re-lock and a later CheckTxnStatus finds the lock alive where TiKV (and mocktikv) roll it back"},
-}
+var simDeviations = []simDeviation{}
 
 // acceptReadBelowMinCommitTS implements the read-below-min-commit-ts rule.
 func acceptReadBelowMinCommitTS(c *command, mock, sim observed, m *model) bool {

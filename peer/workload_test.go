@@ -359,13 +359,6 @@ func (m *model) lockCmd() *command {
 	if len(keys) == 0 {
 		keys = [][]byte{t.primary()}
 	}
-	if m.avoidSimBugs && t.ttlRaised && t.locked[string(t.primary())] != 0 {
-		// simDeviations: relock-keeps-max-ttl.
-		keys = slices.DeleteFunc(keys, func(k []byte) bool { return bytes.Equal(k, t.primary()) })
-		if len(keys) == 0 {
-			return nil
-		}
-	}
 	relock := false // a key this txn already holds a pessimistic lock on
 	for _, k := range keys {
 		relock = relock || t.locked[string(k)] != 0

@@ -27,9 +27,9 @@ type traffic struct {
 	raw  *tikv.RawClient
 	keys [][]byte
 
-	healed  atomic.Bool  // set by the test once the fault is over
-	okAfter atomic.Int64 // successful Put+Get rounds since healed
-	failed  atomic.Int64 // failed calls, for the log
+	healed  atomic.Bool    // set by the test once the fault is over
+	okAfter []atomic.Int64 // per worker: successful Put+Get rounds since healed
+	failed  atomic.Int64   // failed calls, for the log
 
 	acked  []int64          // per worker: last acknowledged value; read only after stop
 	unsure []map[int64]bool // per worker: values whose Put failed; read only after stop
@@ -44,7 +44,8 @@ type traffic struct {
 func startTraffic(t *testing.T, cli *tikv.Client, keys [][]byte, withTSO bool) *traffic {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &traffic{raw: cli.Raw(), keys: keys, stop: cancel,
-		acked: make([]int64, len(keys)), unsure: make([]map[int64]bool, len(keys))}
+		okAfter: make([]atomic.Int64, len(keys)),
+		acked:   make([]int64, len(keys)), unsure: make([]map[int64]bool, len(keys))}
 	for w := range keys {
 		tr.unsure[w] = map[int64]bool{}
 		tr.wg.Go(func() { tr.write(ctx, w) })
@@ -53,7 +54,7 @@ func startTraffic(t *testing.T, cli *tikv.Client, keys [][]byte, withTSO bool) *
 		tr.wg.Go(func() {
 			for ctx.Err() == nil {
 				cctx, ccancel := context.WithTimeout(ctx, trafficOpTimeout)
-				if _, err := cli.CurrentTS(cctx); err != nil {
+				if _, err := cli.CurrentTS(cctx); err != nil && ctx.Err() == nil {
 					tr.failed.Add(1)
 				}
 				ccancel()
@@ -80,10 +81,11 @@ func (tr *traffic) write(ctx context.Context, w int) {
 		}
 		cancel()
 		switch {
-		case err != nil:
+		case err != nil && ctx.Err() == nil: // not the call halt cancelled
 			tr.failed.Add(1)
+		case err != nil:
 		case tr.healed.Load():
-			tr.okAfter.Add(1)
+			tr.okAfter[w].Add(1)
 		}
 	}
 }
@@ -94,15 +96,17 @@ func (tr *traffic) halt() {
 	tr.wg.Wait()
 }
 
-// waitRounds waits until the workers completed n successful rounds since
+// waitRounds waits until every worker completed n successful rounds since
 // the fault was healed.
 func (tr *traffic) waitRounds(t *testing.T, n int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), recoverTimeout)
 	defer cancel()
 	eventually(t, ctx, "traffic succeeds after the fault", func(context.Context) error {
-		if got := tr.okAfter.Load(); got < n {
-			return fmt.Errorf("%d of %d rounds succeeded (%d failed calls so far)", got, n, tr.failed.Load())
+		for w := range tr.okAfter {
+			if got := tr.okAfter[w].Load(); got < n {
+				return fmt.Errorf("worker %d: %d of %d rounds succeeded (%d failed calls so far)", w, got, n, tr.failed.Load())
+			}
 		}
 		return nil
 	})
@@ -187,7 +191,7 @@ func TestPDLeaderChangeDuringTraffic(t *testing.T) {
 	// A split now makes the client's cached regions stale, so the traffic
 	// must reload them from the new leader.
 	splitAt(t, cli, keys[2])
-	tr.waitRounds(t, 4*int64(len(keys)))
+	tr.waitRounds(t, 3)
 	tr.verify(t)
 }
 
@@ -254,7 +258,7 @@ func TestStoreRestartDuringTraffic(t *testing.T) {
 	}
 	stopped = false
 	tr.healed.Store(true)
-	tr.waitRounds(t, 4*int64(len(keys)))
+	tr.waitRounds(t, 3)
 
 	// Every key, in both regions, is served again.
 	ctx, cancel := context.WithTimeout(t.Context(), recoverTimeout)

@@ -128,26 +128,54 @@ func kvContext(region *metapb.Region, peer *metapb.Peer) *kvrpcpb.Context {
 }
 
 // rawPutGet writes key=value through the region leader, reads it back,
-// and deletes it again so a shared cluster is left as it was.
-func (rc *rawClient) rawPutGet(ctx context.Context, key, value []byte) {
+// and deletes it again so a shared cluster is left as it was. Under API V2
+// the key goes into the default keyspace ('r' and keyspace id 0), and PD is
+// asked for its memcomparable-encoded region key.
+func (rc *rawClient) rawPutGet(ctx context.Context, api cluster.APIVersion, key, value []byte) {
 	rc.t.Helper()
-	region, leader, addr := rc.regionFor(ctx, key)
+	lookup := key
+	if api == cluster.APIV2 {
+		key = append([]byte{'r', 0, 0, 0}, key...)
+		lookup = encodeBytes(key)
+	}
+	region, leader, addr := rc.regionFor(ctx, lookup)
+	kctx := func() *kvrpcpb.Context {
+		c := kvContext(region, leader)
+		if api == cluster.APIV2 {
+			c.ApiVersion = kvrpcpb.APIVersion_V2
+		}
+		return c
+	}
 	kv := tikvpb.NewTikvClient(rc.conn(addr))
-	put, err := kv.RawPut(ctx, &kvrpcpb.RawPutRequest{Context: kvContext(region, leader), Key: key, Value: value})
+	put, err := kv.RawPut(ctx, &kvrpcpb.RawPutRequest{Context: kctx(), Key: key, Value: value})
 	if err != nil || put.GetRegionError() != nil || put.GetError() != "" {
 		rc.t.Fatalf("RawPut(%q) on store %s: %v %v %q", key, addr, err, put.GetRegionError(), put.GetError())
 	}
-	get, err := kv.RawGet(ctx, &kvrpcpb.RawGetRequest{Context: kvContext(region, leader), Key: key})
+	get, err := kv.RawGet(ctx, &kvrpcpb.RawGetRequest{Context: kctx(), Key: key})
 	if err != nil || get.GetRegionError() != nil || get.GetError() != "" {
 		rc.t.Fatalf("RawGet(%q) on store %s: %v %v %q", key, addr, err, get.GetRegionError(), get.GetError())
 	}
 	if get.GetNotFound() || !bytes.Equal(get.GetValue(), value) {
 		rc.t.Fatalf("RawGet(%q) = %q (not found: %v), want %q", key, get.GetValue(), get.GetNotFound(), value)
 	}
-	del, err := kv.RawDelete(ctx, &kvrpcpb.RawDeleteRequest{Context: kvContext(region, leader), Key: key})
+	del, err := kv.RawDelete(ctx, &kvrpcpb.RawDeleteRequest{Context: kctx(), Key: key})
 	if err != nil || del.GetRegionError() != nil || del.GetError() != "" {
 		rc.t.Fatalf("RawDelete(%q): %v %v %q", key, err, del.GetRegionError(), del.GetError())
 	}
+}
+
+// encodeBytes is TiKV's memcomparable byte encoding (groups of 8 bytes,
+// zero-padded, each followed by 0xff minus the pad length), which turns an
+// API V2 key into the region key PD knows.
+func encodeBytes(b []byte) []byte {
+	var out []byte
+	for i := 0; i <= len(b); i += 8 {
+		chunk := b[i:min(i+8, len(b))]
+		out = append(out, chunk...)
+		out = append(out, make([]byte, 8-len(chunk))...)
+		out = append(out, byte(0xff-(8-len(chunk))))
+	}
+	return out
 }
 
 // testKey returns a key under a random per-test prefix; the seed is logged
@@ -218,5 +246,5 @@ func checkCluster(t *testing.T, c *cluster.Cluster, wantPDs, wantStores int) {
 		t.Errorf("Tso CloseSend: %v", err)
 	}
 
-	rc.rawPutGet(ctx, testKey(t, "k"), []byte("v"))
+	rc.rawPutGet(ctx, c.APIVersion(), testKey(t, "k"), []byte("v"))
 }

@@ -43,6 +43,25 @@ type entry struct {
 	id     uint64
 }
 
+// entryPool recycles entries (and their done channels) answered with a
+// response. Such an entry is referenced by nobody else any more: the receive
+// loop took it out of the stream's pending map before answering, and the
+// sender stopped reading it once the batch was encoded, which happened
+// before it was registered. Entries that ended any other way (an error, an
+// abandoned wait) are left to the garbage collector, since a stream may still
+// hold them.
+var entryPool = sync.Pool{New: func() any { return &entry{done: make(chan result, 1)} }}
+
+// recycle resets e and returns it to entryPool. Only the caller that
+// received e's response may call it.
+func (e *entry) recycle() {
+	e.req, e.frame, e.id = nil, nil, 0
+	e.abandoned.Store(false)
+	e.sent.Store(false)
+	e.stream.Store(nil)
+	entryPool.Put(e)
+}
+
 // abandon marks e as no longer awaited and forgets it on its stream.
 func (e *entry) abandon() {
 	e.abandoned.Store(true)
@@ -99,7 +118,8 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: err}
 	}
-	e := &entry{req: req, frame: frame, done: make(chan result, 1)}
+	e := entryPool.Get().(*entry)
+	e.req, e.frame = req, frame
 	closing := b.cn.pool.ctx.Done()
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
@@ -115,6 +135,7 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+		e.recycle()
 		m, err := req.cmd.decodeBatch(r.raw)
 		if err != nil {
 			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Sent: true, Err: err}

@@ -42,6 +42,10 @@ type conn struct {
 	batch *batchConn
 }
 
+// initialWindowSize is the HTTP/2 stream and connection flow-control window
+// (1 GiB, TiKV's own client default).
+const initialWindowSize = 1 << 30
+
 func dialOptions(cfg *config) []grpc.DialOption {
 	creds := insecure.NewCredentials()
 	if cfg.tlsConfig != nil {
@@ -50,6 +54,13 @@ func dialOptions(cfg *config) []grpc.DialOption {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(wireCodec{})),
+		// Large fixed flow-control windows, as TiKV clients use: a batch
+		// of scan or batch-get responses then never stalls on window
+		// updates, and gRPC skips its BDP-estimation pings (one ping
+		// round trip per burst of data otherwise). Options passed with
+		// WithDialOptions come later and override these.
+		grpc.WithInitialWindowSize(initialWindowSize),
+		grpc.WithInitialConnWindowSize(initialWindowSize),
 	}
 	if cfg.keepaliveTime > 0 {
 		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // rawFrame is an already-encoded protobuf message; the codec sends it as is.
@@ -25,6 +26,11 @@ const (
 // encodeFrame encodes req as one element of BatchCommandsRequest.requests:
 // the field key, the length, and the BatchCommandsRequest_Request message.
 func encodeFrame(req *Request) ([]byte, error) {
+	if arm := req.cmd.batchArm(); arm != 0 {
+		if m, ok := req.msg.(gogoMessage); ok {
+			return encodeArmFrame(req, arm, m)
+		}
+	}
 	m := req.cmd.toBatch(req.msg)
 	n := m.Size()
 	head := 1 + uvarintLen(uint64(n))
@@ -39,6 +45,28 @@ func encodeFrame(req *Request) ([]byte, error) {
 		return nil, fmt.Errorf("kvrpc: encode %s: wrote %d of %d bytes", req.Type(), w, n)
 	}
 	return buf, nil
+}
+
+// encodeArmFrame is encodeFrame without building the oneof wrappers: the
+// BatchCommandsRequest_Request holds one field, the command's arm, whose
+// body is the request message itself.
+func encodeArmFrame(req *Request, arm protowire.Number, m gogoMessage) ([]byte, error) {
+	n := m.Size()
+	armLen := protowire.SizeTag(arm) + protowire.SizeBytes(n)
+	buf := make([]byte, 0, 1+protowire.SizeVarint(uint64(armLen))+armLen)
+	buf = append(buf, keyRequests)
+	buf = protowire.AppendVarint(buf, uint64(armLen))
+	buf = protowire.AppendTag(buf, arm, protowire.BytesType)
+	buf = protowire.AppendVarint(buf, uint64(n))
+	body := buf[len(buf) : len(buf)+n]
+	w, err := m.MarshalToSizedBuffer(body)
+	if err != nil {
+		return nil, fmt.Errorf("kvrpc: encode %s: %w", req.Type(), err)
+	}
+	if w != n {
+		return nil, fmt.Errorf("kvrpc: encode %s: wrote %d of %d bytes", req.Type(), w, n)
+	}
+	return buf[:len(buf)+n], nil
 }
 
 // encodeBatch concatenates pre-encoded request frames with the request ids

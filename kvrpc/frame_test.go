@@ -12,10 +12,12 @@ func TestEncodeBatchRoundTrip(t *testing.T) {
 	t.Parallel()
 	reqs := []*Request{
 		NewRawGet(&kvrpcpb.RawGetRequest{Key: []byte("a"), Context: &kvrpcpb.Context{RegionId: 7}}),
+		NewRawScan(&kvrpcpb.RawScanRequest{StartKey: []byte("s"), Limit: 100, KeyOnly: true}),
+		NewRawBatchGet(&kvrpcpb.RawBatchGetRequest{Keys: [][]byte{[]byte("a"), bytes.Repeat([]byte("b"), 200)}}),
 		NewGet(&kvrpcpb.GetRequest{Key: bytes.Repeat([]byte("k"), 300), Version: 1 << 40}),
 		NewPrewrite(&kvrpcpb.PrewriteRequest{StartVersion: 9, Mutations: []*kvrpcpb.Mutation{{Key: []byte("x"), Value: []byte("y")}}}),
 	}
-	ids := []uint64{1, 1 << 20, 1<<63 + 5}
+	ids := []uint64{1, 1 << 20, 7, 8, 1<<63 + 5}
 	var es []*entry
 	for _, r := range reqs {
 		f, err := encodeFrame(r)

@@ -32,6 +32,7 @@ type command interface {
 	toBatch(m Message) *tikvpb.BatchCommandsRequest_Request
 	fromBatch(r *tikvpb.BatchCommandsResponse_Response) (Message, bool)
 	decodeBatch(raw []byte) (Message, error)
+	batchArm() protowire.Number
 	unary(ctx context.Context, c tikvpb.TikvClient, m Message) (Message, error)
 }
 
@@ -48,10 +49,11 @@ type spec[Q, P Message] struct {
 	// BatchCommands stream; those always take the unary path.
 	wrap   func(Q) *tikvpb.BatchCommandsRequest_Request
 	unwrap func(*tikvpb.BatchCommandsResponse_Response) P
-	// arm and fast, when set, decode the response straight from the bytes
-	// of its BatchCommandsResponse.Response (see decode.go): arm is the
-	// field number of the command's oneof arm, fast decodes that arm's
-	// message and reports false for anything it does not expect.
+	// arm and fast, when set, encode the request and decode the response
+	// straight to and from bytes (see frame.go and decode.go): arm is the
+	// field number of the command's oneof arm in both batch messages, fast
+	// decodes that arm's response message and reports false for anything
+	// it does not expect.
 	arm  protowire.Number
 	fast func([]byte) (P, bool)
 }
@@ -87,6 +89,10 @@ func (s *spec[Q, P]) fromBatch(r *tikvpb.BatchCommandsResponse_Response) (Messag
 	}
 	return p, true
 }
+
+// batchArm is the field number of the command's oneof arm in the batch
+// request and response messages (the same in both), or 0 if unknown.
+func (s *spec[Q, P]) batchArm() protowire.Number { return s.arm }
 
 // decodeBatch decodes one encoded BatchCommandsResponse.Response with the
 // fast decoder when it applies, else with the generated one.

@@ -243,11 +243,13 @@ func WithKeyOnly() CallOption { return callOptionFunc(func(c *callConfig) { c.ke
 func WithTTL(d time.Duration) CallOption { return callOptionFunc(func(c *callConfig) { c.ttl = d }) }
 
 func callOpts(opts []CallOption) callConfig {
-	var c callConfig
 	if len(opts) == 0 {
-		// The common case: no per-call options.
-		return c
+		// The common case: no per-call options. Returning a literal here
+		// keeps the no-option path from allocating: c below escapes
+		// through the interface call.
+		return callConfig{}
 	}
+	var c callConfig
 	for _, o := range opts {
 		if o != nil {
 			o.applyCall(&c)

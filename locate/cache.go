@@ -98,9 +98,8 @@ func (c *Cache) ttlOf(r *Region) time.Duration {
 
 // now returns the monotonic nanoseconds since the cache was created, plus
 // one so that it is never zero (a region's expiry is 0 until it is inserted).
-// It reads only the monotonic clock: half the cost of time.Now, which also
-// reads the wall clock, on the lookup path; and wall-clock steps cannot
-// expire or prolong regions.
+// It reads only the monotonic clock (time.Now also reads the wall clock), so
+// wall-clock steps cannot expire or prolong regions.
 func (c *Cache) now() int64 { return int64(time.Since(c.epoch)) + 1 }
 
 // fresh reports whether r may be used at now, extending its TTL on access.

@@ -34,6 +34,8 @@ type traffic struct {
 	acked  []int64          // per worker: last acknowledged value; read only after stop
 	unsure []map[int64]bool // per worker: values whose Put failed; read only after stop
 
+	violations [][]string // per worker: reads no write explains; read only after stop
+
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
@@ -45,7 +47,8 @@ func startTraffic(t *testing.T, cli *tikv.Client, keys [][]byte, withTSO bool) *
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &traffic{raw: cli.Raw(), keys: keys, stop: cancel,
 		okAfter: make([]atomic.Int64, len(keys)),
-		acked:   make([]int64, len(keys)), unsure: make([]map[int64]bool, len(keys))}
+		acked:   make([]int64, len(keys)), unsure: make([]map[int64]bool, len(keys)),
+		violations: make([][]string, len(keys))}
 	for w := range keys {
 		tr.unsure[w] = map[int64]bool{}
 		tr.wg.Go(func() { tr.write(ctx, w) })
@@ -76,6 +79,11 @@ func (tr *traffic) write(ctx context.Context, w int) {
 			var v []byte
 			v, err = tr.raw.Get(cctx, tr.keys[w])
 			if err == nil && string(v) != strconv.FormatInt(n, 10) {
+				// Only a late Put of unknown outcome may hide the value just
+				// acknowledged; anything else is a lost write or a stale read.
+				if got, perr := strconv.ParseInt(string(v), 10, 64); perr != nil || !tr.unsure[w][got] {
+					tr.violations[w] = append(tr.violations[w], fmt.Sprintf("read %q right after writing %d", v, n))
+				}
 				err = fmt.Errorf("read %q right after writing %d", v, n)
 			}
 		}
@@ -120,6 +128,11 @@ func (tr *traffic) verify(t *testing.T) {
 	t.Helper()
 	tr.halt()
 	t.Logf("traffic: %d failed calls during the fault; acknowledged %v", tr.failed.Load(), tr.acked)
+	for w, vs := range tr.violations {
+		for _, v := range vs {
+			t.Errorf("worker %d (key %q): %s", w, tr.keys[w], v)
+		}
+	}
 	got, err := tr.raw.BatchGet(callCtx(t), tr.keys)
 	if err != nil {
 		t.Fatalf("BatchGet after the fault: %v", err)

@@ -29,6 +29,9 @@ done
 step "benchmarks once"
 go test -run='^$' -bench=. -benchtime=1x -count=1 work
 
+step "e2e: the suite again on API v1 (the default backend runs v2)"
+TIKVGO_E2E_API_VERSION=v1 go test -race -count=1 ./e2e/
+
 step "e2e: containers backend (local tikvsim image), when a Docker engine answers"
 if go run ./e2e/cmd/dockercheck; then
 	TIKVGO_E2E_BACKEND=containers TIKVGO_E2E_IMAGE=local go test -race -count=1 -timeout 20m ./e2e/...

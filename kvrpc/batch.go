@@ -93,10 +93,13 @@ type batchConn struct {
 	cn    *conn
 	queue chan *entry
 
-	// Owned by the sender goroutine.
+	// sendMu is held by whoever flushes: the sender goroutine, or a lone
+	// caller sending directly (see sendDirect). It guards the fields below.
+	sendMu sync.Mutex
 	stream *batchStream
 	nextID uint64
-	ids    []uint64 // scratch for one flush
+	ids    []uint64  // scratch for one flush
+	direct [1]*entry // the batch of a direct send
 	// current mirrors stream for readers outside the sender goroutine.
 	current atomic.Pointer[batchStream]
 	// waiting counts callers between queueing a request and getting its
@@ -121,15 +124,18 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 	e := entryPool.Get().(*entry)
 	e.req, e.frame = req, frame
 	closing := b.cn.pool.ctx.Done()
-	b.waiting.Add(1)
-	defer b.waiting.Add(-1)
-	select {
-	case b.queue <- e:
-	case <-ctx.Done():
-		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: ctx.Err()}
-	case <-closing:
-		return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: b.cn.pool.closedErr()}
+	if b.waiting.Add(1) > 1 || !b.sendDirect(e) {
+		select {
+		case b.queue <- e:
+		case <-ctx.Done():
+			b.waiting.Add(-1)
+			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: ctx.Err()}
+		case <-closing:
+			b.waiting.Add(-1)
+			return nil, &RPCError{Addr: b.addr(), Cmd: req.Type(), Err: b.cn.pool.closedErr()}
+		}
 	}
+	defer b.waiting.Add(-1)
 	select {
 	case r := <-e.done:
 		if r.err != nil {
@@ -150,6 +156,30 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 	}
 }
 
+// sendDirect sends e from the caller's goroutine when the connection is
+// idle (nothing queued, nobody else waiting, the sender not busy), saving
+// the hand-off to the sender goroutine on the latency path of a lone
+// caller. It reports false, having done nothing, when the caller should
+// queue instead. A direct Send does not watch the caller's ctx; it blocks
+// only as long as gRPC's flow control does, with 1 GiB windows rarely.
+func (b *batchConn) sendDirect(e *entry) bool {
+	cfg := &b.cn.pool.client.cfg
+	if cfg.overloadWait > 0 && b.cn.pool.load.Load() > cfg.overloadLoad {
+		return false // the sender waits to pack more while the store is overloaded
+	}
+	if len(b.queue) != 0 || !b.sendMu.TryLock() {
+		return false
+	}
+	defer b.sendMu.Unlock()
+	if b.cn.pool.ctx.Err() != nil {
+		return false // closing: the queue path reports it
+	}
+	b.direct[0] = e
+	b.flush(b.direct[:1])
+	b.direct[0] = nil
+	return true
+}
+
 func (b *batchConn) sendLoop() {
 	cfg := &b.cn.pool.client.cfg
 	closing := b.cn.pool.ctx.Done()
@@ -161,7 +191,9 @@ func (b *batchConn) sendLoop() {
 		case e := <-b.queue:
 			batch = append(batch, e)
 		case <-closing:
+			b.sendMu.Lock()
 			b.shutdown()
+			b.sendMu.Unlock()
 			return
 		}
 		batch = b.drain(batch, cfg.maxBatchSize)
@@ -183,7 +215,9 @@ func (b *batchConn) sendLoop() {
 			batch = b.waitMore(batch, min(cfg.overloadSize, cfg.maxBatchSize), timer.C, closing)
 			timer.Stop()
 		}
+		b.sendMu.Lock()
 		b.flush(batch)
+		b.sendMu.Unlock()
 	}
 }
 

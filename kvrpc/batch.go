@@ -177,6 +177,7 @@ func (b *batchConn) sendDirect(e *entry) bool {
 	b.direct[0] = e
 	b.flush(b.direct[:1])
 	b.direct[0] = nil
+	b.cn.pool.client.stats.directSends.Add(1)
 	return true
 }
 

@@ -473,3 +473,78 @@ func TestAbandonedRequestCanBeResentAtOnce(t *testing.T) {
 		t.Fatalf("resend: %v %v", resp, err)
 	}
 }
+
+func TestLoneCallerSendsDirectly(t *testing.T) {
+	t.Parallel()
+	f := startStore(t, &fakeStore{}, nil)
+	c := newClient(t, kvrpc.WithConnectionCount(1))
+	for i := range 5 {
+		key := fmt.Sprint("k", i)
+		resp, err := c.Send(t.Context(), f.addr, rawGet(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := valueOf(t, resp); v != key {
+			t.Fatalf("value %q, want %q", v, key)
+		}
+	}
+	if st := c.Stats(); st.DirectSends != 5 || st.BatchMessages != 5 {
+		t.Fatalf("stats %+v, want 5 direct sends of 5 messages", st)
+	}
+}
+
+func TestBusyConnectionQueuesToSender(t *testing.T) {
+	t.Parallel()
+	const others = 3
+	// The store answers nothing until it has received every request, so
+	// the first caller waits throughout and the others find the
+	// connection busy.
+	var held []*tikvpb.BatchCommandsRequest
+	received := 0
+	arrived := make(chan struct{}, others+1)
+	f := startStore(t, &fakeStore{onBatch: func(_ int32, s tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error {
+		arrived <- struct{}{}
+		held = append(held, req)
+		received += len(req.Requests)
+		if received < others+1 {
+			return nil
+		}
+		for _, r := range held {
+			resp := &tikvpb.BatchCommandsResponse{RequestIds: r.RequestIds}
+			for _, q := range r.Requests {
+				resp.Responses = append(resp.Responses, echo(q))
+			}
+			if err := s.Send(resp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}, nil)
+	c := newClient(t, kvrpc.WithConnectionCount(1))
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Send(t.Context(), f.addr, rawGet("first"))
+		first <- err
+	}()
+	// Wait until the store holds the first request.
+	select {
+	case <-arrived:
+	case err := <-first:
+		t.Fatalf("first request ended early: %v", err)
+	}
+	var wg sync.WaitGroup
+	for i := range others {
+		wg.Go(func() {
+			if _, err := c.Send(t.Context(), f.addr, rawGet(fmt.Sprint(i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.DirectSends != 1 || st.BatchedRequests != others+1 {
+		t.Fatalf("stats %+v, want 1 direct send and %d requests", st, others+1)
+	}
+}

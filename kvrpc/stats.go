@@ -9,6 +9,10 @@ type Stats struct {
 	// average batch size.
 	BatchMessages   uint64
 	BatchedRequests uint64
+	// DirectSends counts batches of one request that a lone caller sent
+	// from its own goroutine because the connection was idle, instead of
+	// handing them to the connection's sender goroutine.
+	DirectSends uint64
 	// UnaryRequests is how many requests took the unary path.
 	UnaryRequests uint64
 	// StreamsOpened counts BatchCommands streams opened, StreamFailures
@@ -18,7 +22,7 @@ type Stats struct {
 }
 
 type counters struct {
-	batchMessages, batchedRequests, unaryRequests, streamsOpened, streamFailures atomic.Uint64
+	batchMessages, batchedRequests, directSends, unaryRequests, streamsOpened, streamFailures atomic.Uint64
 }
 
 // Stats returns the client's counters.
@@ -26,6 +30,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		BatchMessages:   c.stats.batchMessages.Load(),
 		BatchedRequests: c.stats.batchedRequests.Load(),
+		DirectSends:     c.stats.directSends.Load(),
 		UnaryRequests:   c.stats.unaryRequests.Load(),
 		StreamsOpened:   c.stats.streamsOpened.Load(),
 		StreamFailures:  c.stats.streamFailures.Load(),

@@ -284,3 +284,41 @@ func FuzzParseBatchFrame(f *testing.F) {
 	f.Add(raw)
 	f.Fuzz(func(t *testing.T, raw []byte) { checkSameFrame(t, raw) })
 }
+
+// BenchmarkDecodeBatchResponse compares the fast decoders with the
+// generated one on typical raw responses.
+func BenchmarkDecodeBatchResponse(b *testing.B) {
+	pairs := make([]*kvrpcpb.KvPair, 100)
+	for i := range pairs {
+		pairs[i] = &kvrpcpb.KvPair{Key: fmt.Appendf(nil, "bench-raw-%03d", i), Value: make([]byte, 64)}
+	}
+	cases := []struct {
+		name string
+		cmd  command
+		resp *tikvpb.BatchCommandsResponse_Response
+	}{
+		{"RawGet", rawGetSpec, &tikvpb.BatchCommandsResponse_Response{Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{
+			RawGet: &kvrpcpb.RawGetResponse{Value: make([]byte, 64)}}}},
+		{"RawScan100", rawScanSpec, &tikvpb.BatchCommandsResponse_Response{Cmd: &tikvpb.BatchCommandsResponse_Response_RawScan{
+			RawScan: &kvrpcpb.RawScanResponse{Kvs: pairs}}}},
+	}
+	for _, c := range cases {
+		raw := marshalResponse(b, c.resp)
+		b.Run(c.name+"/decoder=fast", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.cmd.decodeBatch(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/decoder=generated", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := generatedDecode(c.cmd, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

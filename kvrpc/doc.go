@@ -24,11 +24,20 @@
 // while the previous message is being written leave together (up to
 // [WithMaxBatchSize]). When many callers wait on one connection the sender
 // yields the processor once before sending, so callers about to queue join
-// the message; at low load it never does. [WithOverloadBatchWait] adds a bounded wait only while
+// the message; at low load it never does. A lone caller on an idle
+// connection skips the hand-off and writes its one-request message itself. [WithOverloadBatchWait] adds a bounded wait only while
 // the store reports a high transport-layer load. Responses are routed back by
 // request id, in whatever order the store answers. When a stream fails, every
 // request in flight on it fails with an [*RPCError] wrapping
 // [ErrStreamBroken], and the next request opens a new stream.
+//
+// # Decoding
+//
+// Responses to the raw point, batch and scan commands are decoded by hand
+// from a private copy of each response's bytes: a RawBatchGet or RawScan
+// response holds one slab of KvPairs whose keys and values are sub-slices
+// (with capacity capped) of that copy, so keeping one value keeps only its
+// own response alive. Other commands use the generated kvproto decoders.
 //
 // # Concurrency and errors
 //

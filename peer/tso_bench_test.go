@@ -141,7 +141,10 @@ func benchTSO(b *testing.B, callers int, get tsSource) {
 				h.record(time.Since(t0))
 				if err != nil {
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
+					// Copy before taking the address so that only a
+					// failure allocates.
+					e := err
+					firstErr.CompareAndSwap(nil, &e)
 				}
 			}
 		})

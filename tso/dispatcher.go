@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/pdpb"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -31,6 +32,10 @@ type stream struct {
 	cancel context.CancelFunc
 	timer  *time.Timer // cancels the stream when a round overruns
 	req    pdpb.TsoRequest
+	// resp is decoded in place every round (see streamCodec); nothing
+	// keeps a reference to it past the round that received it.
+	resp  pdpb.TsoResponse
+	codec streamCodec
 }
 
 func (s *stream) close() {
@@ -143,7 +148,7 @@ func (d *dispatcher) openStream() error {
 	st := &stream{leader: l, cancel: cancel}
 	st.timer = time.AfterFunc(c.cfg.roundTimeout, cancel)
 	st.req.Header = c.pd.RequestHeader()
-	cli, err := pdpb.NewPDClient(l.Conn()).Tso(sctx)
+	cli, err := pdpb.NewPDClient(l.Conn()).Tso(sctx, grpc.ForceCodecV2(&st.codec))
 	if err != nil {
 		st.close()
 		return fmt.Errorf("tso: open stream to %s: %w", l.Addr, err)
@@ -178,7 +183,8 @@ func (d *dispatcher) round(n int) (Timestamp, error) {
 	if err := st.cli.Send(&st.req); err != nil {
 		return 0, d.streamErr("send", err)
 	}
-	resp, err := st.cli.Recv()
+	resp := &st.resp
+	err := st.cli.RecvMsg(resp)
 	if !st.timer.Stop() {
 		// The timer fired and cancelled the stream; even a response that
 		// made it through is on a stream we are about to drop.

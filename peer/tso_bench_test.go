@@ -25,7 +25,10 @@ type tsSource func(ctx context.Context) error
 // callers. It reports ops/s, p99 latency (µs), allocs/op and allocs/ts (the
 // same count unrounded):
 //
-//	cd peer && GOWORK=off go test -run '^$' -bench BenchmarkTSO -benchtime 1s -count 6
+//	cd peer && for i in 1 2 3 4 5 6; do GOWORK=off go test -run '^$' -bench BenchmarkTSO -benchtime 1s -count 1 .; done
+//
+// (-count N repeats each sub-benchmark N times back to back, so a load
+// spike on a shared machine lands on one client; the loop interleaves.)
 //
 // Both clients are measured the same way: the same latency recorder (a
 // fixed-bucket histogram allocated before the timer starts, so recording

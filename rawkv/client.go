@@ -132,6 +132,7 @@ func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 		ksID = ks.ID
 		cfg.logger.Info("rawkv: keyspace loaded", slog.String("keyspace", name), slog.Uint64("keyspace_id", uint64(ksID)))
 	}
+	cfg.boOpts = backoffOptions(cfg.observers)
 	return &Client{
 		cfg:    cfg,
 		codec:  newCodec(cfg.apiVersion, ksID),
@@ -173,7 +174,8 @@ func (c *Client) checkOpen() error {
 }
 
 // newBackoffer returns the backoffer of one call.
-func (c *Client) newBackoffer() *retry.Backoffer { return retry.New(c.cfg.budget) }
+// With no observer the options are nil, so this costs what retry.New does.
+func (c *Client) newBackoffer() *retry.Backoffer { return retry.New(c.cfg.budget, c.cfg.boOpts...) }
 
 // sendOpts returns the sender options of a read or write.
 func (c *Client) sendOpts(write bool) []locate.SendOption {

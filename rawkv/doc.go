@@ -44,6 +44,7 @@
 // value); in atomic mode, and always for CompareAndSwap, it fails with an
 // *UndeterminedError matching ErrUndetermined: the write may or may not have
 // happened. The ctx deadline bounds the whole call, retries included.
+// WithBackoffObserver reports every backoff sleep, for metrics.
 //
 // Bad input fails with a sentinel before any request is sent: ErrEmptyKey,
 // ErrKeyTooLarge, ErrValueTooLarge, ErrBatchTooLarge, ErrInvalidRange,

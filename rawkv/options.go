@@ -3,6 +3,7 @@ package rawkv
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
@@ -88,6 +89,8 @@ type config struct {
 	pdOpts         []pdclient.Option
 	rpcOpts        []kvrpc.Option
 	cacheOpts      []locate.Option
+	observers      []func(retry.BackoffEvent)
+	boOpts         []retry.Option // given to every Backoffer; nil without observers
 }
 
 func defaultConfig() config {
@@ -164,6 +167,40 @@ func WithRequestTimeout(d time.Duration) Option {
 // WithRetryBudget bounds the total backoff sleep of one call. Default
 // retry.RawKVBudget. The call's ctx deadline bounds everything as well.
 func WithRetryBudget(d time.Duration) Option { return optionFunc(func(c *config) { c.budget = d }) }
+
+// WithBackoffObserver calls fn after every backoff of every call: each
+// Backoffer the client creates gets retry.WithObserver(fn), and the Backoffers
+// forked from it for the RPCs of a batch call share fn. fn runs synchronously
+// on the goroutine that backed off, possibly from several goroutines at once,
+// so it must be safe for concurrent use and should only count and time (for
+// example tikvprom's Metrics.ObserveBackoff). Given more than once, every fn
+// is called, in the order given; a nil fn is ignored. Backoffs of the PD
+// client and the timestamp client are not reported here. Default: none, which
+// costs nothing per call.
+func WithBackoffObserver(fn func(retry.BackoffEvent)) Option {
+	return optionFunc(func(c *config) {
+		if fn != nil {
+			c.observers = append(c.observers, fn)
+		}
+	})
+}
+
+// backoffOptions returns the options of every Backoffer of a client with
+// these observers: nil without any.
+func backoffOptions(observers []func(retry.BackoffEvent)) []retry.Option {
+	switch len(observers) {
+	case 0:
+		return nil
+	case 1:
+		return []retry.Option{retry.WithObserver(observers[0])}
+	}
+	all := slices.Clone(observers)
+	return []retry.Option{retry.WithObserver(func(ev retry.BackoffEvent) {
+		for _, fn := range all {
+			fn(ev)
+		}
+	})}
+}
 
 // WithBatchLimits sets how batch calls are cut into RPCs: at most keys keys
 // per RPC, and an RPC is closed once its key+value bytes reach bytes.

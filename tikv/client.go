@@ -152,6 +152,10 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	if cfg.requestTimeout > 0 {
 		rawOpts = append(rawOpts, rawkv.WithRequestTimeout(cfg.requestTimeout))
 	}
+	if ob, ok := cfg.metrics.(BackoffObserver); ok {
+		// Added to any observer of WithRawOptions, not in its place.
+		rawOpts = append(rawOpts, rawkv.WithBackoffObserver(ob.ObserveBackoff))
+	}
 	raw, err := rawkv.NewWithCluster(ctx, rawkv.Cluster{PD: c.pd, Cache: cache, RPC: rpc}, rawOpts...)
 	if errors.Is(err, rawkv.ErrInvalidOption) {
 		// A bad WithRawOptions value: report it as the facade's option

@@ -48,9 +48,10 @@
 // # Metrics and logging
 //
 // [WithMetrics] takes a [Metrics]: every store RPC passes through its
-// InterceptRPC, and the optional [StatsTracker] and [TSOObserver] interfaces
-// are used when it implements them. The methods use only types of the modules
-// below the facade, so the Prometheus adapter
+// InterceptRPC, and the optional [StatsTracker], [TSOObserver] and
+// [BackoffObserver] interfaces are used when it implements them (the last
+// sees every backoff of the raw client's calls). The methods use only types
+// of the modules below the facade, so the Prometheus adapter
 // github.com/tikvgo/tikvgo/tikvprom implements them without importing this
 // package. Nothing is registered in any global registry, and nothing is
 // logged through a package-level logger.

@@ -8,6 +8,7 @@ require (
 	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
+	github.com/tikvgo/tikvgo/retry v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/goleak v1.3.0
@@ -18,7 +19,6 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
-	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect

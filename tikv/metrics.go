@@ -6,6 +6,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
@@ -16,7 +17,7 @@ import (
 // anywhere.
 //
 // Implementations must be safe for concurrent use. Further events come as
-// optional interfaces (StatsTracker, TSOObserver) that New looks for with a
+// optional interfaces (StatsTracker, TSOObserver, BackoffObserver) that New looks for with a
 // type assertion, so adding one never breaks an existing implementation.
 type Metrics interface {
 	// InterceptRPC is installed as the kvrpc interceptor of every store
@@ -39,4 +40,13 @@ type StatsTracker interface {
 // and outcome of every Client.CurrentTS call.
 type TSOObserver interface {
 	ObserveTSO(d time.Duration, err error)
+}
+
+// BackoffObserver is an optional interface of Metrics: it is told about
+// every backoff of the raw client's calls (New passes ObserveBackoff to
+// rawkv.WithBackoffObserver), whether the backoff slept, was refused or was
+// interrupted. It runs synchronously on the goroutine that backed off,
+// possibly from several at once, so it should only count and time.
+type BackoffObserver interface {
+	ObserveBackoff(ev retry.BackoffEvent)
 }

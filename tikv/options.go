@@ -148,7 +148,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithMetrics hands m the client's events: every store RPC passes through
 // m.InterceptRPC, and the optional interfaces m implements (StatsTracker,
-// TSOObserver) are used too. The facade registers nothing anywhere; the
+// TSOObserver, BackoffObserver) are used too. The facade registers nothing anywhere; the
 // caller owns m and whatever registry it writes to. Default: none.
 func WithMetrics(m Metrics) Option {
 	return optionFunc(func(c *config) {

@@ -5,8 +5,9 @@
 //
 // Library modules never import it, and it never imports the facade: its
 // [Metrics] satisfies the facade's tikv.Metrics interface, and the optional
-// tikv.StatsTracker and tikv.TSOObserver, structurally, with methods whose
-// signatures use only types of kvrpc, pdclient, tso and retry.
+// tikv.StatsTracker, tikv.TSOObserver and tikv.BackoffObserver, structurally,
+// with methods whose signatures use only types of kvrpc, pdclient, tso and
+// retry.
 //
 // # Usage
 //
@@ -24,7 +25,8 @@
 //     class (ok, region_error, timeout, canceled, error); its _count is the
 //     RPC count.
 //   - tikvgo_backoff_sleep_seconds{kind,outcome}: histogram of backoff sleeps
-//     by retry kind and outcome, fed by [Metrics.ObserveBackoff].
+//     by retry kind and outcome, fed by [Metrics.ObserveBackoff]: through
+//     the facade, every backoff of the raw client's calls.
 //   - tikvgo_tso_duration_seconds{result}: histogram of timestamp requests
 //     made through the facade's CurrentTS.
 //   - Counters read from the clients' Stats at scrape time:

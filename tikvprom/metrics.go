@@ -157,12 +157,11 @@ func rpcTimeout(err error) bool {
 	return errors.As(err, &rpcErr) && rpcErr.Timeout()
 }
 
-// ObserveBackoff records one backoff; it has the signature retry.WithObserver
-// takes, so code that builds its own retry.Backoffer can pass
-// m.ObserveBackoff. The slept time is observed (zero for a refused backoff).
-//
-// The facade does not call it yet: rawkv offers no way to observe the
-// backoffers it creates.
+// ObserveBackoff records one backoff (the facade's tikv.BackoffObserver,
+// which hands it every backoff of the raw client's calls). It has the
+// signature retry.WithObserver and rawkv.WithBackoffObserver take, so code
+// that builds its own retry.Backoffer or raw client can pass m.ObserveBackoff.
+// The slept time is observed (zero for a refused backoff).
 func (m *Metrics) ObserveBackoff(ev retry.BackoffEvent) {
 	kind := "unknown"
 	if ev.Kind != nil {

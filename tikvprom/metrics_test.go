@@ -33,12 +33,18 @@ type (
 	facadeTSOObserver interface {
 		ObserveTSO(d time.Duration, err error)
 	}
+	facadeBackoffObserver interface {
+		ObserveBackoff(ev retry.BackoffEvent)
+	}
 )
 
 var (
 	_ facadeMetrics      = (*tikvprom.Metrics)(nil)
 	_ facadeStatsTracker = (*tikvprom.Metrics)(nil)
 	_ facadeTSOObserver  = (*tikvprom.Metrics)(nil)
+	// The facade's tikv.BackoffObserver, which hands ObserveBackoff to
+	// rawkv.WithBackoffObserver.
+	_ facadeBackoffObserver = (*tikvprom.Metrics)(nil)
 	// ObserveBackoff fits retry.WithObserver.
 	_ = retry.WithObserver((*tikvprom.Metrics)(nil).ObserveBackoff)
 )

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -315,6 +316,9 @@ var (
 	_ tikv.Metrics      = (*tikvprom.Metrics)(nil)
 	_ tikv.StatsTracker = (*tikvprom.Metrics)(nil)
 	_ tikv.TSOObserver  = (*tikvprom.Metrics)(nil)
+	// BackoffObserver carries the raw client's backoffs to
+	// tikvgo_backoff_sleep_seconds.
+	_ tikv.BackoffObserver = (*tikvprom.Metrics)(nil)
 )
 
 // TestFacadeWithPrometheus runs the facade with tikvprom on a fresh
@@ -390,5 +394,68 @@ tikvgo_pd_discoveries_total 1
 	}
 	if got := counts["tikvgo_rpc_batched_requests_total"] + counts["tikvgo_rpc_unary_requests_total"]; got != 4 {
 		t.Errorf("batched+unary requests = %d, want 4", got)
+	}
+}
+
+// TestFacadeBackoffWithPrometheus injects a region error into a raw read
+// through the facade with tikvprom and checks the backoff it causes shows up
+// in tikvgo_backoff_sleep_seconds: NotLeader without a hint is backed off
+// on with the regionScheduling kind, once for the one injected error.
+func TestFacadeBackoffWithPrometheus(t *testing.T) {
+	sim, _ := startSim(t, tikvsim.Options{Stores: 1})
+	reg := prometheus.NewRegistry()
+	m, err := tikvprom.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	c, err := tikv.New(ctx, sim.PDAddrs(), tikv.WithMetrics(m))
+	if err != nil {
+		t.Fatalf("tikv.New: %v", err)
+	}
+	defer c.Close()
+	if err := c.Raw().Put(ctx, []byte("k"), []byte("v")); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	const family = "tikvgo_backoff_sleep_seconds"
+	if n, err := testutil.GatherAndCount(reg, family); err != nil || n != 0 {
+		t.Fatalf("%s has %d series (%v) before any fault, want 0", family, n, err)
+	}
+	remove := sim.InjectFault(tikvsim.Fault{
+		Command:     "RawGet",
+		Count:       1,
+		RegionError: &errorpb.Error{Message: "injected: no leader", NotLeader: &errorpb.NotLeader{}},
+	})
+	defer remove()
+	if v, err := c.Raw().Get(ctx, []byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("Get after a region error = %q, %v; want v", v, err)
+	}
+	if n, err := testutil.GatherAndCount(reg, family); err != nil || n == 0 {
+		t.Fatalf("%s has %d series (%v) after a backoff, want some", family, n, err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count uint64
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == "regionScheduling" && labels["outcome"] == "slept" {
+				count += mt.GetHistogram().GetSampleCount()
+				sum += mt.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	if count != 1 || sum <= 0 {
+		t.Fatalf("%s{kind=regionScheduling,outcome=slept}: count %d, sum %gs; want 1 sleep of more than 0s", family, count, sum)
 	}
 }

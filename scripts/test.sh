@@ -20,6 +20,9 @@ go vet work
 step "go test -race work"
 go test -race -count=1 -timeout 20m work
 
+step "stress tests: TestConcurrentSafe*, -count=50 -race"
+go test -race -run 'ConcurrentSafe' -count=50 -timeout 15m work
+
 step "standalone build and go mod tidy -diff, per module"
 for dir in $(go list -m -f '{{.Dir}}'); do
 	echo "--- ${dir#$PWD/}"

@@ -303,6 +303,9 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		ForUpdateTs:    uint64(co.cfg.forUpdateTS),
 		AssertionLevel: kvrpcpb.AssertionLevel(co.cfg.assertionLevel),
 	}
+	// Every lock carries a min commit ts, so a reader may push it above its
+	// own ts (CheckTxnStatus) instead of waiting for the lock.
+	q.MinCommitTs = uint64(max(co.startTS, co.cfg.forUpdateTS) + 1)
 	if pessimistic {
 		q.PessimisticActions = make([]kvrpcpb.PrewriteRequest_PessimisticAction, len(b.idx))
 	}

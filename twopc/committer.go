@@ -232,7 +232,9 @@ func (co *committer) run(ctx context.Context) (*Result, error) {
 	defer co.stopHeartbeat()
 
 	if err := co.prewrite(ctx, batches); err != nil {
-		co.cleanup()
+		if !errors.Is(err, ErrUndetermined) {
+			co.cleanup()
+		}
 		return nil, err
 	}
 	if len(co.lockIdx) == 0 {
@@ -354,9 +356,18 @@ func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b b
 		co.needsClean = true
 		co.mu.Unlock()
 		// A prewrite may be resent: TiKV answers a duplicate prewrite of
-		// the same transaction with success and writes nothing twice.
-		resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region)
+		// the same transaction with success and writes nothing twice. A
+		// 1PC prewrite is the commit itself, so, like a primary's commit,
+		// it is not resent after an answer was lost.
+		var opts []locate.SendOption
+		if tried1PC {
+			opts = append(opts, locate.WithNonIdempotent())
+		}
+		resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region, opts...)
 		if err != nil {
+			if tried1PC && mayHaveApplied(err) {
+				return &UndeterminedError{StartTS: co.startTS, Primary: co.primary, Err: err}
+			}
 			return err
 		}
 		pr := resp.Message().(*kvrpcpb.PrewriteResponse)

@@ -239,3 +239,8 @@ func (e *env) checkAll(ctx context.Context, m twopc.MutationSlice, want bool) {
 		}
 	}
 }
+
+// twopcHoldCommit parks every KvCommit until hold is closed.
+func twopcHoldCommit(hold <-chan struct{}) tikvsim.Fault {
+	return tikvsim.Fault{Command: "KvCommit", Hold: hold}
+}

@@ -196,7 +196,9 @@ func WithPrimary(key []byte) CommitOption {
 // WithAsyncCommit commits asynchronously when the transaction is eligible:
 // the commit is decided once every prewrite succeeded, and all commit RPCs
 // run in the background. Default off.
-func WithAsyncCommit() CommitOption { return commitOptionFunc(func(c *commitConfig) { c.asyncCommit = true }) }
+func WithAsyncCommit() CommitOption {
+	return commitOptionFunc(func(c *commitConfig) { c.asyncCommit = true })
+}
 
 // With1PC commits in one phase when the whole transaction fits in one
 // prewrite request. Default off.
@@ -231,4 +233,6 @@ func WithLockTTL(d time.Duration) CommitOption {
 // WithKeepAlive keeps the primary lock alive with heartbeats for the whole
 // commit, whatever the transaction's size. Default: only pessimistic
 // transactions and transactions larger than 32 MiB.
-func WithKeepAlive() CommitOption { return commitOptionFunc(func(c *commitConfig) { c.keepAlive = true }) }
+func WithKeepAlive() CommitOption {
+	return commitOptionFunc(func(c *commitConfig) { c.keepAlive = true })
+}

@@ -527,6 +527,9 @@ func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b bat
 // mayHaveApplied reports whether a failed send may have reached the store.
 // Region errors and unsent requests prove it did not.
 func mayHaveApplied(err error) bool {
+	if errors.Is(err, locate.ErrUndeterminedResult) {
+		return true // TiKV itself does not know whether the proposal applied
+	}
 	var re *locate.RegionError
 	if errors.As(err, &re) {
 		return false

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"google.golang.org/grpc/codes"
 
@@ -186,4 +187,18 @@ func TestAsyncCommitResolvedBySecondaries(t *testing.T) {
 			t.Fatal("resolved without CheckSecondaryLocks")
 		}
 	})
+}
+
+// TestUndeterminedResultRegionError: TiKV answers the primary's commit with
+// UndeterminedResult; the commit is undetermined, not failed.
+func TestUndeterminedResultRegionError(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{})
+	ctx := testCtx(t)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1,
+		RegionError: &errorpb.Error{Message: "injected", UndeterminedResult: &errorpb.UndeterminedResult{}}})
+	_, err := e.cli.Commit(ctx, puts("u", 3), e.now(ctx))
+	if !errors.Is(err, twopc.ErrUndetermined) {
+		t.Fatalf("err = %v, want undetermined", err)
+	}
 }

@@ -22,7 +22,7 @@ import (
 
 // env is a tikvsim cluster with the client stack and a twopc client on top.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *tikvsim.Cluster
 	cache *locate.Cache
 	snd   *locate.Sender
@@ -64,7 +64,7 @@ type envConfig struct {
 	opts   []twopc.Option
 }
 
-func startEnv(t *testing.T, cfg envConfig) *env {
+func startEnv(t testing.TB, cfg envConfig) *env {
 	t.Helper()
 	var splits [][]byte
 	for _, s := range cfg.splits {

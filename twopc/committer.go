@@ -311,11 +311,13 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 	if pessimistic {
 		q.PessimisticActions = make([]kvrpcpb.PrewriteRequest_PessimisticAction, len(b.idx))
 	}
+	slab := make([]kvrpcpb.Mutation, len(b.idx)) // one allocation for the batch
 	for j, i := range b.idx {
-		q.Mutations[j] = &kvrpcpb.Mutation{Op: m.Op(i).pb(), Key: m.Key(i), Assertion: m.Assertion(i).pb()}
+		slab[j] = kvrpcpb.Mutation{Op: m.Op(i).pb(), Key: m.Key(i), Assertion: m.Assertion(i).pb()}
 		if op := m.Op(i); op == OpPut || op == OpInsert {
-			q.Mutations[j].Value = m.Value(i)
+			slab[j].Value = m.Value(i)
 		}
+		q.Mutations[j] = &slab[j]
 		if pessimistic {
 			switch f := m.Flags(i); {
 			case f&FlagPessimisticLock != 0:
@@ -453,7 +455,15 @@ func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, err
 	}
 	bo := retry.New(retry.CommitBudget)
 	for attempt := 0; ; attempt++ {
-		err = co.runner(keySize).run(ctx, bo, []batch{primary}, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
+		run := co.runner(keySize)
+		run.first = func(b batch) bool { return co.contains(b, co.primary) }
+		err = run.run(ctx, bo, []batch{primary}, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
+			if !co.contains(b, co.primary) {
+				// The primary's region split: this part holds only
+				// secondaries, which wait for the background.
+				rest = append(rest, b)
+				return nil
+			}
 			return co.commitBatch(ctx, bo, b, commitTS, true)
 		})
 		var expired *CommitTSExpiredError

@@ -202,3 +202,50 @@ func TestUndeterminedResultRegionError(t *testing.T) {
 		t.Fatalf("err = %v, want undetermined", err)
 	}
 }
+
+// TestPrimaryRegionSplitsDuringCommit splits the primary's region while its
+// commit is parked, so that secondaries of that batch sort before the
+// primary in a region of their own: the primary is still committed first,
+// and a failure of those secondaries does not fail the commit.
+func TestPrimaryRegionSplitsDuringCommit(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{})
+	ctx := testCtx(t)
+	hold := make(chan struct{})
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1, Hold: hold})
+	arrived := make(chan struct{}, 1)
+	e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCommit" {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}
+	})
+	muts := puts("a", 10)
+	type out struct {
+		res *twopc.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := e.cli.Commit(ctx, muts, e.now(ctx), twopc.WithPrimary([]byte("a005")))
+		done <- out{res, err}
+	}()
+	<-arrived
+	if _, err := e.sim.SplitRegion([]byte("a003")); err != nil {
+		t.Fatal(err)
+	}
+	// The left part's commit fails once; had it gone first, Commit would
+	// fail (or commit a secondary before its primary).
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Key: []byte("a001"), Count: 1, KeyError: &kvrpcpb.KeyError{Abort: "injected"}})
+	close(hold)
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if err := o.res.Wait(ctx); err == nil {
+		t.Fatal("the left part's injected failure was not reported by Wait")
+	}
+	e.checkAll(ctx, muts, true) // the reader resolves a000..a002
+}

@@ -122,6 +122,9 @@ type batchRunner struct {
 	size     func(int) int
 	maxBytes int
 	maxKeys  int
+	// first, when set, marks the part of a re-grouped batch that must run
+	// before the others (the primary's, for a commit).
+	first func(b batch) bool
 }
 
 // run runs fn on every batch, at most the client's concurrency at once, and
@@ -154,6 +157,20 @@ func (r *batchRunner) one(ctx context.Context, bo *retry.Backoffer, b batch, fn 
 	parts, err := r.c.groupByRegion(ctx, b.idx, r.key, r.size, r.maxBytes, r.maxKeys)
 	if err != nil {
 		return err
+	}
+	if r.first != nil {
+		// The primary's part goes first: a secondary must never be
+		// committed before the primary that decides the transaction.
+		slices.SortStableFunc(parts, func(a, b batch) int {
+			fa, fb := r.first(a), r.first(b)
+			switch {
+			case fa && !fb:
+				return -1
+			case fb && !fa:
+				return 1
+			}
+			return 0
+		})
 	}
 	for _, p := range parts {
 		if err := r.one(ctx, bo, p, fn); err != nil {

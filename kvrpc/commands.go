@@ -115,7 +115,7 @@ var getSpec = &spec[*kvrpcpb.GetRequest, *kvrpcpb.GetResponse]{
 
 // NewGet wraps a GetRequest in a [Request]; the response message is a
 // *kvrpcpb.GetResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewGet(q *kvrpcpb.GetRequest) *Request {
 	return newRequest(getSpec, q)
 }
@@ -135,7 +135,7 @@ var scanSpec = &spec[*kvrpcpb.ScanRequest, *kvrpcpb.ScanResponse]{
 
 // NewScan wraps a ScanRequest in a [Request]; the response message is a
 // *kvrpcpb.ScanResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewScan(q *kvrpcpb.ScanRequest) *Request {
 	return newRequest(scanSpec, q)
 }
@@ -155,8 +155,9 @@ var prewriteSpec = &spec[*kvrpcpb.PrewriteRequest, *kvrpcpb.PrewriteResponse]{
 
 // NewPrewrite wraps a PrewriteRequest in a [Request]; the response message is a
 // *kvrpcpb.PrewriteResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV keeps a lock of the same start ts
-// as it is and answers success when the txn already committed the key.
+// It may be resent after an unknown outcome: TiKV leaves its own lock of the
+// same start ts in place and answers success when the txn already committed the
+// key.
 func NewPrewrite(q *kvrpcpb.PrewriteRequest) *Request {
 	return newRequest(prewriteSpec, q)
 }
@@ -176,8 +177,8 @@ var pessimisticLockSpec = &spec[*kvrpcpb.PessimisticLockRequest, *kvrpcpb.Pessim
 
 // NewPessimisticLock wraps a PessimisticLockRequest in a [Request]; the response message is a
 // *kvrpcpb.PessimisticLockResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV treats a pessimistic lock the txn
-// already holds as acquired.
+// It may be resent after an unknown outcome: TiKV treats a pessimistic lock the
+// txn already holds as acquired.
 func NewPessimisticLock(q *kvrpcpb.PessimisticLockRequest) *Request {
 	return newRequest(pessimisticLockSpec, q)
 }
@@ -197,8 +198,8 @@ var pessimisticRollbackSpec = &spec[*kvrpcpb.PessimisticRollbackRequest, *kvrpcp
 
 // NewPessimisticRollback wraps a PessimisticRollbackRequest in a [Request]; the response message is a
 // *kvrpcpb.PessimisticRollbackResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: removing a pessimistic lock that is
-// already gone does nothing.
+// It may be resent after an unknown outcome: removing a pessimistic lock that
+// is already gone does nothing.
 func NewPessimisticRollback(q *kvrpcpb.PessimisticRollbackRequest) *Request {
 	return newRequest(pessimisticRollbackSpec, q)
 }
@@ -218,8 +219,8 @@ var txnHeartBeatSpec = &spec[*kvrpcpb.TxnHeartBeatRequest, *kvrpcpb.TxnHeartBeat
 
 // NewTxnHeartBeat wraps a TxnHeartBeatRequest in a [Request]; the response message is a
 // *kvrpcpb.TxnHeartBeatResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: the lock TTL only grows to the advised
-// value.
+// It may be resent after an unknown outcome: the lock TTL only grows to the
+// advised value.
 func NewTxnHeartBeat(q *kvrpcpb.TxnHeartBeatRequest) *Request {
 	return newRequest(txnHeartBeatSpec, q)
 }
@@ -239,8 +240,8 @@ var checkTxnStatusSpec = &spec[*kvrpcpb.CheckTxnStatusRequest, *kvrpcpb.CheckTxn
 
 // NewCheckTxnStatus wraps a CheckTxnStatusRequest in a [Request]; the response message is a
 // *kvrpcpb.CheckTxnStatusResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: a repeat finds the rollback or pushed
-// min_commit_ts the first attempt left and reports it.
+// It may be resent after an unknown outcome: a repeat finds the rollback or
+// pushed min_commit_ts the first attempt left and reports it.
 func NewCheckTxnStatus(q *kvrpcpb.CheckTxnStatusRequest) *Request {
 	return newRequest(checkTxnStatusSpec, q)
 }
@@ -260,8 +261,8 @@ var checkSecondaryLocksSpec = &spec[*kvrpcpb.CheckSecondaryLocksRequest, *kvrpcp
 
 // NewCheckSecondaryLocks wraps a CheckSecondaryLocksRequest in a [Request]; the response message is a
 // *kvrpcpb.CheckSecondaryLocksResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: a repeat finds the rollback records
-// the first attempt left and reports them.
+// It may be resent after an unknown outcome: a repeat finds the rollback
+// records the first attempt left and reports them.
 func NewCheckSecondaryLocks(q *kvrpcpb.CheckSecondaryLocksRequest) *Request {
 	return newRequest(checkSecondaryLocksSpec, q)
 }
@@ -281,8 +282,8 @@ var commitSpec = &spec[*kvrpcpb.CommitRequest, *kvrpcpb.CommitResponse]{
 
 // NewCommit wraps a CommitRequest in a [Request]; the response message is a
 // *kvrpcpb.CommitResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV answers success when the key is
-// already committed with this start ts.
+// It may be resent after an unknown outcome: TiKV answers success when the key
+// is already committed with this start ts.
 func NewCommit(q *kvrpcpb.CommitRequest) *Request {
 	return newRequest(commitSpec, q)
 }
@@ -302,8 +303,8 @@ var cleanupSpec = &spec[*kvrpcpb.CleanupRequest, *kvrpcpb.CleanupResponse]{
 
 // NewCleanup wraps a CleanupRequest in a [Request]; the response message is a
 // *kvrpcpb.CleanupResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: a repeat finds the rollback record (or
-// the commit) the first attempt left.
+// It may be resent after an unknown outcome: a repeat finds the rollback record
+// (or the commit) the first attempt left.
 func NewCleanup(q *kvrpcpb.CleanupRequest) *Request {
 	return newRequest(cleanupSpec, q)
 }
@@ -323,7 +324,7 @@ var batchGetSpec = &spec[*kvrpcpb.BatchGetRequest, *kvrpcpb.BatchGetResponse]{
 
 // NewBatchGet wraps a BatchGetRequest in a [Request]; the response message is a
 // *kvrpcpb.BatchGetResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewBatchGet(q *kvrpcpb.BatchGetRequest) *Request {
 	return newRequest(batchGetSpec, q)
 }
@@ -343,8 +344,8 @@ var batchRollbackSpec = &spec[*kvrpcpb.BatchRollbackRequest, *kvrpcpb.BatchRollb
 
 // NewBatchRollback wraps a BatchRollbackRequest in a [Request]; the response message is a
 // *kvrpcpb.BatchRollbackResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: rolling back keys that already carry
-// this txn's rollback record does nothing.
+// It may be resent after an unknown outcome: rolling back keys that already
+// carry this txn's rollback record does nothing.
 func NewBatchRollback(q *kvrpcpb.BatchRollbackRequest) *Request {
 	return newRequest(batchRollbackSpec, q)
 }
@@ -364,7 +365,7 @@ var scanLockSpec = &spec[*kvrpcpb.ScanLockRequest, *kvrpcpb.ScanLockResponse]{
 
 // NewScanLock wraps a ScanLockRequest in a [Request]; the response message is a
 // *kvrpcpb.ScanLockResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewScanLock(q *kvrpcpb.ScanLockRequest) *Request {
 	return newRequest(scanLockSpec, q)
 }
@@ -384,8 +385,8 @@ var resolveLockSpec = &spec[*kvrpcpb.ResolveLockRequest, *kvrpcpb.ResolveLockRes
 
 // NewResolveLock wraps a ResolveLockRequest in a [Request]; the response message is a
 // *kvrpcpb.ResolveLockResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: a repeat finds no lock of the txn left
-// to commit or roll back.
+// It may be resent after an unknown outcome: a repeat finds no lock of the txn
+// left to commit or roll back.
 func NewResolveLock(q *kvrpcpb.ResolveLockRequest) *Request {
 	return newRequest(resolveLockSpec, q)
 }
@@ -405,8 +406,8 @@ var gcSpec = &spec[*kvrpcpb.GCRequest, *kvrpcpb.GCResponse]{
 
 // NewGC wraps a GCRequest in a [Request]; the response message is a
 // *kvrpcpb.GCResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: collecting garbage up to the same safe
-// point twice does nothing more.
+// It may be resent after an unknown outcome: collecting garbage up to the same
+// safe point twice does nothing more.
 func NewGC(q *kvrpcpb.GCRequest) *Request {
 	return newRequest(gcSpec, q)
 }
@@ -426,8 +427,8 @@ var deleteRangeSpec = &spec[*kvrpcpb.DeleteRangeRequest, *kvrpcpb.DeleteRangeRes
 
 // NewDeleteRange wraps a DeleteRangeRequest in a [Request]; the response message is a
 // *kvrpcpb.DeleteRangeResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: deleting a range twice leaves it as
-// deleting it once.
+// It may be resent after an unknown outcome: deleting a range twice leaves it
+// as deleting it once.
 func NewDeleteRange(q *kvrpcpb.DeleteRangeRequest) *Request {
 	return newRequest(deleteRangeSpec, q)
 }
@@ -447,8 +448,8 @@ var prepareFlashbackToVersionSpec = &spec[*kvrpcpb.PrepareFlashbackToVersionRequ
 
 // NewPrepareFlashbackToVersion wraps a PrepareFlashbackToVersionRequest in a [Request]; the response message is a
 // *kvrpcpb.PrepareFlashbackToVersionResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV resumes a flashback of the same
-// start and commit ts where it stopped.
+// It may be resent after an unknown outcome: TiKV resumes a flashback of the
+// same start and commit ts where it stopped.
 func NewPrepareFlashbackToVersion(q *kvrpcpb.PrepareFlashbackToVersionRequest) *Request {
 	return newRequest(prepareFlashbackToVersionSpec, q)
 }
@@ -468,8 +469,8 @@ var flashbackToVersionSpec = &spec[*kvrpcpb.FlashbackToVersionRequest, *kvrpcpb.
 
 // NewFlashbackToVersion wraps a FlashbackToVersionRequest in a [Request]; the response message is a
 // *kvrpcpb.FlashbackToVersionResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV resumes a flashback of the same
-// start and commit ts where it stopped.
+// It may be resent after an unknown outcome: TiKV resumes a flashback of the
+// same start and commit ts where it stopped.
 func NewFlashbackToVersion(q *kvrpcpb.FlashbackToVersionRequest) *Request {
 	return newRequest(flashbackToVersionSpec, q)
 }
@@ -489,8 +490,8 @@ var flushSpec = &spec[*kvrpcpb.FlushRequest, *kvrpcpb.FlushResponse]{
 
 // NewFlush wraps a FlushRequest in a [Request]; the response message is a
 // *kvrpcpb.FlushResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: TiKV ignores a flush whose generation
-// is not newer than the lock it finds.
+// It may be resent after an unknown outcome: TiKV ignores a flush whose
+// generation is not newer than the lock it finds.
 func NewFlush(q *kvrpcpb.FlushRequest) *Request {
 	return newRequest(flushSpec, q)
 }
@@ -510,7 +511,7 @@ var bufferBatchGetSpec = &spec[*kvrpcpb.BufferBatchGetRequest, *kvrpcpb.BufferBa
 
 // NewBufferBatchGet wraps a BufferBatchGetRequest in a [Request]; the response message is a
 // *kvrpcpb.BufferBatchGetResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewBufferBatchGet(q *kvrpcpb.BufferBatchGetRequest) *Request {
 	return newRequest(bufferBatchGetSpec, q)
 }
@@ -531,7 +532,7 @@ var rawGetSpec = &spec[*kvrpcpb.RawGetRequest, *kvrpcpb.RawGetResponse]{
 
 // NewRawGet wraps a RawGetRequest in a [Request]; the response message is a
 // *kvrpcpb.RawGetResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawGet(q *kvrpcpb.RawGetRequest) *Request {
 	return newRequest(rawGetSpec, q)
 }
@@ -552,7 +553,7 @@ var rawBatchGetSpec = &spec[*kvrpcpb.RawBatchGetRequest, *kvrpcpb.RawBatchGetRes
 
 // NewRawBatchGet wraps a RawBatchGetRequest in a [Request]; the response message is a
 // *kvrpcpb.RawBatchGetResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawBatchGet(q *kvrpcpb.RawBatchGetRequest) *Request {
 	return newRequest(rawBatchGetSpec, q)
 }
@@ -573,7 +574,7 @@ var rawPutSpec = &spec[*kvrpcpb.RawPutRequest, *kvrpcpb.RawPutResponse]{
 
 // NewRawPut wraps a RawPutRequest in a [Request]; the response message is a
 // *kvrpcpb.RawPutResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome unless it is sent for_cas (atomic
+// It may be resent after an unknown outcome unless it is sent for_cas (atomic
 // mode), where a CompareAndSwap may run between two applies and the repeat
 // would undo it.
 func NewRawPut(q *kvrpcpb.RawPutRequest) *Request {
@@ -596,7 +597,7 @@ var rawBatchPutSpec = &spec[*kvrpcpb.RawBatchPutRequest, *kvrpcpb.RawBatchPutRes
 
 // NewRawBatchPut wraps a RawBatchPutRequest in a [Request]; the response message is a
 // *kvrpcpb.RawBatchPutResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome unless it is sent for_cas (atomic
+// It may be resent after an unknown outcome unless it is sent for_cas (atomic
 // mode), where a CompareAndSwap may run between two applies and the repeat
 // would undo it.
 func NewRawBatchPut(q *kvrpcpb.RawBatchPutRequest) *Request {
@@ -619,7 +620,7 @@ var rawDeleteSpec = &spec[*kvrpcpb.RawDeleteRequest, *kvrpcpb.RawDeleteResponse]
 
 // NewRawDelete wraps a RawDeleteRequest in a [Request]; the response message is a
 // *kvrpcpb.RawDeleteResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome unless it is sent for_cas (atomic
+// It may be resent after an unknown outcome unless it is sent for_cas (atomic
 // mode), where a CompareAndSwap may run between two applies and the repeat
 // would undo it.
 func NewRawDelete(q *kvrpcpb.RawDeleteRequest) *Request {
@@ -642,7 +643,7 @@ var rawBatchDeleteSpec = &spec[*kvrpcpb.RawBatchDeleteRequest, *kvrpcpb.RawBatch
 
 // NewRawBatchDelete wraps a RawBatchDeleteRequest in a [Request]; the response message is a
 // *kvrpcpb.RawBatchDeleteResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome unless it is sent for_cas (atomic
+// It may be resent after an unknown outcome unless it is sent for_cas (atomic
 // mode), where a CompareAndSwap may run between two applies and the repeat
 // would undo it.
 func NewRawBatchDelete(q *kvrpcpb.RawBatchDeleteRequest) *Request {
@@ -665,7 +666,7 @@ var rawScanSpec = &spec[*kvrpcpb.RawScanRequest, *kvrpcpb.RawScanResponse]{
 
 // NewRawScan wraps a RawScanRequest in a [Request]; the response message is a
 // *kvrpcpb.RawScanResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawScan(q *kvrpcpb.RawScanRequest) *Request {
 	return newRequest(rawScanSpec, q)
 }
@@ -685,8 +686,8 @@ var rawDeleteRangeSpec = &spec[*kvrpcpb.RawDeleteRangeRequest, *kvrpcpb.RawDelet
 
 // NewRawDeleteRange wraps a RawDeleteRangeRequest in a [Request]; the response message is a
 // *kvrpcpb.RawDeleteRangeResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: deleting a range twice leaves it as
-// deleting it once (atomic mode never sends it).
+// It may be resent after an unknown outcome: deleting a range twice leaves it
+// as deleting it once (atomic mode never sends it).
 func NewRawDeleteRange(q *kvrpcpb.RawDeleteRangeRequest) *Request {
 	return newRequest(rawDeleteRangeSpec, q)
 }
@@ -706,7 +707,7 @@ var rawBatchScanSpec = &spec[*kvrpcpb.RawBatchScanRequest, *kvrpcpb.RawBatchScan
 
 // NewRawBatchScan wraps a RawBatchScanRequest in a [Request]; the response message is a
 // *kvrpcpb.RawBatchScanResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawBatchScan(q *kvrpcpb.RawBatchScanRequest) *Request {
 	return newRequest(rawBatchScanSpec, q)
 }
@@ -721,7 +722,7 @@ var rawGetKeyTTLSpec = &spec[*kvrpcpb.RawGetKeyTTLRequest, *kvrpcpb.RawGetKeyTTL
 
 // NewRawGetKeyTTL wraps a RawGetKeyTTLRequest in a [Request]; the response message is a
 // *kvrpcpb.RawGetKeyTTLResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawGetKeyTTL(q *kvrpcpb.RawGetKeyTTLRequest) *Request {
 	return newRequest(rawGetKeyTTLSpec, q)
 }
@@ -736,7 +737,7 @@ var rawCompareAndSwapSpec = &spec[*kvrpcpb.RawCASRequest, *kvrpcpb.RawCASRespons
 
 // NewRawCompareAndSwap wraps a RawCASRequest in a [Request]; the response message is a
 // *kvrpcpb.RawCASResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It is never resent after an unknown outcome: a repeat compares against the
+// It must not be resent after an unknown outcome: a repeat compares against the
 // value the first attempt wrote, so its answer would be wrong.
 func NewRawCompareAndSwap(q *kvrpcpb.RawCASRequest) *Request {
 	return newRequest(rawCompareAndSwapSpec, q)
@@ -752,7 +753,7 @@ var rawChecksumSpec = &spec[*kvrpcpb.RawChecksumRequest, *kvrpcpb.RawChecksumRes
 
 // NewRawChecksum wraps a RawChecksumRequest in a [Request]; the response message is a
 // *kvrpcpb.RawChecksumResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewRawChecksum(q *kvrpcpb.RawChecksumRequest) *Request {
 	return newRequest(rawChecksumSpec, q)
 }
@@ -767,8 +768,8 @@ var unsafeDestroyRangeSpec = &spec[*kvrpcpb.UnsafeDestroyRangeRequest, *kvrpcpb.
 
 // NewUnsafeDestroyRange wraps a UnsafeDestroyRangeRequest in a [Request]; the response message is a
 // *kvrpcpb.UnsafeDestroyRangeResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It is resent after an unknown outcome: destroying a range twice leaves it as
-// destroying it once.
+// It may be resent after an unknown outcome: destroying a range twice leaves it
+// as destroying it once.
 func NewUnsafeDestroyRange(q *kvrpcpb.UnsafeDestroyRangeRequest) *Request {
 	return newRequest(unsafeDestroyRangeSpec, q)
 }
@@ -788,8 +789,8 @@ var rawCoprocessorSpec = &spec[*kvrpcpb.RawCoprocessorRequest, *kvrpcpb.RawCopro
 
 // NewRawCoprocessor wraps a RawCoprocessorRequest in a [Request]; the response message is a
 // *kvrpcpb.RawCoprocessorResponse. It travels in the BatchCommands stream when batching is on.
-// It is never resent after an unknown outcome: it runs arbitrary plugin code on
-// the store, which may write.
+// It must not be resent after an unknown outcome: it runs arbitrary plugin code
+// on the store, which may write.
 func NewRawCoprocessor(q *kvrpcpb.RawCoprocessorRequest) *Request {
 	return newRequest(rawCoprocessorSpec, q)
 }
@@ -804,7 +805,7 @@ var splitRegionSpec = &spec[*kvrpcpb.SplitRegionRequest, *kvrpcpb.SplitRegionRes
 
 // NewSplitRegion wraps a SplitRegionRequest in a [Request]; the response message is a
 // *kvrpcpb.SplitRegionResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It is never resent after an unknown outcome: after a split that applied, a
+// It must not be resent after an unknown outcome: after a split that applied, a
 // repeat fails on the new boundary; the caller must look at the regions
 // instead.
 func NewSplitRegion(q *kvrpcpb.SplitRegionRequest) *Request {
@@ -821,7 +822,7 @@ var mvccGetByKeySpec = &spec[*kvrpcpb.MvccGetByKeyRequest, *kvrpcpb.MvccGetByKey
 
 // NewMvccGetByKey wraps a MvccGetByKeyRequest in a [Request]; the response message is a
 // *kvrpcpb.MvccGetByKeyResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewMvccGetByKey(q *kvrpcpb.MvccGetByKeyRequest) *Request {
 	return newRequest(mvccGetByKeySpec, q)
 }
@@ -836,7 +837,7 @@ var mvccGetByStartTsSpec = &spec[*kvrpcpb.MvccGetByStartTsRequest, *kvrpcpb.Mvcc
 
 // NewMvccGetByStartTs wraps a MvccGetByStartTsRequest in a [Request]; the response message is a
 // *kvrpcpb.MvccGetByStartTsResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewMvccGetByStartTs(q *kvrpcpb.MvccGetByStartTsRequest) *Request {
 	return newRequest(mvccGetByStartTsSpec, q)
 }
@@ -849,7 +850,7 @@ var checkLeaderSpec = &spec[*kvrpcpb.CheckLeaderRequest, *kvrpcpb.CheckLeaderRes
 
 // NewCheckLeader wraps a CheckLeaderRequest in a [Request]; the response message is a
 // *kvrpcpb.CheckLeaderResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewCheckLeader(q *kvrpcpb.CheckLeaderRequest) *Request {
 	return newRequest(checkLeaderSpec, q)
 }
@@ -862,7 +863,7 @@ var storeSafeTSSpec = &spec[*kvrpcpb.StoreSafeTSRequest, *kvrpcpb.StoreSafeTSRes
 
 // NewStoreSafeTS wraps a StoreSafeTSRequest in a [Request]; the response message is a
 // *kvrpcpb.StoreSafeTSResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewStoreSafeTS(q *kvrpcpb.StoreSafeTSRequest) *Request {
 	return newRequest(storeSafeTSSpec, q)
 }
@@ -877,7 +878,7 @@ var lockWaitInfoSpec = &spec[*kvrpcpb.GetLockWaitInfoRequest, *kvrpcpb.GetLockWa
 
 // NewLockWaitInfo wraps a GetLockWaitInfoRequest in a [Request]; the response message is a
 // *kvrpcpb.GetLockWaitInfoResponse. TiKV does not accept it in a BatchCommands stream, so it is always sent unary.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewLockWaitInfo(q *kvrpcpb.GetLockWaitInfoRequest) *Request {
 	return newRequest(lockWaitInfoSpec, q)
 }
@@ -897,7 +898,7 @@ var getHealthFeedbackSpec = &spec[*kvrpcpb.GetHealthFeedbackRequest, *kvrpcpb.Ge
 
 // NewGetHealthFeedback wraps a GetHealthFeedbackRequest in a [Request]; the response message is a
 // *kvrpcpb.GetHealthFeedbackResponse. It travels in the BatchCommands stream when batching is on.
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 func NewGetHealthFeedback(q *kvrpcpb.GetHealthFeedbackRequest) *Request {
 	return newRequest(getHealthFeedbackSpec, q)
 }
@@ -917,8 +918,8 @@ var broadcastTxnStatusSpec = &spec[*kvrpcpb.BroadcastTxnStatusRequest, *kvrpcpb.
 
 // NewBroadcastTxnStatus wraps a BroadcastTxnStatusRequest in a [Request]; the response message is a
 // *kvrpcpb.BroadcastTxnStatusResponse. It travels in the BatchCommands stream when batching is on.
-// It is resent after an unknown outcome: it only tells stores a txn status they
-// may already know.
+// It may be resent after an unknown outcome: it only tells stores a txn status
+// they may already know.
 func NewBroadcastTxnStatus(q *kvrpcpb.BroadcastTxnStatusRequest) *Request {
 	return newRequest(broadcastTxnStatusSpec, q)
 }

@@ -487,13 +487,13 @@ var {{.Var}} = &spec[*{{.Req}}, *{{.Resp}}]{
 // New{{.Name}} wraps a {{.ReqName}} in a [Request]; the response message is a
 // *{{.Resp}}. {{if .Arm}}It travels in the BatchCommands stream when batching is on.{{else}}TiKV does not accept it in a BatchCommands stream, so it is always sent unary.{{end}}
 {{- if .Read}}
-// It only reads, so it is resent after an unknown outcome.
+// It only reads, so it may be resent after an unknown outcome.
 {{- else if .IdempotentIf}}
-{{wrap (printf "It is resent after an unknown outcome %s." .Why)}}
+{{wrap (printf "It may be resent after an unknown outcome %s." .Why)}}
 {{- else if .Idempotent}}
-{{wrap (printf "It is resent after an unknown outcome: %s." .Why)}}
+{{wrap (printf "It may be resent after an unknown outcome: %s." .Why)}}
 {{- else}}
-{{wrap (printf "It is never resent after an unknown outcome: %s." .Why)}}
+{{wrap (printf "It must not be resent after an unknown outcome: %s." .Why)}}
 {{- end}}
 func New{{.Name}}(q *{{.Req}}) *Request {
 	return newRequest({{.Var}}, q)

@@ -58,7 +58,7 @@ var policies = map[string]policy{
 	// transaction's start ts, which makes a repeat land on state the first
 	// attempt already produced.
 	"KvPrewrite": {idempotent: true,
-		why: "TiKV keeps a lock of the same start ts as it is and answers success when the txn already committed the key"},
+		why: "TiKV leaves its own lock of the same start ts in place and answers success when the txn already committed the key"},
 	"KvCommit": {idempotent: true,
 		why: "TiKV answers success when the key is already committed with this start ts"},
 	"KvPessimisticLock": {idempotent: true,

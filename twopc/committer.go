@@ -106,6 +106,7 @@ type committer struct {
 	maxMin     tso.Timestamp // largest min_commit_ts answered
 	onePCTS    tso.Timestamp
 	declined   bool
+	onePCMaybe bool // a 1PC attempt may have applied unseen
 	hb         *Heartbeat
 	hbOnce     sync.Once
 	needsClean bool
@@ -242,7 +243,14 @@ func (co *committer) run(ctx context.Context) (*Result, error) {
 	}
 	co.mu.Lock()
 	declined, onePCTS, maxMin := co.declined, co.onePCTS, co.maxMin
+	onePCMaybe := co.onePCMaybe
 	co.mu.Unlock()
+	if co.use1PC && declined && onePCMaybe {
+		// A 1PC attempt may have committed the transaction at a ts we never
+		// learned, and the rest fell back to 2PC: committing again at
+		// another ts would misreport it.
+		return nil, &UndeterminedError{StartTS: co.startTS, Primary: co.primary, Err: errors.New("1pc prewrite answer lost before a fallback to 2pc")}
+	}
 	switch {
 	case co.use1PC && !declined:
 		return doneResult(onePCTS, Mode1PC, false), nil
@@ -357,17 +365,20 @@ func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b b
 		co.mu.Lock()
 		co.needsClean = true
 		co.mu.Unlock()
-		// A prewrite may be resent: TiKV answers a duplicate prewrite of
-		// the same transaction with success and writes nothing twice. A
-		// 1PC prewrite is the commit itself, so, like a primary's commit,
-		// it is not resent after an answer was lost.
-		var opts []locate.SendOption
-		if tried1PC {
-			opts = append(opts, locate.WithNonIdempotent())
+		// A prewrite may be resent (the command table says so): TiKV
+		// answers a duplicate prewrite of the same transaction with success,
+		// and a duplicate 1PC prewrite with the commit ts it already used.
+		resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region)
+		if tried1PC && maybeSent(err, bo) {
+			// The 1PC prewrite is the commit itself: if an attempt may have
+			// applied and the transaction still ends up on another path,
+			// its outcome is unknown.
+			co.mu.Lock()
+			co.onePCMaybe = true
+			co.mu.Unlock()
 		}
-		resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region, opts...)
 		if err != nil {
-			if tried1PC && mayHaveApplied(err) {
+			if tried1PC && maybeSent(err, bo) {
 				return &UndeterminedError{StartTS: co.startTS, Primary: co.primary, Err: err}
 			}
 			return err
@@ -514,16 +525,14 @@ func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b bat
 	req := kvrpc.NewCommit(&kvrpcpb.CommitRequest{
 		Context: &kvrpcpb.Context{}, StartVersion: uint64(co.startTS), Keys: keys, CommitVersion: uint64(commitTS),
 	})
-	var opts []locate.SendOption
-	if isPrimary {
-		// The primary's commit decides the transaction: after a transport
-		// failure that may have reached the store, its outcome is unknown
-		// and it must not be reported as either.
-		opts = append(opts, locate.WithNonIdempotent())
-	}
-	resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region, opts...)
+	// Commits may be resent (the command table says so): TiKV answers
+	// success for a key this transaction already committed.
+	resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region)
 	if err != nil {
-		if isPrimary && mayHaveApplied(err) {
+		if isPrimary && maybeSent(err, bo) {
+			// The primary's commit decides the transaction: after an attempt
+			// that may have reached the store, its outcome is unknown and
+			// must be reported as neither success nor failure.
 			return &UndeterminedError{StartTS: co.startTS, CommitTS: commitTS, Primary: co.primary, Err: err}
 		}
 		return err
@@ -534,23 +543,33 @@ func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b bat
 	return nil
 }
 
-// mayHaveApplied reports whether a failed send may have reached the store.
-// Region errors and unsent requests prove it did not.
-func mayHaveApplied(err error) bool {
+// maybeSent reports whether a send through bo may have been applied by a
+// store without the client learning the result: some attempt failed in
+// transport after leaving the client (the sender backs off with
+// retry.TiKVRPC after each transport failure, so bo counts them), or the
+// final error says so. A nil err with transport failures before the
+// success counts too: the success may answer a resend.
+func maybeSent(err error, bo *retry.Backoffer) bool {
+	if bo.Attempts(retry.TiKVRPC) > 0 {
+		return true
+	}
+	if err == nil {
+		return false
+	}
 	if errors.Is(err, locate.ErrUndeterminedResult) {
 		return true // TiKV itself does not know whether the proposal applied
-	}
-	var re *locate.RegionError
-	if errors.As(err, &re) {
-		return false
 	}
 	var rpc *kvrpc.RPCError
 	if errors.As(err, &rpc) {
 		return rpc.Sent
 	}
+	var re *locate.RegionError
+	if errors.As(err, &re) {
+		return false // refused before being applied
+	}
 	var ex *retry.ExhaustedError
 	if errors.As(err, &ex) {
-		return false // gave up while backing off between refused attempts
+		return false // gave up backing off between refused attempts
 	}
 	return true // a ctx ending mid-flight, or anything unknown
 }

@@ -3,6 +3,7 @@ package twopc_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,17 +151,51 @@ func TestOnePCRegionSplitMidPrewrite(t *testing.T) {
 	e.checkAll(ctx, muts, true)
 }
 
-// TestOnePCAnswerLost loses the answer of a 1PC prewrite that TiKV applied:
-// the commit is undetermined, and the data turns out committed.
+// TestOnePCAnswerLost loses the answer of a 1PC prewrite that TiKV
+// applied. The resend learns the commit ts TiKV used (a duplicate 1PC
+// prewrite reports it); when the resend never answers either, the commit
+// is undetermined, and the data turns out committed.
 func TestOnePCAnswerLost(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envConfig{splits: splits})
-	ctx := testCtx(t)
-	muts := puts("a", 5)
-	e.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Count: 1, GRPCCode: codes.Unavailable, AfterApply: true})
-	_, err := e.cli.Commit(ctx, muts, e.now(ctx), twopc.With1PC())
-	if !errors.Is(err, twopc.ErrUndetermined) {
-		t.Fatalf("err = %v, want undetermined", err)
-	}
-	e.checkAll(ctx, muts, true)
+	t.Run("resent", func(t *testing.T) {
+		t.Parallel()
+		e := startEnv(t, envConfig{splits: splits})
+		ctx := testCtx(t)
+		muts := puts("a", 5)
+		e.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Count: 1, GRPCCode: codes.Unavailable, AfterApply: true})
+		res, err := e.cli.Commit(ctx, muts, e.now(ctx), twopc.With1PC())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Mode() != twopc.Mode1PC {
+			t.Fatalf("mode %v", res.Mode())
+		}
+		if _, ok, err := e.get(ctx, e.cli, "a004", res.CommitTS()-1); err != nil || ok {
+			t.Fatalf("visible below the commit ts: %v %v", ok, err)
+		}
+		e.checkAll(ctx, muts, true)
+	})
+	t.Run("undetermined", func(t *testing.T) {
+		t.Parallel()
+		e := startEnv(t, envConfig{splits: splits})
+		ctx := testCtx(t)
+		muts := puts("a", 5)
+		e.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Count: 1, GRPCCode: codes.Unavailable, AfterApply: true})
+		hold := make(chan struct{})
+		defer close(hold)
+		e.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Hold: hold})
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var n atomic.Int64
+		e.sim.OnRequest(func(_ uint64, cmd string) {
+			if cmd == "KvPrewrite" && n.Add(1) == 2 {
+				cancel()
+			}
+		})
+		_, err := e.cli.Commit(cctx, muts, e.now(ctx), twopc.With1PC())
+		if !errors.Is(err, twopc.ErrUndetermined) {
+			t.Fatalf("err = %v, want undetermined", err)
+		}
+		e.checkAll(ctx, muts, true)
+	})
 }

@@ -3,6 +3,7 @@ package twopc_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,12 +28,25 @@ func TestUndeterminedPrimaryCommit(t *testing.T) {
 			e := startEnv(t, envConfig{splits: splits, clock: clock})
 			ctx := testCtx(t)
 			muts := puts("a", 40)
-			// The primary's commit answer is lost; with applied the
-			// commit ran first, otherwise it never ran.
+			// The primary's commit answer is lost (with applied the commit
+			// ran first, otherwise it never ran), and the resend the
+			// command table allows never gets an answer either: the
+			// writer gives up while it is parked.
 			e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Key: []byte("a000"), Count: 1,
 				GRPCCode: codes.Unavailable, AfterApply: applied})
+			hold := make(chan struct{})
+			defer close(hold)
+			e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Key: []byte("a000"), Hold: hold})
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var commits atomic.Int64
+			e.sim.OnRequest(func(_ uint64, cmd string) {
+				if cmd == "KvCommit" && commits.Add(1) == 2 {
+					cancel()
+				}
+			})
 			start := e.now(ctx)
-			_, err := e.cli.Commit(ctx, muts, start)
+			_, err := e.cli.Commit(cctx, muts, start)
 			var und *twopc.UndeterminedError
 			if !errors.As(err, &und) || !errors.Is(err, twopc.ErrUndetermined) || und.StartTS != start || und.CommitTS <= start {
 				t.Fatalf("err = %v, want undetermined", err)
@@ -55,6 +69,27 @@ func TestUndeterminedPrimaryCommit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLostCommitAnswerResent: the primary's commit answer is lost once; the
+// resend (commits are idempotent in TiKV) learns the outcome, so the commit
+// succeeds instead of being undetermined.
+func TestLostCommitAnswerResent(t *testing.T) {
+	t.Parallel()
+	for _, applied := range []bool{true, false} {
+		e := startEnv(t, envConfig{splits: splits})
+		ctx := testCtx(t)
+		muts := puts("a", 40)
+		e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Key: []byte("a000"), Count: 1, GRPCCode: codes.Unavailable, AfterApply: applied})
+		res, err := e.cli.Commit(ctx, muts, e.now(ctx))
+		if err != nil {
+			t.Fatalf("applied=%v: %v", applied, err)
+		}
+		if err := res.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.checkAll(ctx, muts, true)
 	}
 }
 

@@ -83,7 +83,7 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatalf("pdclient.New: %v", err)
 	}
 	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(time.Second))
+	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

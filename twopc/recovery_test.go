@@ -115,6 +115,9 @@ func TestCrashAfterPrimaryCommit(t *testing.T) {
 	}
 	resolves := e.count("KvResolveLock")
 	e.checkAll(ctx, muts, true)
+	if err := e.cli.Drain(ctx); err != nil { // resolutions run in the background
+		t.Fatal(err)
+	}
 	if resolves.Load() == 0 {
 		t.Fatal("no lock was resolved")
 	}

@@ -104,10 +104,13 @@ type Resolver struct {
 	cache map[tso.Timestamp]TxnStatus
 	ring  []tso.Timestamp // FIFO of cached txns
 	next  int
+
+	slots chan struct{} // bounds background resolutions for readers
 }
 
 func newResolver(c *Client) *Resolver {
-	return &Resolver{c: c, cache: make(map[tso.Timestamp]TxnStatus), ring: make([]tso.Timestamp, c.cfg.resolvedCache)}
+	return &Resolver{c: c, cache: make(map[tso.Timestamp]TxnStatus), ring: make([]tso.Timestamp, c.cfg.resolvedCache),
+		slots: make(chan struct{}, c.cfg.concurrency)}
 }
 
 func (r *Resolver) cached(startTS tso.Timestamp) (TxnStatus, bool) {
@@ -246,9 +249,11 @@ func (r *Resolver) ResolveLocks(ctx context.Context, bo *retry.Backoffer, locks 
 }
 
 // ResolveLocksForRead resolves locks met by a reader at callerStartTS.
-// Besides resolving what it can, it pushes live transactions' min commit
-// ts above the reader, and reports which transactions' locks the retried
-// read may ignore (Resolved) or read through (Committed).
+// It pushes live transactions' min commit ts above the reader, and reports
+// which transactions' locks the retried read may ignore (Resolved) or read
+// through (Committed); the locks of decided transactions are resolved in
+// the background (a bounded pool; synchronously when it is full), so the
+// read does not wait for them.
 func (r *Resolver) ResolveLocksForRead(ctx context.Context, bo *retry.Backoffer, callerStartTS tso.Timestamp, locks []*Lock) (ResolveResult, error) {
 	return r.resolve(ctx, bo, callerStartTS, locks, true)
 }
@@ -271,7 +276,10 @@ func (r *Resolver) resolve(ctx context.Context, bo *retry.Backoffer, callerStart
 		}
 		switch {
 		case st.Determined():
-			if err := r.resolveOne(ctx, bo, l, st, regionDone); err != nil {
+			if forRead && r.resolveInBackground(l, st) {
+				// The reader does not wait for the lock to go: the lists
+				// below let its retry read around or through it.
+			} else if err := r.resolveOne(ctx, bo, l, st, regionDone); err != nil {
 				return res, err
 			}
 			if !seen[l.StartTS] {
@@ -300,6 +308,29 @@ func (r *Resolver) resolve(ctx context.Context, bo *retry.Backoffer, callerStart
 		}
 	}
 	return res, nil
+}
+
+// resolveInBackground resolves l on the client's lifetime when a slot of
+// the bounded background pool is free; it reports false (the caller then
+// resolves synchronously) when the pool is full or the client closed.
+func (r *Resolver) resolveInBackground(l *Lock, st TxnStatus) bool {
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		return false
+	}
+	started := r.c.goBackground(func(ctx context.Context) {
+		defer func() { <-r.slots }()
+		bo := retry.New(retry.AsyncResolveLockBudget)
+		if err := r.resolveOne(ctx, bo, l, st, make(map[regionTxn]bool)); err != nil {
+			r.c.cfg.logger.Info("twopc: background lock resolution failed; the next reader retries it",
+				slog.Uint64("start_ts", uint64(l.StartTS)), slog.Any("error", err))
+		}
+	})
+	if !started {
+		<-r.slots
+	}
+	return started
 }
 
 // statusOfLock finds the status of l's transaction, rolling it back when

@@ -47,8 +47,9 @@
 // A pessimistic transaction ([WithForUpdateTS]) prewrites keys flagged
 // [FlagPessimisticLock] with a check that its lock is still there, and
 // keys flagged [FlagNeedConstraintCheck] with a uniqueness check;
-// [Client.PessimisticLock] and [Client.PessimisticRollback] take and drop
-// the locks. [Client.KeepAlive] keeps a primary lock alive with TxnHeartBeat
+// [Client.PessimisticLock] (wait or no-wait, return values, existence
+// checks, lock-only-if-exists; TiKV detects deadlocks) and
+// [Client.PessimisticRollback] take and drop the locks. [Client.KeepAlive] keeps a primary lock alive with TxnHeartBeat
 // (Commit does it itself for pessimistic transactions, transactions over 32
 // MiB, and with [WithKeepAlive]).
 //
@@ -84,7 +85,8 @@
 //     commit (or a 1PC prewrite) may or may not have been applied. Nothing
 //     is rolled back; a reader's resolution will find the transaction
 //     either fully committed or fully rolled back,
-//   - [*DeadlockError] ([ErrDeadlock]; retryable), [*KeyIsLockedError],
+//   - [*DeadlockError] ([ErrDeadlock]; retryable, with the wait chain),
+//     [*LockWaitTimeoutError] ([ErrLockWaitTimeout]), [*KeyIsLockedError],
 //     [*TxnNotFoundError] ([ErrTxnNotFound]), [*AbortError]
 //     ([ErrTxnAborted], TiKV's abort text).
 //

@@ -3,6 +3,7 @@ package twopc
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
@@ -39,6 +40,9 @@ var (
 	// field (the KeyError's abort text), for example a pessimistic lock
 	// that is no longer there.
 	ErrTxnAborted = errors.New("twopc: transaction aborted by tikv")
+	// ErrLockWaitTimeout: a pessimistic lock request waited for another
+	// transaction's lock longer than its wait timeout.
+	ErrLockWaitTimeout = errors.New("twopc: lock wait timeout")
 	// ErrTxnNotFound: CheckTxnStatus found no trace of the transaction on
 	// its primary and was asked not to roll it back.
 	ErrTxnNotFound = errors.New("twopc: transaction not found")
@@ -254,6 +258,25 @@ func (e *TxnNotFoundError) Error() string {
 
 // Is matches [ErrTxnNotFound].
 func (e *TxnNotFoundError) Is(target error) bool { return target == ErrTxnNotFound }
+
+// LockWaitTimeoutError reports a pessimistic lock request of StartTS that
+// waited Waited for Lock (nil when the time ran out between requests).
+type LockWaitTimeoutError struct {
+	StartTS tso.Timestamp
+	Lock    *Lock
+	Waited  time.Duration
+}
+
+// Error implements error.
+func (e *LockWaitTimeoutError) Error() string {
+	if e.Lock == nil {
+		return fmt.Sprintf("twopc: txn %d lock wait timeout after %v", e.StartTS, e.Waited)
+	}
+	return fmt.Sprintf("twopc: txn %d lock wait timeout after %v on key %q locked by txn %d", e.StartTS, e.Waited, e.Lock.Key, e.Lock.StartTS)
+}
+
+// Is matches [ErrLockWaitTimeout].
+func (e *LockWaitTimeoutError) Is(target error) bool { return target == ErrLockWaitTimeout }
 
 // KeyIsLockedError reports that Lock blocked a command and was not
 // resolved.

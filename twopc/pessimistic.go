@@ -53,9 +53,9 @@ func (c *Client) pessimisticRollbackKeys(ctx context.Context, bo *retry.Backoffe
 }
 
 // LockRequest asks for pessimistic locks on Keys for transaction StartTS at
-// ForUpdateTS. It is the primitive under a transactional LockKeys; wait
-// policy, deadlock handling and retries with a newer for-update ts belong
-// to the caller.
+// ForUpdateTS. It is the primitive under a transactional LockKeys; the
+// choice of primary, retries with a newer for-update ts after a write
+// conflict, and aggressive locking belong to the caller.
 type LockRequest struct {
 	Primary     []byte
 	StartTS     tso.Timestamp
@@ -63,52 +63,85 @@ type LockRequest struct {
 	Keys        [][]byte
 	// TTL is the lock TTL (default: the managed lock TTL).
 	TTL time.Duration
-	// WaitTimeout is how long TiKV waits for a conflicting lock; negative
-	// means no wait, 0 TiKV's default.
+	// WaitTimeout bounds the total wait for locks of other transactions:
+	// after it [*LockWaitTimeoutError]. Zero waits until ctx is done;
+	// negative does not wait: a live lock fails the call at once with
+	// [*KeyIsLockedError].
 	WaitTimeout time.Duration
-	// IsFirstLock skips deadlock detection for a transaction's first lock.
+	// IsFirstLock marks the transaction's first lock request: TiKV skips
+	// deadlock detection for it (the transaction holds nothing yet).
 	IsFirstLock bool
+	// ReturnValues asks for each key's current value (and existence).
+	ReturnValues bool
+	// CheckExistence asks only whether each key exists.
+	CheckExistence bool
+	// LockOnlyIfExists locks only keys that exist; it requires
+	// ReturnValues.
+	LockOnlyIfExists bool
 }
 
-// PessimisticLock locks keys for a pessimistic transaction, resolving
-// expired locks it meets. It fails with [*WriteConflictError] when a key
-// was written after ForUpdateTS, [*DeadlockError], [*KeyIsLockedError] when
-// a live lock outlasted the wait, or another typed error. Keys locked by
-// batches that succeeded before a failure stay locked: roll them back with
-// [Client.PessimisticRollback].
-func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) error {
+// LockResult is what a lock request learned about one key (with
+// ReturnValues or CheckExistence).
+type LockResult struct {
+	Value  []byte
+	Exists bool
+}
+
+// PessimisticLock locks q.Keys for a pessimistic transaction, resolving the
+// expired locks it meets and waiting for live ones as q.WaitTimeout says.
+// With ReturnValues or CheckExistence the results are indexed like q.Keys;
+// otherwise the slice is nil.
+//
+// It fails with [*WriteConflictError] when a key was written after
+// ForUpdateTS (or a lock it waited for was released), [*DeadlockError],
+// [*KeyIsLockedError] (no wait), [*LockWaitTimeoutError], or another typed
+// error. Keys locked by batches that succeeded before a failure stay
+// locked: roll them back with [Client.PessimisticRollback].
+func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResult, error) {
 	if len(q.Keys) == 0 {
-		return nil
+		return nil, nil
 	}
 	if len(q.Primary) == 0 || q.StartTS == 0 || q.ForUpdateTS < q.StartTS {
-		return fmt.Errorf("%w: pessimistic lock needs a primary, a start ts and a for-update ts ≥ it", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: pessimistic lock needs a primary, a start ts and a for-update ts ≥ it", ErrInvalidOption)
+	}
+	if q.LockOnlyIfExists && !q.ReturnValues {
+		return nil, fmt.Errorf("%w: lock-only-if-exists requires return values", ErrInvalidOption)
 	}
 	ttl := q.TTL
 	if ttl == 0 {
 		ttl = c.cfg.managedLockTTL
 	}
-	wait := int64(0)
-	switch {
-	case q.WaitTimeout < 0:
-		wait = -1
-	case q.WaitTimeout > 0:
-		wait = max(q.WaitTimeout.Milliseconds(), 1)
+	var results []LockResult
+	if q.ReturnValues || q.CheckExistence {
+		results = make([]LockResult, len(q.Keys))
 	}
+	begin := time.Now()
 	bo := retry.New(retry.PessimisticLockBudget)
 	key := func(i int) []byte { return q.Keys[i] }
 	size := func(i int) int { return len(q.Keys[i]) }
 	idx := sortedIndexes(len(q.Keys), key, nil)
 	batches, err := c.groupByRegion(ctx, idx, key, size, c.cfg.batchSize, c.cfg.batchKeys)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	run := &batchRunner{c: c, key: key, size: size, maxBytes: c.cfg.batchSize, maxKeys: c.cfg.batchKeys}
-	return run.run(ctx, bo, batches, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
+	err = run.run(ctx, bo, batches, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
 		muts := make([]*kvrpcpb.Mutation, len(b.idx))
 		for j, i := range b.idx {
 			muts[j] = &kvrpcpb.Mutation{Op: kvrpcpb.Op_PessimisticLock, Key: q.Keys[i]}
 		}
 		for {
+			wait := int64(-1) // TiKV: negative means no wait
+			switch {
+			case q.WaitTimeout == 0:
+				wait = 0 // TiKV's default wait; the loop waits again until ctx ends
+			case q.WaitTimeout > 0:
+				left := q.WaitTimeout - time.Since(begin)
+				if left <= 0 {
+					return &LockWaitTimeoutError{StartTS: q.StartTS, Waited: time.Since(begin)}
+				}
+				wait = max(left.Milliseconds(), 1)
+			}
 			// A pessimistic lock request is idempotent for its own
 			// transaction (a re-lock of an own lock succeeds), so the
 			// sender may resend it.
@@ -116,12 +149,23 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) error {
 				Context: &kvrpcpb.Context{}, Mutations: muts, PrimaryLock: q.Primary,
 				StartVersion: uint64(q.StartTS), ForUpdateTs: uint64(q.ForUpdateTS),
 				LockTtl: uint64(ttl.Milliseconds()), IsFirstLock: q.IsFirstLock, WaitTimeout: wait,
+				ReturnValues: q.ReturnValues, CheckExistence: q.CheckExistence, LockOnlyIfExists: q.LockOnlyIfExists,
 			}), b.loc.Region)
 			if err != nil {
 				return err
 			}
-			errs := resp.Message().(*kvrpcpb.PessimisticLockResponse).GetErrors()
+			pr := resp.Message().(*kvrpcpb.PessimisticLockResponse)
+			errs := pr.GetErrors()
 			if len(errs) == 0 {
+				if results != nil {
+					vals, nf := pr.GetValues(), pr.GetNotFounds()
+					for j, i := range b.idx {
+						if j < len(vals) {
+							results[i].Value = vals[j]
+						}
+						results[i].Exists = j < len(nf) && !nf[j]
+					}
+				}
 				return nil
 			}
 			var locks []*Lock
@@ -135,14 +179,24 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) error {
 			if err != nil {
 				return err
 			}
-			if res.Wait > 0 {
-				if wait < 0 {
-					return &KeyIsLockedError{Lock: locks[0]}
-				}
-				if err := bo.BackoffAtMost(ctx, retry.TxnLock, res.Wait, &KeyIsLockedError{Lock: locks[0]}); err != nil {
-					return err
-				}
+			if res.Wait == 0 {
+				continue // resolved: lock again at once
 			}
+			switch {
+			case q.WaitTimeout < 0:
+				return &KeyIsLockedError{Lock: locks[0]}
+			case q.WaitTimeout > 0 && time.Since(begin) >= q.WaitTimeout:
+				return &LockWaitTimeoutError{StartTS: q.StartTS, Lock: locks[0], Waited: time.Since(begin)}
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// TiKV itself waited for the lock (up to the wait timeout);
+			// asking again waits again.
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
 }

@@ -67,7 +67,7 @@ func TestResolverWaitsForLiveLock(t *testing.T) {
 	e := startEnv(t, envConfig{clock: clock})
 	ctx := testCtx(t)
 	start := e.now(ctx)
-	if err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: []byte("p"), StartTS: start, ForUpdateTS: start, Keys: [][]byte{[]byte("p")}, TTL: 10 * time.Second}); err != nil {
+	if _, err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: []byte("p"), StartTS: start, ForUpdateTS: start, Keys: [][]byte{[]byte("p")}, TTL: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	l := &twopc.Lock{Key: []byte("p"), Primary: []byte("p"), StartTS: start, TTL: 10 * time.Second, Type: twopc.LockPessimistic}
@@ -85,7 +85,7 @@ func TestResolverWaitsForLiveLock(t *testing.T) {
 	}
 	// The expired pessimistic lock is gone: another transaction locks the key.
 	other := e.now(ctx)
-	if err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: []byte("p"), StartTS: other, ForUpdateTS: other, Keys: [][]byte{[]byte("p")}, WaitTimeout: -1}); err != nil {
+	if _, err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: []byte("p"), StartTS: other, ForUpdateTS: other, Keys: [][]byte{[]byte("p")}, WaitTimeout: -1}); err != nil {
 		t.Fatal(err)
 	}
 }

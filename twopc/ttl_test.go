@@ -23,7 +23,7 @@ func TestKeepAliveAgainstTiKV(t *testing.T) {
 	})
 	start := e.now(ctx)
 	primary := []byte("p")
-	if err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: primary, StartTS: start, ForUpdateTS: start, Keys: [][]byte{primary}, TTL: 40 * time.Millisecond}); err != nil {
+	if _, err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: primary, StartTS: start, ForUpdateTS: start, Keys: [][]byte{primary}, TTL: 40 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	ttlOf := func() time.Duration {

@@ -114,7 +114,7 @@ func TestCommitTypedErrors(t *testing.T) {
 			_, err := e.cli.Commit(ctx, twopc.MutationSlice{
 				{Op: twopc.OpPut, Key: []byte("a003"), Value: []byte("x"), Assertion: twopc.AssertNotExist},
 			}, e.now(ctx), twopc.WithAssertionLevel(level))
-			var ae *twopc.AssertionError
+			var ae *twopc.AssertionFailedError
 			if !errors.As(err, &ae) || ae.Assertion != twopc.AssertNotExist || ae.ExistingCommitTS == 0 {
 				t.Fatalf("level %v: err = %v", level, err)
 			}

@@ -119,7 +119,7 @@ type committer struct {
 // them.
 //
 // Errors are typed: [*WriteConflictError], [*KeyExistsError],
-// [*AssertionError], [*TxnTooLargeError], [*EntryTooLargeError],
+// [*AssertionFailedError], [*TxnTooLargeError], [*EntryTooLargeError],
 // [*LockNotFoundError], [*CommitTSExpiredError], [*AbortError], and
 // [*UndeterminedError] when the primary's commit may or may not have been
 // applied. On any error but the last, the transaction's locks are rolled

@@ -74,7 +74,7 @@
 //   - [*WriteConflictError] ([ErrWriteConflict]; retryable: run the
 //     transaction again),
 //   - [*KeyExistsError] ([ErrKeyExists]),
-//   - [*AssertionError] ([ErrAssertionFailed]),
+//   - [*AssertionFailedError] ([ErrAssertionFailed]),
 //   - [*TxnTooLargeError] ([ErrTxnTooLarge]) and [*EntryTooLargeError]
 //     ([ErrEntryTooLarge]), checked before anything is sent,
 //   - [*LockNotFoundError] ([ErrLockNotFound]; retryable): the lock expired

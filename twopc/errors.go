@@ -91,10 +91,10 @@ func (e *KeyExistsError) Error() string { return fmt.Sprintf("twopc: key %q alre
 // Is matches [ErrKeyExists].
 func (e *KeyExistsError) Is(target error) bool { return target == ErrKeyExists }
 
-// AssertionError reports a failed assertion on Key: the newest version
+// AssertionFailedError reports a failed assertion on Key: the newest version
 // found was written by ExistingStartTS and committed at ExistingCommitTS
 // (both zero when the key has no version).
-type AssertionError struct {
+type AssertionFailedError struct {
 	StartTS          tso.Timestamp
 	Key              []byte
 	Assertion        Assertion
@@ -103,13 +103,13 @@ type AssertionError struct {
 }
 
 // Error implements error.
-func (e *AssertionError) Error() string {
+func (e *AssertionFailedError) Error() string {
 	return fmt.Sprintf("twopc: assertion %s failed on key %q (txn %d; existing version %d committed at %d)",
 		e.Assertion, e.Key, e.StartTS, e.ExistingStartTS, e.ExistingCommitTS)
 }
 
 // Is matches [ErrAssertionFailed].
-func (e *AssertionError) Is(target error) bool { return target == ErrAssertionFailed }
+func (e *AssertionFailedError) Is(target error) bool { return target == ErrAssertionFailed }
 
 // TxnTooLargeError reports a transaction over a limit.
 type TxnTooLargeError struct {
@@ -301,7 +301,7 @@ func keyError(startTS tso.Timestamp, ke *kvrpcpb.KeyError) error {
 		return &KeyExistsError{Key: ke.AlreadyExist.Key}
 	case ke.AssertionFailed != nil:
 		a := ke.AssertionFailed
-		return &AssertionError{StartTS: ts(a.StartTs), Key: a.Key, Assertion: assertionFromPB(a.Assertion),
+		return &AssertionFailedError{StartTS: ts(a.StartTs), Key: a.Key, Assertion: assertionFromPB(a.Assertion),
 			ExistingStartTS: ts(a.ExistingStartTs), ExistingCommitTS: ts(a.ExistingCommitTs)}
 	case ke.TxnLockNotFound != nil:
 		return &LockNotFoundError{StartTS: startTS, Key: ke.TxnLockNotFound.Key}

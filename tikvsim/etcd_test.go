@@ -8,10 +8,13 @@ import (
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/pdpb"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
@@ -196,6 +199,35 @@ func TestEtcdMemberList(t *testing.T) {
 		if want := "http://" + c.PDAddrs()[i]; len(m.ClientURLs) != 1 || m.ClientURLs[0] != want {
 			t.Fatalf("member %d client urls %v, want %s", i, m.ClientURLs, want)
 		}
+	}
+	// client-go's etcd client auto-syncs its endpoints from the member list.
+	if err := cli.Sync(tctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if eps := cli.Endpoints(); len(eps) != 3 {
+		t.Fatalf("synced endpoints = %v", eps)
+	}
+}
+
+func TestEtcdPDFaults(t *testing.T) {
+	t.Parallel()
+	c := start(t, tikvsim.Options{})
+	ctx := tctx(t)
+	kv := pb.NewKVClient(dial(t, c.PDAddrs()[0]))
+	if _, err := kv.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	c.InjectPDFault(tikvsim.PDFault{Method: "Range", AnyMember: true, Count: 1, GRPCCode: codes.Unavailable})
+	if _, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("k")}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("faulted Range: %v", err)
+	}
+	// A header fault has no pdpb header to fill on etcd: the answer is empty.
+	c.InjectPDFault(tikvsim.PDFault{Method: "Range", AnyMember: true, Count: 1, HeaderError: pdpb.ErrorType_UNKNOWN})
+	if r, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("k")}); err != nil || len(r.Kvs) != 0 {
+		t.Fatalf("header-faulted Range: %v, %v", r, err)
+	}
+	if r, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("k")}); err != nil || len(r.Kvs) != 1 {
+		t.Fatalf("Range after the faults: %v, %v", r, err)
 	}
 }
 

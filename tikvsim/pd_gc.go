@@ -83,10 +83,7 @@ func (s *pdService) gcHeaderErr(msg string) *pdpb.ResponseHeader {
 // clients of PD versions without the GC-state API: the GC safe point in hex
 // under PD's root path, the txn safe point in decimal at the path TiDB's GC
 // worker used before PD took it over (client-go reads it there).
-const (
-	gcSafePointKeyFormat = "/pd/%d/gc/safe_point"
-	txnSafePointKey      = "/tidb/store/gcworker/saved_safe_point"
-)
+const gcSafePointKeyFormat = "/pd/%d/gc/safe_point"
 
 // GCSafePointKey returns the etcd key at which PD stores the GC safe point
 // (hexadecimal text) for a cluster.
@@ -97,7 +94,7 @@ func GCSafePointKey(clusterID uint64) string {
 // TxnSafePointKey is the etcd key at which PD stores the txn safe point
 // (decimal text), where client-go loads it for PD versions without the
 // GC-state API.
-const TxnSafePointKey = txnSafePointKey
+const TxnSafePointKey = "/tidb/store/gcworker/saved_safe_point"
 
 // setGCSafePoint stores a new GC safe point, in the state and in etcd, and
 // runs GC on the engine. Callers hold g.mu.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	msp "github.com/pingcap/kvproto/pkg/meta_storagepb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	rmpb "github.com/pingcap/kvproto/pkg/resource_manager"
@@ -188,6 +189,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 				pdpb.RegisterPDServer(g, &pdService{m: m})
 				keyspacepb.RegisterKeyspaceServer(g, &keyspaceService{m: m})
 				rmpb.RegisterResourceManagerServer(g, &resourceService{m: m})
+				msp.RegisterMetaStorageServer(g, &metaStorageService{m: m})
 				registerEtcd(g, m)
 			},
 			opts: []grpc.ServerOption{

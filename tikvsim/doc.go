@@ -24,9 +24,11 @@
 //     physical<<18|logical and answering the last timestamp of each batch,
 //     region and store queries, GC safe points, SplitRegions/ScatterRegion
 //     with GetOperator, external timestamps, global config, keyspaces
-//     (DEFAULT, id 0, under every API version), and the resource manager
-//     (resource groups, RU token buckets). Every member shares one state, so
-//     timestamps stay monotonic across leader changes.
+//     (DEFAULT, id 0, under every API version), the resource manager
+//     (resource groups, RU token buckets) and the meta-storage service (a
+//     gRPC view of PD's etcd that the PD client's resource controller
+//     uses). Every member shares one state, so timestamps stay monotonic
+//     across leader changes.
 //   - PD's etcd: etcd's KV (Range, Put, DeleteRange, Txn, Compact), Watch
 //     and Cluster (MemberList) services answer on every PD address, as they
 //     do on real PD, which embeds etcd. Any running member serves them, from

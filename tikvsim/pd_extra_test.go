@@ -9,6 +9,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	msp "github.com/pingcap/kvproto/pkg/meta_storagepb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	rmpb "github.com/pingcap/kvproto/pkg/resource_manager"
 	"google.golang.org/grpc/codes"
@@ -337,5 +338,59 @@ func TestAcquireTokenBuckets(t *testing.T) {
 	}
 	if _, err := stream.Recv(); err != io.EOF {
 		t.Fatalf("stream end: %v", err)
+	}
+}
+
+func TestMetaStorage(t *testing.T) {
+	t.Parallel()
+	c := start(t, tikvsim.Options{PDs: 2})
+	ctx := tctx(t)
+	ms := msp.NewMetaStorageClient(dial(t, c.PDAddrs()[0]))
+	const prefix = "resource_group/controller"
+
+	if _, err := msp.NewMetaStorageClient(dial(t, c.PDAddrs()[1])).Get(ctx, &msp.GetRequest{Key: []byte(prefix)}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("follower Get: %v", err)
+	}
+	put, err := ms.Put(ctx, &msp.PutRequest{Key: []byte(prefix), Value: []byte(`{"v":1}`)})
+	if err != nil || put.GetHeader().GetError() != nil {
+		t.Fatalf("Put: %v, %v", put, err)
+	}
+	get, err := ms.Get(ctx, &msp.GetRequest{Key: []byte(prefix), RangeEnd: []byte(prefix + "\xff")})
+	if err != nil || get.GetCount() != 1 || string(get.GetKvs()[0].GetValue()) != `{"v":1}` {
+		t.Fatalf("Get: %v, %v", get, err)
+	}
+	w, err := ms.Watch(ctx, &msp.WatchRequest{Key: []byte(prefix), StartRevision: put.GetHeader().GetRevision(), PrevKv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Put(ctx, &msp.PutRequest{Key: []byte(prefix), Value: []byte(`{"v":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*msp.Event
+	for len(evs) < 2 {
+		r, err := w.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, r.GetEvents()...)
+	}
+	if string(evs[0].GetKv().GetValue()) != `{"v":1}` || string(evs[1].GetKv().GetValue()) != `{"v":2}` ||
+		string(evs[1].GetPrevKv().GetValue()) != `{"v":1}` || evs[1].GetKv().GetVersion() != 2 {
+		t.Fatalf("events = %v", evs)
+	}
+	del, err := ms.Delete(ctx, &msp.DeleteRequest{Key: []byte(prefix), PrevKv: true})
+	if err != nil || del.GetDeleted() != 1 || string(del.GetPrevKvs()[0].GetValue()) != `{"v":2}` {
+		t.Fatalf("Delete: %v, %v", del, err)
+	}
+
+	if _, err := etcdClient(t, c.PDAddrs()[0]).Compact(ctx, del.GetHeader().GetRevision()); err != nil {
+		t.Fatal(err)
+	}
+	old, err := ms.Watch(ctx, &msp.WatchRequest{Key: []byte(prefix), StartRevision: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := old.Recv(); err != nil || r.GetHeader().GetError().GetType() != msp.ErrorType_DATA_COMPACTED || r.GetCompactRevision() != del.GetHeader().GetRevision() {
+		t.Fatalf("compacted watch: %v, %v", r, err)
 	}
 }

@@ -15,9 +15,10 @@ import (
 
 // PDFault describes an injected failure for requests to PD members: every
 // service on the PD address (pdpb.PD, keyspacepb.Keyspace, the resource
-// manager, and etcd's KV, Watch and Cluster, whose methods are "Range",
-// "Put", "Watch", "MemberList", ...). A request matches when every selector
-// matches; the first matching fault with uses left applies.
+// manager, meta storage, and etcd's KV, Watch and Cluster, whose methods
+// are "Range", "Put", "Watch", "MemberList", ...). Method names are not
+// qualified by service. A request matches when every selector matches; the
+// first matching fault with uses left applies.
 type PDFault struct {
 	// Method is the RPC name ("GetRegion", "Tso", "LoadKeyspace", ...);
 	// "" matches every method.

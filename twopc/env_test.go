@@ -244,3 +244,45 @@ func (e *env) checkAll(ctx context.Context, m twopc.MutationSlice, want bool) {
 func twopcHoldCommit(hold <-chan struct{}) tikvsim.Fault {
 	return tikvsim.Fault{Command: "KvCommit", Hold: hold}
 }
+
+// parkOnce parks the next cmd request at the store; the returned function
+// waits for it to arrive, runs change while it is parked, and releases it.
+func (e *env) parkOnce(cmd string) func(change func() error) {
+	hold := make(chan struct{})
+	remove := e.sim.InjectFault(tikvsim.Fault{Command: cmd, Count: 1, Hold: hold})
+	arrived := make(chan struct{}, 1)
+	unhook := e.sim.OnRequest(func(_ uint64, c string) {
+		if c == cmd {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return func(change func() error) {
+		e.t.Helper()
+		<-arrived
+		unhook()
+		err := change()
+		close(hold)
+		remove()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// moveLeader moves the leadership of the region holding key to another
+// peer.
+func (e *env) moveLeader(key []byte) error {
+	r, err := e.sim.RegionByKey(tikvsim.EncodeKey(key))
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Peers {
+		if p.StoreID != r.Leader {
+			return e.sim.TransferLeader(r.ID, p.StoreID)
+		}
+	}
+	return fmt.Errorf("region %d has one peer", r.ID)
+}

@@ -138,7 +138,19 @@ func (c *Client) Commit(ctx context.Context, muts Mutations, startTS tso.Timesta
 	if err := co.prepare(); err != nil {
 		return nil, err
 	}
-	return co.run(ctx)
+	t := c.cfg.tracer
+	if t == nil {
+		return co.run(ctx)
+	}
+	ctx = t.CommitStart(ctx, CommitStartData{StartTS: startTS, Keys: muts.Len(), Size: co.txnSize,
+		AsyncCommit: co.cfg.asyncCommit, OnePC: co.cfg.onePC, Pessimistic: co.cfg.forUpdateTS != 0})
+	res, err := co.run(ctx)
+	end := CommitEndData{StartTS: startTS, Err: err}
+	if res != nil {
+		end.CommitTS, end.Mode, end.FellBack = res.commitTS, res.mode, res.fellBack
+	}
+	t.CommitEnd(ctx, end)
+	return res, err
 }
 
 func doneResult(ts tso.Timestamp, m Mode, fellBack bool) *Result {

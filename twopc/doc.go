@@ -94,6 +94,13 @@
 // reports them. Transport and routing failures come from kvrpc, locate and
 // retry, wrapped.
 //
+// # Observing
+//
+// [WithTracer] installs a pgx-style [Tracer] (CommitStart returns the ctx
+// CommitEnd gets); one that also implements [ResolveTracer] sees lock
+// resolutions. [WithLogger] receives state transitions only (secondaries
+// or a cleanup that failed, a heartbeat that gave up).
+//
 // # Concurrency
 //
 // A [Client] and its [Resolver] are safe for concurrent use; a [Mutations]

@@ -66,6 +66,7 @@ type config struct {
 	safeWindow      time.Duration
 	resolvedCache   int
 	resolveLiteSize uint64
+	tracer          Tracer
 }
 
 func defaultConfig() config {

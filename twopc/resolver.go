@@ -259,6 +259,17 @@ func (r *Resolver) ResolveLocksForRead(ctx context.Context, bo *retry.Backoffer,
 }
 
 func (r *Resolver) resolve(ctx context.Context, bo *retry.Backoffer, callerStartTS tso.Timestamp, locks []*Lock, forRead bool) (ResolveResult, error) {
+	t, _ := r.c.cfg.tracer.(ResolveTracer)
+	if t == nil || len(locks) == 0 {
+		return r.resolveLocks(ctx, bo, callerStartTS, locks, forRead)
+	}
+	ctx = t.ResolveStart(ctx, ResolveStartData{Locks: len(locks), ForRead: forRead})
+	res, err := r.resolveLocks(ctx, bo, callerStartTS, locks, forRead)
+	t.ResolveEnd(ctx, ResolveEndData{Result: res, Err: err})
+	return res, err
+}
+
+func (r *Resolver) resolveLocks(ctx context.Context, bo *retry.Backoffer, callerStartTS tso.Timestamp, locks []*Lock, forRead bool) (ResolveResult, error) {
 	var res ResolveResult
 	if len(locks) == 0 {
 		return res, nil

@@ -120,11 +120,11 @@ func (d *dispatcher) fail(g *group, err error) {
 func (d *dispatcher) shutdown(g *group) {
 	d.closeStream()
 	if g != nil {
-		g.err = ErrClosed
+		g.err = errClosed
 		close(g.done)
 	}
 	for g := d.c.take(); g != nil; g = d.c.take() {
-		g.err = ErrClosed
+		g.err = errClosed
 		close(g.done)
 	}
 }
@@ -217,7 +217,7 @@ func (d *dispatcher) round(n int) (Timestamp, error) {
 
 func (d *dispatcher) streamErr(op string, err error) error {
 	if d.c.ctx.Err() != nil {
-		return ErrClosed
+		return errClosed
 	}
 	if status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {
 		// Only our round timer cancels a live stream.
@@ -227,7 +227,7 @@ func (d *dispatcher) streamErr(op string, err error) error {
 }
 
 func retryable(err error) bool {
-	return !errors.Is(err, pdclient.ErrClusterIDMismatch) && !errors.Is(err, pdclient.ErrClosed) && !errors.Is(err, ErrClosed)
+	return !errors.Is(err, pdclient.ErrClusterIDMismatch) && !errors.Is(err, ErrClosed) // pdclient.ErrClosed is the same value
 }
 
 func isLeaderErr(err error) bool {

@@ -25,8 +25,9 @@ var (
 	// ErrInvalidRequest is returned for a nil request or empty address.
 	ErrInvalidRequest = errors.New("kvrpc: invalid request")
 	// ErrUnexpectedResponse is wrapped when a batch response does not carry
-	// the command that was asked for (a protocol violation by the store).
-	ErrUnexpectedResponse = errors.New("kvrpc: unexpected response type")
+	// the command that was asked for (a protocol violation by the store;
+	// retry.ErrUnexpectedResponse, re-exported).
+	ErrUnexpectedResponse = retry.ErrUnexpectedResponse
 )
 
 // RPCError describes a failed attempt to reach a store. It wraps the transport

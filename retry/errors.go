@@ -99,6 +99,10 @@ var (
 	// that can never be served (start after end, ranges out of order).
 	// Nothing was sent.
 	ErrInvalidRange = errors.New("invalid key range")
+	// ErrUnexpectedResponse is wrapped when a server (PD or TiKV) answered
+	// out of protocol: a response of the wrong type, or with a count or
+	// field the request rules out. The answer is discarded.
+	ErrUnexpectedResponse = errors.New("unexpected response")
 )
 
 // KindStats is what one kind contributed to an operation: how many times it

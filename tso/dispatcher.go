@@ -199,13 +199,13 @@ func (d *dispatcher) round(n int) (Timestamp, error) {
 		return 0, err
 	}
 	if resp.Count != uint32(n) || resp.Timestamp == nil {
-		return 0, fmt.Errorf("%w: asked for %d, got count %d", ErrStreamBroken, n, resp.Count)
+		return 0, fmt.Errorf("tso: %w: asked for %d, got count %d", ErrUnexpectedResponse, n, resp.Count)
 	}
 	// The response carries the last timestamp of the batch.
 	lastLogical := resp.Timestamp.Logical
 	firstLogical := lastLogical - int64(n) + 1
 	if firstLogical < 0 || lastLogical >= MaxLogical {
-		return 0, fmt.Errorf("%w: logical %d for count %d", ErrStreamBroken, lastLogical, n)
+		return 0, fmt.Errorf("tso: %w: logical %d for count %d", ErrUnexpectedResponse, lastLogical, n)
 	}
 	first := Compose(resp.Timestamp.Physical, firstLogical)
 	if first <= d.last {
@@ -236,7 +236,7 @@ func isLeaderErr(err error) bool {
 	}
 	s, ok := status.FromError(err)
 	if !ok {
-		return errors.Is(err, ErrStreamBroken)
+		return errors.Is(err, ErrUnexpectedResponse)
 	}
 	return s.Code() == codes.Unavailable || strings.Contains(s.Message(), "not leader")
 }

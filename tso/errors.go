@@ -18,9 +18,10 @@ var (
 	ErrClosed = retry.ErrClosed
 	// ErrRoundTimeout means PD did not answer a Tso round in time.
 	ErrRoundTimeout = errors.New("tso: round timed out")
-	// ErrStreamBroken means the Tso stream answered out of protocol (wrong
-	// count, missing timestamp).
-	ErrStreamBroken = errors.New("tso: stream broken")
+	// ErrUnexpectedResponse means the Tso stream answered out of protocol
+	// (wrong count, missing timestamp); retry.ErrUnexpectedResponse,
+	// re-exported.
+	ErrUnexpectedResponse = retry.ErrUnexpectedResponse
 	// ErrRegression is matched by every [RegressionError].
 	ErrRegression = errors.New("tso: timestamp regression")
 	// ErrInvalidOption is wrapped by the error New or NewOracle returns for

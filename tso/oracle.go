@@ -119,7 +119,7 @@ func (o *Oracle) refresh() {
 // next refresh happens d from now.
 func (o *Oracle) SetLowResolutionInterval(d time.Duration) error {
 	if d <= 0 {
-		return fmt.Errorf("tso: %w: low-resolution interval must be positive", ErrInvalidArgument)
+		return fmt.Errorf("%w: low-resolution interval must be positive", ErrInvalidArgument)
 	}
 	o.interval.Store(int64(d))
 	select {
@@ -189,7 +189,7 @@ func (o *Oracle) StaleTS(ctx context.Context, age time.Duration) (Timestamp, err
 	}
 	p := now - age.Milliseconds()
 	if p < 0 {
-		return 0, fmt.Errorf("tso: %w: stale age %v reaches before the epoch", ErrInvalidArgument, age)
+		return 0, fmt.Errorf("%w: stale age %v reaches before the epoch", ErrInvalidArgument, age)
 	}
 	return Compose(p, 0), nil
 }

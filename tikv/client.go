@@ -73,8 +73,8 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 		var err error
 		tlsCfg, err = pdclient.LoadTLSConfig(f.ca, f.cert, f.key)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidOption) {
-				err = fmt.Errorf("%w: %w", ErrInvalidOption, err) // an unreadable file
+			if !errors.Is(err, ErrInvalidOption) { // an unreadable file
+				return nil, fmt.Errorf("tikv: %w: %w", ErrInvalidOption, err)
 			}
 			return nil, fmt.Errorf("tikv: %w", err)
 		}

@@ -47,17 +47,27 @@ type Sentinel struct {
 // its sentinels in a stable order. Directories named testdata or starting
 // with a dot are skipped.
 func Module(dir string) ([]Sentinel, error) {
+	var out []Sentinel
+	err := walk(dir, func(fset *token.FileSet, f *ast.File, pkg string) {
+		out = append(out, File(fset, f, pkg)...)
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, err
+}
+
+// walk calls fn for every non-test Go file of the module rooted at dir, with
+// the file's package import path.
+func walk(dir string, fn func(fset *token.FileSet, f *ast.File, pkg string)) error {
 	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	modPath := modfile.ModulePath(data)
 	if modPath == "" {
-		return nil, fmt.Errorf("errcheck: %s/go.mod names no module", dir)
+		return fmt.Errorf("errcheck: %s/go.mod names no module", dir)
 	}
-	var out []Sentinel
 	fset := token.NewFileSet()
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -83,17 +93,12 @@ func Module(dir string) ([]Sentinel, error) {
 		if err != nil {
 			return err
 		}
-		pkg := path.Join(modPath, filepath.ToSlash(rel))
-		out = append(out, File(fset, f, pkg)...)
+		fn(fset, f, path.Join(modPath, filepath.ToSlash(rel)))
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, err
 }
 
-// File returns the sentinels declared in one parsed file of package pkg (an
-// import path).
-func File(fset *token.FileSet, f *ast.File, pkg string) []Sentinel {
+func importsOf(f *ast.File) map[string]string {
 	imports := map[string]string{} // local name -> import path
 	for _, im := range f.Imports {
 		p, err := strconv.Unquote(im.Path.Value)
@@ -106,6 +111,13 @@ func File(fset *token.FileSet, f *ast.File, pkg string) []Sentinel {
 		}
 		imports[name] = p
 	}
+	return imports
+}
+
+// File returns the sentinels declared in one parsed file of package pkg (an
+// import path).
+func File(fset *token.FileSet, f *ast.File, pkg string) []Sentinel {
+	imports := importsOf(f)
 	var out []Sentinel
 	for _, decl := range f.Decls {
 		d, ok := decl.(*ast.GenDecl)
@@ -231,4 +243,73 @@ func Duplicates(sents []Sentinel, allow map[string]string) []string {
 	report("name", byName)
 	sort.Strings(out)
 	return out
+}
+
+// Shared returns the IDs of the sentinels among sents whose value is a
+// definition without a package prefix (retry's vocabulary), aliases
+// included.
+func Shared(sents []Sentinel) map[string]bool {
+	byID := map[string]Sentinel{}
+	for _, s := range sents {
+		byID[s.ID] = s
+	}
+	out := map[string]bool{}
+	for _, s := range sents {
+		d := s
+		for i := 0; d.AliasOf != "" && i < 10; i++ {
+			d = byID[d.AliasOf]
+		}
+		if d.ID != "" && d.AliasOf == "" && !prefix.MatchString(d.Msg) {
+			out[s.ID] = true
+		}
+	}
+	return out
+}
+
+// BareWraps reports, as "file:line: …", every fmt.Errorf in the non-test Go
+// files of the module at dir whose format starts with %w and whose first
+// argument is a sentinel in shared (IDs, see [Shared]): such a message would
+// begin with the shared sentinel's unprefixed text ("invalid option: …") and
+// not say which module failed.
+func BareWraps(dir string, shared map[string]bool) ([]string, error) {
+	var out []string
+	err := walk(dir, func(fset *token.FileSet, f *ast.File, pkg string) {
+		imports := importsOf(f)
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 2 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || sel.Sel.Name != "Errorf" {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || imports[x.Name] != "fmt" {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			format, err := strconv.Unquote(lit.Value)
+			if err != nil || !strings.HasPrefix(format, "%w") {
+				return true
+			}
+			var id string
+			switch a := call.Args[1].(type) {
+			case *ast.Ident:
+				id = pkg + "." + a.Name
+			case *ast.SelectorExpr:
+				if x, ok := a.X.(*ast.Ident); ok {
+					id = imports[x.Name] + "." + a.Sel.Name
+				}
+			}
+			if shared[id] {
+				out = append(out, fmt.Sprintf("%s: fmt.Errorf(%q, %s, …) starts with a shared sentinel's unprefixed text: start the format with the package name", fset.Position(call.Pos()), format, id))
+			}
+			return true
+		})
+	})
+	sort.Strings(out)
+	return out, err
 }

@@ -194,3 +194,42 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestBareWraps(t *testing.T) {
+	t.Parallel()
+	lowDir := writeModule(t, "low", map[string]string{"errors.go": low})
+	highDir := writeModule(t, "high", map[string]string{"options.go": `package high
+
+import (
+	"fmt"
+
+	"github.com/tikvgo/tikvgo/low"
+)
+
+var ErrClosed = low.ErrClosed
+
+func validate(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: n %d < 0", low.ErrClosed, n)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: n is zero", ErrClosed)
+	}
+	if n == 1 {
+		return fmt.Errorf("high: %w: n is one", ErrClosed)
+	}
+	return fmt.Errorf("%w: prefixed sentinel", low.ErrBusy)
+}
+`})
+	shared := Shared(load(t, lowDir, highDir))
+	if len(shared) != 2 || !shared["github.com/tikvgo/tikvgo/low.ErrClosed"] || !shared["github.com/tikvgo/tikvgo/high.ErrClosed"] {
+		t.Fatalf("Shared = %v, want low's and high's ErrClosed", shared)
+	}
+	got, err := BareWraps(highDir, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "options.go:13:") || !strings.Contains(got[1], "options.go:16:") {
+		t.Fatalf("BareWraps = %q, want lines 13 and 16", got)
+	}
+}

@@ -40,7 +40,7 @@ type Client struct {
 // timestamps from ts. It does no I/O.
 func New(cache *locate.Cache, sender *locate.Sender, ts TimestampSource, opts ...Option) (*Client, error) {
 	if cache == nil || sender == nil || ts == nil {
-		return nil, fmt.Errorf("%w: nil cache, sender or timestamp source", ErrInvalidOption)
+		return nil, fmt.Errorf("twopc: %w: nil cache, sender or timestamp source", ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {

@@ -126,7 +126,7 @@ type committer struct {
 // back in the background ([Client.Drain] waits for that).
 func (c *Client) Commit(ctx context.Context, muts Mutations, startTS tso.Timestamp, opts ...CommitOption) (*Result, error) {
 	if startTS == 0 {
-		return nil, fmt.Errorf("%w: zero start ts", ErrInvalidOption)
+		return nil, fmt.Errorf("twopc: %w: zero start ts", ErrInvalidOption)
 	}
 	if muts == nil || muts.Len() == 0 {
 		return doneResult(0, Mode2PC, false), nil
@@ -193,7 +193,7 @@ func (co *committer) prepare() error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("%w: primary %q is not a locking mutation", ErrInvalidOption, co.cfg.primary)
+			return fmt.Errorf("twopc: %w: primary %q is not a locking mutation", ErrInvalidOption, co.cfg.primary)
 		}
 		co.primary = co.cfg.primary
 	default:
@@ -568,7 +568,7 @@ func maybeSent(err error, bo *retry.Backoffer) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, locate.ErrUndeterminedResult) {
+	if errors.Is(err, locate.ErrUndetermined) {
 		return true // TiKV itself does not know whether the proposal applied
 	}
 	var rpc *kvrpc.RPCError
@@ -620,7 +620,7 @@ func (co *committer) commitInBackground(batches []batch, commitTS tso.Timestamp,
 		}
 	})
 	if !started {
-		r.err = ErrClosed
+		r.err = fmt.Errorf("twopc: %w", ErrClosed)
 		close(r.done)
 	}
 	return r

@@ -81,7 +81,8 @@
 //     and was rolled back before the commit,
 //   - [*CommitTSExpiredError] ([ErrCommitTSExpired]; retryable), after
 //     three newer commit timestamps failed too,
-//   - [*UndeterminedError] ([ErrUndetermined]; not retryable): the primary's
+//   - [*UndeterminedError] ([ErrUndetermined], which is locate's sentinel;
+//     not retryable): the primary's
 //     commit (or a 1PC prewrite) may or may not have been applied. Nothing
 //     is rolled back; a reader's resolution will find the transaction
 //     either fully committed or fully rolled back,
@@ -92,7 +93,8 @@
 //
 // Retryable errors have a Retryable() bool method, so retry.IsRetryable
 // reports them. Transport and routing failures come from kvrpc, locate and
-// retry, wrapped.
+// retry, wrapped; bad options wrap retry's ErrInvalidOption. docs/errors.md
+// has the whole taxonomy.
 //
 // # Observing
 //

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
@@ -30,10 +32,11 @@ var (
 	// ErrCommitTSExpired: the commit ts was below a lock's min commit ts and
 	// retries with newer timestamps did not catch up.
 	ErrCommitTSExpired = errors.New("twopc: commit ts expired")
-	// ErrUndetermined: the commit of the primary key may or may not have
-	// been applied. The transaction is neither committed nor rolled back as
-	// far as the caller knows; never retry it blindly.
-	ErrUndetermined = errors.New("twopc: commit result undetermined")
+	// ErrUndetermined: the commit of the primary key (or a 1PC prewrite)
+	// may or may not have been applied. The transaction is neither
+	// committed nor rolled back as far as the caller knows; never retry it
+	// blindly. It is locate's sentinel for a write of unknown outcome.
+	ErrUndetermined = locate.ErrUndetermined
 	// ErrDeadlock: TiKV's deadlock detector chose this transaction.
 	ErrDeadlock = errors.New("twopc: deadlock")
 	// ErrTxnAborted: TiKV refused a command for a reason without a typed
@@ -46,10 +49,12 @@ var (
 	// ErrTxnNotFound: CheckTxnStatus found no trace of the transaction on
 	// its primary and was asked not to roll it back.
 	ErrTxnNotFound = errors.New("twopc: transaction not found")
-	// ErrInvalidOption is wrapped by errors about bad options or arguments.
-	ErrInvalidOption = errors.New("twopc: invalid option")
-	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("twopc: client closed")
+	// ErrInvalidOption is wrapped by errors about bad options or arguments
+	// (retry's shared sentinel).
+	ErrInvalidOption = retry.ErrInvalidOption
+	// ErrClosed is wrapped by the error of background work refused after
+	// Close (retry's shared sentinel).
+	ErrClosed = retry.ErrClosed
 )
 
 // WriteConflictError reports a write conflict on Key: the transaction

@@ -91,19 +91,19 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.logger == nil:
-		return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		return fmt.Errorf("twopc: %w: nil logger", ErrInvalidOption)
 	case c.batchSize <= 0 || c.batchKeys <= 0:
-		return fmt.Errorf("%w: batch size %d bytes, %d keys", ErrInvalidOption, c.batchSize, c.batchKeys)
+		return fmt.Errorf("twopc: %w: batch size %d bytes, %d keys", ErrInvalidOption, c.batchSize, c.batchKeys)
 	case c.concurrency <= 0:
-		return fmt.Errorf("%w: concurrency %d", ErrInvalidOption, c.concurrency)
+		return fmt.Errorf("twopc: %w: concurrency %d", ErrInvalidOption, c.concurrency)
 	case c.txnSizeLimit <= 0 || c.entrySizeLimit <= 0:
-		return fmt.Errorf("%w: size limits %d, %d", ErrInvalidOption, c.txnSizeLimit, c.entrySizeLimit)
+		return fmt.Errorf("twopc: %w: size limits %d, %d", ErrInvalidOption, c.txnSizeLimit, c.entrySizeLimit)
 	case c.managedLockTTL < 2*time.Millisecond || c.maxTxnTTL <= 0:
-		return fmt.Errorf("%w: managed lock ttl %v, max txn ttl %v", ErrInvalidOption, c.managedLockTTL, c.maxTxnTTL)
+		return fmt.Errorf("twopc: %w: managed lock ttl %v, max txn ttl %v", ErrInvalidOption, c.managedLockTTL, c.maxTxnTTL)
 	case c.asyncKeys <= 0 || c.asyncKeyBytes <= 0 || c.safeWindow <= 0:
-		return fmt.Errorf("%w: async commit limits", ErrInvalidOption)
+		return fmt.Errorf("twopc: %w: async commit limits", ErrInvalidOption)
 	case c.resolvedCache <= 0:
-		return fmt.Errorf("%w: resolved cache size %d", ErrInvalidOption, c.resolvedCache)
+		return fmt.Errorf("twopc: %w: resolved cache size %d", ErrInvalidOption, c.resolvedCache)
 	}
 	return nil
 }

@@ -102,10 +102,10 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 		return nil, nil
 	}
 	if len(q.Primary) == 0 || q.StartTS == 0 || q.ForUpdateTS < q.StartTS {
-		return nil, fmt.Errorf("%w: pessimistic lock needs a primary, a start ts and a for-update ts ≥ it", ErrInvalidOption)
+		return nil, fmt.Errorf("twopc: %w: pessimistic lock needs a primary, a start ts and a for-update ts ≥ it", ErrInvalidOption)
 	}
 	if q.LockOnlyIfExists && !q.ReturnValues {
-		return nil, fmt.Errorf("%w: lock-only-if-exists requires return values", ErrInvalidOption)
+		return nil, fmt.Errorf("twopc: %w: lock-only-if-exists requires return values", ErrInvalidOption)
 	}
 	ttl := q.TTL
 	if ttl == 0 {

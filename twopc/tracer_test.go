@@ -34,7 +34,9 @@ func (r *recorder) CommitEnd(ctx context.Context, d twopc.CommitEndData) {
 	r.ends = append(r.ends, d)
 }
 
-func (r *recorder) ResolveStart(ctx context.Context, _ twopc.ResolveStartData) context.Context { return ctx }
+func (r *recorder) ResolveStart(ctx context.Context, _ twopc.ResolveStartData) context.Context {
+	return ctx
+}
 
 func (r *recorder) ResolveEnd(_ context.Context, d twopc.ResolveEndData) {
 	r.mu.Lock()

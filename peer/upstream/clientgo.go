@@ -63,7 +63,7 @@ func (w *worker) close() {
 // Keys and values of the raw scenarios: 100 keys "bench-raw-000".."099"
 // with 64-byte values, written once per client.
 var (
-	rawKeys  = func() [][]byte {
+	rawKeys = func() [][]byte {
 		ks := make([][]byte, 100)
 		for i := range ks {
 			ks[i] = fmt.Appendf(nil, "bench-raw-%03d", i)

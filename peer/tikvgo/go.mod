@@ -8,7 +8,9 @@ require (
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/peer v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
+	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
+	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 )
 

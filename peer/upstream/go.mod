@@ -8,6 +8,7 @@ require (
 	github.com/tikv/client-go/v2 v2.0.8-0.20260803075849-c3b50791b9fb
 	github.com/tikv/pd/client v0.0.0-20260609141937-b01426f6b08b
 	github.com/tikvgo/tikvgo/peer v0.0.0
+	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.26.0
 	google.golang.org/grpc v1.79.3
 )

@@ -13,13 +13,14 @@
 // tikvsim cluster whose PD is given (LocateKey runs in process against a
 // synthetic PD and needs no cluster).
 //
-//	upstream -mock 4
+//	upstream -mock
 //
-// starts 4 independent instances of client-go's in-process mock TiKV
-// (testutils.NewMockTiKV, one store, one region over the whole key space),
-// serves each over gRPC (tikvpb.Tikv) on its own loopback port, prints one
-// JSON line per instance with its address, region and leader, and serves
-// until stdin closes. The differential test in peer/tikvgo drives them.
+// starts one instance of client-go's in-process mock TiKV
+// (testutils.NewMockTiKV: one store, one region over the whole key space)
+// per line read on stdin, serves each over gRPC (tikvpb.Tikv) on its own
+// loopback port, answers each line with one JSON line giving the
+// instance's address, region and leader, and serves them all until stdin
+// closes. The differential test in peer/tikvgo drives them.
 package main
 
 import (
@@ -46,21 +47,22 @@ func main() {
 
 func run() error {
 	pdFlag := flag.String("pd", "", "comma-separated PD addresses of the tikvsim cluster")
-	mocks := flag.Int("mock", 0, "serve this many mock TiKV instances over gRPC instead of benchmark cases")
-	logLevel := flag.String("log-level", "error", "client-go's log level (pingcap/log)")
+	mock := flag.Bool("mock", false, "serve mock TiKV instances over gRPC (one per stdin line) instead of benchmark cases")
+	logLevel := flag.String("log-level", "fatal", "client-go's log level (pingcap/log: debug, info, warn, error, fatal)")
 	flag.Parse()
-	var lvl zapcore.Level
-	if err := lvl.Set(*logLevel); err != nil {
+	// client-go and pd/client log through pingcap/log's process-wide
+	// logger, which writes to stdout by default: move it to stderr, where
+	// it cannot corrupt the JSON lines on stdout.
+	lg, props, err := log.InitLoggerWithWriteSyncer(&log.Config{Level: *logLevel}, zapcore.AddSync(os.Stderr), zapcore.AddSync(os.Stderr))
+	if err != nil {
 		return err
 	}
-	// client-go and pd/client log through pingcap/log's process-wide
-	// logger; keep the worker's stderr for what matters.
-	log.SetLevel(lvl)
+	log.ReplaceGlobals(lg, props)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *mocks > 0 {
-		return serveMocks(ctx, *mocks, os.Stdin, os.Stdout)
+	if *mock {
+		return serveMocks(ctx, os.Stdin, os.Stdout)
 	}
 	var pdAddrs []string
 	if *pdFlag != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,9 +42,11 @@ type mockServer struct {
 	storeAddr string
 }
 
-// serveMocks starts n mock instances, prints one MockInfo line each and
-// serves until in is closed or ctx is done.
-func serveMocks(ctx context.Context, n int, in io.Reader, out io.Writer) error {
+// serveMocks starts one mock instance per line read from in (the line's
+// content is ignored), answers each with its MockInfo as one JSON line on
+// out, and serves them all until in ends or ctx is done. Instances live
+// until then: a test that wants fresh stores asks for a new one.
+func serveMocks(ctx context.Context, in io.Reader, out io.Writer) error {
 	var servers []*grpc.Server
 	var closers []func()
 	defer func() {
@@ -54,8 +57,28 @@ func serveMocks(ctx context.Context, n int, in io.Reader, out io.Writer) error {
 			c()
 		}
 	}()
+	lines := make(chan struct{})
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case lines <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	enc := json.NewEncoder(out)
-	for range n {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-lines:
+			if !ok {
+				return nil
+			}
+		}
 		client, cluster, pdClient, err := testutils.NewMockTiKV("", nil)
 		if err != nil {
 			return err
@@ -84,16 +107,6 @@ func serveMocks(ctx context.Context, n int, in io.Reader, out io.Writer) error {
 			return err
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, in)
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	return nil
 }
 
 type withContext interface{ GetContext() *kvrpcpb.Context }

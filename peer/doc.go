@@ -24,7 +24,7 @@
 // Every client runs in a worker of its own, so the allocations a Result
 // reports are that client's alone.
 //
-// The full comparison, one command from the repository root:
+// The full comparison, one command (peer/README.md has the tables):
 //
 //	cd peer && GOWORK=off go run ./cmd/compare -rounds 5 -duration 2s
 //

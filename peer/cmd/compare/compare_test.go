@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -64,5 +67,21 @@ func TestRenderTable(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestWorkerFailShowsLogTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.log")
+	if err := os.WriteFile(path, []byte(strings.Repeat("x", 5000)+"panic: boom\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{name: "tikvgo", logPath: path}
+	err := w.fail(errors.New("EOF"))
+	if !strings.Contains(err.Error(), "panic: boom") || len(err.Error()) > 2200 {
+		t.Errorf("fail = %.100q... (%d bytes), want the log's tail", err, len(err.Error()))
+	}
+	w.logPath = filepath.Join(t.TempDir(), "missing.log")
+	if err := w.fail(errors.New("EOF")); !strings.Contains(err.Error(), "log is empty") {
+		t.Errorf("fail without a log = %v", err)
 	}
 }

@@ -340,7 +340,8 @@ func startSim(ctx context.Context, bin string) (*process, string, error) {
 
 // worker is one client's worker process.
 type worker struct {
-	name string
+	name    string
+	logPath string
 	*process
 }
 
@@ -349,7 +350,21 @@ func startWorker(ctx context.Context, name, logPath, bin string, args ...string)
 	if err != nil {
 		return nil, fmt.Errorf("start %s worker: %w", name, err)
 	}
-	return &worker{name: name, process: p}, nil
+	return &worker{name: name, logPath: logPath, process: p}, nil
+}
+
+// fail wraps err with the end of the worker's log: the log lives in a
+// temporary directory that is gone once compare exits.
+func (w *worker) fail(err error) error {
+	b, _ := os.ReadFile(w.logPath)
+	const tail = 2048
+	if len(b) > tail {
+		b = b[len(b)-tail:]
+	}
+	if len(b) == 0 {
+		return fmt.Errorf("%s worker: %w (its log is empty)", w.name, err)
+	}
+	return fmt.Errorf("%s worker: %w; end of its log:\n%s", w.name, err, b)
 }
 
 // do runs one case in the worker.
@@ -359,13 +374,13 @@ func (w *worker) do(ctx context.Context, c peer.Case) (peer.Result, error) {
 		return peer.Result{}, err
 	}
 	if _, err := w.in.Write(append(b, '\n')); err != nil {
-		return peer.Result{}, fmt.Errorf("%s worker: %w (see its log)", w.name, err)
+		return peer.Result{}, w.fail(err)
 	}
 	// Loading a million regions into a cache takes a while; anything
 	// slower than this is a wedged worker.
 	l, err := w.readLine(ctx, c.Duration+5*time.Minute)
 	if err != nil {
-		return peer.Result{}, fmt.Errorf("%s worker: %w (see its log)", w.name, err)
+		return peer.Result{}, w.fail(err)
 	}
 	var r peer.Result
 	if err := json.Unmarshal([]byte(l), &r); err != nil {

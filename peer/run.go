@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,12 @@ type Case struct {
 	Duration time.Duration `json:"duration,omitempty"`
 	MaxOps   int           `json:"max_ops,omitempty"`
 	Warmup   int           `json:"warmup,omitempty"`
+	// CPUProfile and BlockProfile, when set, are files the worker writes
+	// a CPU profile and a block profile (every blocking event) of the
+	// timed part to. Profiling costs time: figures from such a case are
+	// not comparable with unprofiled ones.
+	CPUProfile   string `json:"cpu_profile,omitempty"`
+	BlockProfile string `json:"block_profile,omitempty"`
 }
 
 // Validate rejects a case the runner cannot run.
@@ -117,8 +125,50 @@ func Run(ctx context.Context, reg *Registry, client string, c Case) Result {
 			return res
 		}
 	}
+	stop, err := startProfiles(c)
+	if err != nil {
+		res.Failed = fmt.Sprintf("profile: %v", err)
+		return res
+	}
 	measure(ctx, op, c, &res)
+	if err := stop(); err != nil {
+		res.Failed = fmt.Sprintf("profile: %v", err)
+	}
 	return res
+}
+
+// startProfiles starts the profiles c asks for and returns the function
+// that stops them and writes them out.
+func startProfiles(c Case) (stop func() error, err error) {
+	var cpu *os.File
+	if c.CPUProfile != "" {
+		if cpu, err = os.Create(c.CPUProfile); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, err
+		}
+	}
+	if c.BlockProfile != "" {
+		runtime.SetBlockProfileRate(1)
+	}
+	return func() error {
+		var errs []error
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cpu.Close())
+		}
+		if c.BlockProfile != "" {
+			runtime.SetBlockProfileRate(0)
+			f, err := os.Create(c.BlockProfile)
+			if err != nil {
+				return err
+			}
+			errs = append(errs, pprof.Lookup("block").WriteTo(f, 0), f.Close())
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
 // measure runs the timed part of a case.

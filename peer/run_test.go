@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,5 +154,29 @@ func TestSynthRegionsLayout(t *testing.T) {
 		if uint64(s.Index(k)+1) != ids[i] {
 			t.Fatalf("probe %d: id %d, index %d", i, ids[i], s.Index(k))
 		}
+	}
+}
+
+func TestRunWritesProfiles(t *testing.T) {
+	// Not parallel: the CPU profiler is process-wide.
+	reg := NewRegistry()
+	if err := reg.Register("noop", func(context.Context, Case) (Op, func(), error) {
+		return func(context.Context, int, int) error { return nil }, nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := Case{Scenario: "noop", Callers: 2, MaxOps: 100, CPUProfile: filepath.Join(dir, "cpu"), BlockProfile: filepath.Join(dir, "block")}
+	if res := Run(t.Context(), reg, "w", c); res.Failed != "" || res.Ops != 100 {
+		t.Fatalf("Run = %+v", res)
+	}
+	for _, f := range []string{c.CPUProfile, c.BlockProfile} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
+		}
+	}
+	c.CPUProfile = filepath.Join(dir, "missing", "cpu")
+	if res := Run(t.Context(), reg, "w", c); !strings.Contains(res.Failed, "profile") {
+		t.Errorf("Run with an unwritable profile = %+v, want a profile failure", res)
 	}
 }

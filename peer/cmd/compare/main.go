@@ -55,6 +55,7 @@ type config struct {
 	run      *regexp.Regexp
 	clients  []string
 	out      string
+	profile  string
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&runPat, "run", "", "only scenarios whose name matches this regexp")
 	flag.StringVar(&clients, "clients", strings.Join(allClients, ","), "clients to run")
 	flag.StringVar(&cfg.out, "out", "", "also write the tables to this file")
+	flag.StringVar(&cfg.profile, "profile", "", "write CPU and block profiles of every case's first round, per client, into this directory (profiled rounds are slower; their figures are left out of the tables)")
 	flag.Parse()
 	var err error
 	if cfg.run, err = regexp.Compile(runPat); err != nil {
@@ -142,6 +144,16 @@ func run(ctx context.Context, cfg config) error {
 		cfg.bin = dir
 	} else if err := os.MkdirAll(cfg.bin, 0o755); err != nil {
 		return err
+	}
+	if cfg.profile != "" {
+		abs, err := filepath.Abs(cfg.profile)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return err
+		}
+		cfg.profile = abs
 	}
 	logf("building tikvsim and the workers in %s", cfg.bin)
 	builds := []struct{ dir, pkg, out string }{

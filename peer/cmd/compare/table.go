@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -54,11 +55,21 @@ func runScenario(ctx context.Context, cfg config, spec peer.ScenarioSpec, worker
 			}
 			r := row{label: label, results: map[string][]peer.Result{}}
 			logf("%s %s: %d round(s)", spec.Name, label, rounds)
+			if cfg.profile != "" {
+				// One extra, profiled round first, kept out of the table.
+				rounds++
+			}
 			for round := range rounds {
 				order := rotate(cfg.clients, round)
+				profiled := cfg.profile != "" && round == 0
 				for _, name := range order {
 					if unsupported[name] {
 						continue
+					}
+					c := c
+					if profiled {
+						base := filepath.Join(cfg.profile, fmt.Sprintf("%s-%s-c%d-a%d", name, spec.Name, callers, arg))
+						c.CPUProfile, c.BlockProfile = base+".cpu.pprof", base+".block.pprof"
 					}
 					res, err := workers[name].do(ctx, c)
 					if err != nil {
@@ -75,7 +86,9 @@ func runScenario(ctx context.Context, cfg config, spec peer.ScenarioSpec, worker
 					if res.Errors > 0 {
 						problems = append(problems, fmt.Sprintf("%s %s %s: %d of %d ops failed, first: %s", name, spec.Name, label, res.Errors, res.Ops, res.FirstError))
 					}
-					r.results[name] = append(r.results[name], res)
+					if !profiled {
+						r.results[name] = append(r.results[name], res)
+					}
 				}
 			}
 			t.rows = append(t.rows, r)

@@ -46,11 +46,14 @@ if [ -f peer/go.mod ]; then
 	# with the differential test (peer/tikvgo). Then every benchmark scenario
 	# once, for every client, with a few operations (peer/README.md).
 	step "peer modules (outside go.work): build, vet, tidy, tests, differential test, smoke run"
+	peerbin=$(mktemp -d)
 	for dir in peer peer/upstream peer/tikvgo; do
 		echo "--- $dir"
-		(cd "$dir" && GOWORK=off go build ./... && GOWORK=off go vet ./... && GOWORK=off go mod tidy -diff &&
+		# -o a directory: a lone main package would otherwise leave its binary here.
+		(cd "$dir" && GOWORK=off go build -o "$peerbin/" ./... && GOWORK=off go vet ./... && GOWORK=off go mod tidy -diff &&
 			GOWORK=off go test -count=1 -timeout 15m ./...)
 	done
+	rm -rf "$peerbin"
 	(cd peer && GOWORK=off go run ./cmd/compare -smoke)
 fi
 

@@ -68,7 +68,7 @@ func TestPurgeExpired(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		c := newCache(t, newFakePD("c", "f", "k"), locate.WithRegionTTL(time.Minute, 0))
-		if _, err := c.LocateKeyRange(t.Context(), nil, nil); err != nil {
+		if err := warmAll(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 		c.InvalidateRegion(2, locate.Other)

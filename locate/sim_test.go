@@ -51,24 +51,10 @@ func startSimEnv(t *testing.T, opts tikvsim.Options, cacheOpts ...locate.Option)
 	return &simEnv{sim: sim, pd: pd, cache: cache, rpc: rpc, snd: locate.NewSender(cache, rpc)}
 }
 
-// do is the loop every client module runs around the sender: locate the key,
-// send, and on a stale-region error back off and locate again.
+// do sends the request build returns to the region of key through a
+// Router, which locates again after stale-region errors.
 func (e *simEnv) do(ctx context.Context, key []byte, build func() *kvrpc.Request, opts ...locate.SendOption) (*kvrpc.Response, error) {
-	bo := retry.New(20 * time.Second)
-	for {
-		loc, err := e.cache.LocateKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := e.snd.Send(ctx, bo, build(), loc.Region, opts...)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		return resp, err
-	}
+	return locate.NewRouter(e.snd, nil).SendKey(ctx, retry.New(20*time.Second), key, build(), opts...)
 }
 
 func (e *simEnv) put(ctx context.Context, key, value string) error {

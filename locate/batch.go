@@ -43,7 +43,7 @@ type BatchFunc[T any] func(ctx context.Context, bo *retry.Backoffer, b Batch[T])
 
 // BatchOption tunes [GroupByRegion] and [SendBatches]. Pass the same options
 // to both: a batch grouped again after a region change is cut by them too.
-type BatchOption interface{ applyBatch(*batchConfig) }
+type BatchOption interface{ applyBatch(batchConfig) batchConfig }
 
 type batchConfig struct {
 	maxKeys      int
@@ -53,9 +53,11 @@ type batchConfig struct {
 	primaryFirst bool
 }
 
-type batchOption func(*batchConfig)
+// batchOption edits a copy of the config: passing a pointer through the
+// interface would move every call's config to the heap.
+type batchOption func(batchConfig) batchConfig
 
-func (f batchOption) applyBatch(c *batchConfig) { f(c) }
+func (f batchOption) applyBatch(c batchConfig) batchConfig { return f(c) }
 
 // WithBatchLimit cuts each region's items into batches of at most keys
 // items, closing a batch once its items' sizes reach bytes (so a batch may
@@ -66,33 +68,33 @@ func (f batchOption) applyBatch(c *batchConfig) { f(c) }
 // sizes for commit, cleanup and lock); snapshot BatchGet at 5120 keys; raw
 // batches at 512 keys and 16 KiB.
 func WithBatchLimit(keys, bytes int) BatchOption {
-	return batchOption(func(c *batchConfig) { c.maxKeys, c.maxBytes = keys, bytes })
+	return batchOption(func(c batchConfig) batchConfig { c.maxKeys, c.maxBytes = keys, bytes; return c })
 }
 
 // WithConcurrency bounds how many batches [SendBatches] sends at once.
 // Default [DefaultBatchConcurrency]; values below 1 mean 1.
 func WithConcurrency(n int) BatchOption {
-	return batchOption(func(c *batchConfig) { c.concurrency = n })
+	return batchOption(func(c batchConfig) batchConfig { c.concurrency = n; return c })
 }
 
 // WithPrimary names a transaction's primary key: the batch that holds it is
 // marked [Batch.Primary] and placed first.
 func WithPrimary(key []byte) BatchOption {
-	return batchOption(func(c *batchConfig) { c.primary = key })
+	return batchOption(func(c batchConfig) batchConfig { c.primary = key; return c })
 }
 
 // WithPrimaryFirst makes [SendBatches] send the primary batch alone, and
 // the others only once it succeeded (2PC commits the primary first: its
 // commit decides the transaction). Without it every batch may run at once.
 func WithPrimaryFirst() BatchOption {
-	return batchOption(func(c *batchConfig) { c.primaryFirst = true })
+	return batchOption(func(c batchConfig) batchConfig { c.primaryFirst = true; return c })
 }
 
 func batchOpts(opts []BatchOption) batchConfig {
 	c := batchConfig{concurrency: DefaultBatchConcurrency}
 	for _, o := range opts {
 		if o != nil {
-			o.applyBatch(&c)
+			c = o.applyBatch(c)
 		}
 	}
 	c.concurrency = max(c.concurrency, 1)
@@ -106,7 +108,7 @@ func batchOpts(opts []BatchOption) batchConfig {
 func GroupByRegion[T any](ctx context.Context, r *Router, items []T, item ItemFunc[T], opts ...BatchOption) ([]Batch[T], error) {
 	cfg := batchOpts(opts)
 	sorted, index := sortItems(items, item)
-	return groupSorted(ctx, r, sorted, index, item, &cfg)
+	return groupSorted(ctx, r, sorted, index, item, cfg)
 }
 
 // sortItems returns items in ascending key order and their input positions.
@@ -140,7 +142,7 @@ func sortItems[T any](items []T, item ItemFunc[T]) ([]T, []int) {
 }
 
 // groupSorted cuts sorted items into batches of one region each.
-func groupSorted[T any](ctx context.Context, r *Router, items []T, index []int, item ItemFunc[T], cfg *batchConfig) ([]Batch[T], error) {
+func groupSorted[T any](ctx context.Context, r *Router, items []T, index []int, item ItemFunc[T], cfg batchConfig) ([]Batch[T], error) {
 	var out []Batch[T]
 	primary := -1
 	for i := 0; i < len(items); {
@@ -207,10 +209,10 @@ func (r *Router) contains(loc Location, k []byte) bool {
 // example out[b.Index[i]]): batches run in parallel.
 func SendBatches[T any](ctx context.Context, bo *retry.Backoffer, r *Router, batches []Batch[T], item ItemFunc[T], send BatchFunc[T], opts ...BatchOption) error {
 	cfg := batchOpts(opts)
-	return sendBatches(ctx, bo, r, batches, item, send, &cfg)
+	return sendBatches(ctx, bo, r, batches, item, send, cfg)
 }
 
-func sendBatches[T any](ctx context.Context, bo *retry.Backoffer, r *Router, batches []Batch[T], item ItemFunc[T], send BatchFunc[T], cfg *batchConfig) error {
+func sendBatches[T any](ctx context.Context, bo *retry.Backoffer, r *Router, batches []Batch[T], item ItemFunc[T], send BatchFunc[T], cfg batchConfig) error {
 	if cfg.primaryFirst && len(batches) > 1 && batches[0].Primary {
 		if err := sendBatch(ctx, bo, r, batches[0], item, send, cfg); err != nil {
 			return err
@@ -244,7 +246,7 @@ func sendBatches[T any](ctx context.Context, bo *retry.Backoffer, r *Router, bat
 	return ctx.Err()
 }
 
-func sendBatch[T any](ctx context.Context, bo *retry.Backoffer, r *Router, b Batch[T], item ItemFunc[T], send BatchFunc[T], cfg *batchConfig) error {
+func sendBatch[T any](ctx context.Context, bo *retry.Backoffer, r *Router, b Batch[T], item ItemFunc[T], send BatchFunc[T], cfg batchConfig) error {
 	err := send(ctx, bo, b)
 	if !errors.Is(err, ErrRegionStale) {
 		return err

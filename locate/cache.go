@@ -150,7 +150,9 @@ func (c *Cache) searchBefore(key []byte) *Region {
 	return found
 }
 
-// TryLocateKey returns the location of key from the cache only.
+// TryLocateKey returns the location of key from the cache only. It never
+// calls PD, so it is for observing the cache (tests, diagnostics) rather
+// than routing.
 func (c *Cache) TryLocateKey(key []byte) (Location, bool) {
 	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
 		return r.location(), true
@@ -206,7 +208,8 @@ func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) 
 var lastKeyProbe = bytes.Repeat([]byte{0xff}, 512)
 
 // LocateRegionByID returns the location of the region with the given id,
-// loading it from PD on a miss.
+// loading it from PD on a miss: for callers that hold a region id from
+// elsewhere (a lock's region in lock resolution, a CLI argument).
 func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, error) {
 	r, err := c.RegionByID(ctx, id)
 	if err != nil {

@@ -41,6 +41,14 @@
 //     order. For 2PC, [WithPrimary] marks and places first the primary's
 //     batch and [WithPrimaryFirst] sends it before the others.
 //
+// The transactional modules use the same helpers: 2PC groups mutations
+// with [WithPrimary] and client-go's 16 KiB [WithBatchLimit] (key+value
+// sizes for prewrite, key sizes for commit and cleanup), and commits with
+// [WithPrimaryFirst] (or sends the primary batch alone and the rest later on
+// a Clone of its Backoffer); a snapshot's BatchGet groups by 5120 keys; a
+// snapshot's Scan and GC's ScanLock call [Router.WalkRange] once per page,
+// stopping a walk when a page fills and resuming after its last key.
+//
 // Keys given to a Router are wire keys (what TiKV stores in its key space,
 // keyspace prefix included); region boundaries in a [Location] are region
 // keys, as PD reports them. The Router's codec (package locate/keycodec)

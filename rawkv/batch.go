@@ -73,7 +73,7 @@ func (c *Client) runBatch(ctx context.Context, items []item, send locate.BatchFu
 // sendBatchRPC sends one batch's request to its region. A stale region
 // error goes back to the router unchanged, to be grouped again.
 func (c *Client) sendBatchRPC(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item], write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
-	resp, err := c.sender.Send(ctx, bo, req, b.Location.Region, c.sendOpts(write)...)
+	resp, err := c.sender.Send(ctx, bo, req, b.Location.Region, c.sendOpts()...)
 	if err != nil {
 		if errors.Is(err, locate.ErrRegionStale) {
 			return nil, err

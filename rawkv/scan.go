@@ -79,7 +79,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		if reverse {
 			q.StartKey, q.EndKey, q.Reverse = e, s, true
 		}
-		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), sp.Location.Region, c.sendOpts(false)...)
+		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), sp.Location.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}
@@ -168,7 +168,7 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 	}
 	err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		req := kvrpc.NewRawDeleteRange(&kvrpcpb.RawDeleteRangeRequest{Context: c.writeContext(), StartKey: sp.Start, EndKey: sp.End, Cf: cf})
-		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts(true)...)
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}
@@ -201,7 +201,7 @@ func (c *Client) Checksum(ctx context.Context, start, end []byte) (Checksum, err
 			Algorithm: kvrpcpb.ChecksumAlgorithm_Crc64_Xor,
 			Ranges:    []*kvrpcpb.KeyRange{{StartKey: sp.Start, EndKey: sp.End}},
 		})
-		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts(false)...)
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}

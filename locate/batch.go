@@ -22,7 +22,9 @@ const DefaultBatchConcurrency = 128
 type Batch[T any] struct {
 	// Location is the region the batch is for.
 	Location Location
-	// Items are the caller's items, sorted by key.
+	// Items are the caller's items, sorted by key. They may share the
+	// slice passed to GroupByRegion (when it was already sorted): neither
+	// side may modify them while the batches are in use.
 	Items []T
 	// Index[i] is the position of Items[i] in the slice the caller passed
 	// to [GroupByRegion], so results can be put back in the caller's order.

@@ -3,6 +3,7 @@ package keycodec_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -123,5 +124,32 @@ func TestCodecs(t *testing.T) {
 	}
 	if _, err := keycodec.NewV1(keycodec.Mode(9)); !errors.Is(err, keycodec.ErrBadMode) {
 		t.Fatalf("mode 9: err = %v", err)
+	}
+}
+
+// BenchmarkCodec measures the conversions on the routing path: encoding a
+// key to locate it, and comparing a key with an encoded boundary.
+func BenchmarkCodec(b *testing.B) {
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{8, 32, 256} {
+		key := bytes.Repeat([]byte("k"), n)
+		bound := keycodec.EncodeBytes(append(bytes.Repeat([]byte("k"), n-1), 'l'))
+		b.Run(fmt.Sprintf("RegionKey/len=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = txn.RegionKey(key)
+			}
+		})
+		b.Run(fmt.Sprintf("CompareRegionKey/len=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if txn.CompareRegionKey(key, bound) >= 0 {
+					b.Fatal("order")
+				}
+			}
+		})
 	}
 }

@@ -86,7 +86,7 @@ type SpanFunc func(ctx context.Context, bo *retry.Backoffer, s Span) (done bool,
 // last one read, returning done when a page fills.
 func (r *Router) WalkRange(ctx context.Context, bo *retry.Backoffer, start, end []byte, fn SpanFunc) error {
 	if len(end) > 0 && bytes.Compare(start, end) > 0 {
-		return fmt.Errorf("%w: [%q, %q)", ErrInvalidRange, start, end)
+		return fmt.Errorf("locate: %w: [%q, %q)", ErrInvalidRange, start, end)
 	}
 	key := start
 	for {
@@ -123,7 +123,7 @@ func (r *Router) WalkRange(ctx context.Context, bo *retry.Backoffer, start, end 
 // first span is the one just below end. An empty end means +inf.
 func (r *Router) WalkRangeReverse(ctx context.Context, bo *retry.Backoffer, start, end []byte, fn SpanFunc) error {
 	if len(end) > 0 && bytes.Compare(start, end) > 0 {
-		return fmt.Errorf("%w: [%q, %q)", ErrInvalidRange, start, end)
+		return fmt.Errorf("locate: %w: [%q, %q)", ErrInvalidRange, start, end)
 	}
 	upper := end
 	for {

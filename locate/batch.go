@@ -201,8 +201,10 @@ func (r *Router) contains(loc Location, k []byte) bool {
 }
 
 // SendBatches calls send for each batch, at most [WithConcurrency] at a
-// time, each on a fork of bo (so the batches share the caller's budget),
-// and returns the first error; the others' ctx is then cancelled. A batch
+// time, and returns the first error; the others' ctx is then cancelled.
+// Batches running in parallel each get a fork of bo, so together they
+// spend the caller's budget; a lone batch runs on bo itself, on the
+// caller's goroutine. A batch
 // whose send fails with [ErrRegionStale] is grouped again and its new
 // batches sent, after a retry.RegionMiss backoff. With [WithPrimaryFirst]
 // a leading primary batch is sent, and succeeds, before any other.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
@@ -32,7 +33,14 @@ func (c *Client) CheckHealth(ctx context.Context, addr string) error {
 		return err
 	}
 	for _, cn := range p.conns {
-		cn.cc.ResetConnectBackoff()
+		// Only a connection in transient failure waits out a backoff. The
+		// guard also keeps clear of a grpc-go race (v1.85): the reset
+		// iterates the channel's subchannel map without its lock, which
+		// races with the channel creating its subchannel when it leaves
+		// idle; in transient failure that set does not change.
+		if cn.cc.GetState() == connectivity.TransientFailure {
+			cn.cc.ResetConnectBackoff()
+		}
 	}
 	// Waiting for ready lets the probe ride out the reconnect it just
 	// triggered (which runs asynchronously); a store that stays down costs

@@ -65,11 +65,11 @@ func defaultUpkeepConfig() upkeepConfig {
 func (c *upkeepConfig) validate() error {
 	switch {
 	case c.purgeInterval < 0 || (c.purgeInterval > 0 && c.purgeScan < 1):
-		return fmt.Errorf("%w: purge every %v, %d regions", ErrInvalidOption, c.purgeInterval, c.purgeScan)
+		return fmt.Errorf("locate: %w: purge every %v, %d regions", ErrInvalidOption, c.purgeInterval, c.purgeScan)
 	case c.refreshInterval < 0:
-		return fmt.Errorf("%w: store refresh interval %v", ErrInvalidOption, c.refreshInterval)
+		return fmt.Errorf("locate: %w: store refresh interval %v", ErrInvalidOption, c.refreshInterval)
 	case c.probeInterval < 0 || c.probeTimeout <= 0:
-		return fmt.Errorf("%w: probe every %v, timeout %v", ErrInvalidOption, c.probeInterval, c.probeTimeout)
+		return fmt.Errorf("locate: %w: probe every %v, timeout %v", ErrInvalidOption, c.probeInterval, c.probeTimeout)
 	}
 	return nil
 }

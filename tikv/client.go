@@ -149,10 +149,9 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	c.cache = cache
 	if !cfg.upkeep.off {
 		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc)...)
-		if errors.Is(err, locate.ErrInvalidOption) {
-			return fail(fmt.Errorf("%w: region cache upkeep: %w", ErrInvalidOption, err))
-		}
 		if err != nil {
+			// The facade validated the settings; a bad one would still
+			// match ErrInvalidOption, the sentinel every module wraps.
 			return fail(fmt.Errorf("tikv: region cache upkeep: %w", err))
 		}
 		c.keep = keep

@@ -156,7 +156,7 @@ func (c *Cache) searchBefore(key []byte) *Region {
 // TryLocateKey returns the location of key from the cache only.
 func (c *Cache) TryLocateKey(key []byte) (Location, bool) {
 	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
-		c.stats.hits.add()
+		c.stats.hits.add(r.id)
 		return r.location(), true
 	}
 	return Location{}, false
@@ -180,7 +180,7 @@ func (c *Cache) RegionByKey(ctx context.Context, key []byte) (*Region, error) {
 
 func (c *Cache) regionByKey(ctx context.Context, key []byte) (*Region, error) {
 	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
-		c.stats.hits.add()
+		c.stats.hits.add(r.id)
 		return r, nil
 	}
 	return c.load(ctx, "k"+string(key), func(ctx context.Context) (*Region, error) {
@@ -196,7 +196,7 @@ func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) 
 		return c.LocateKey(ctx, lastKeyProbe)
 	}
 	if r := c.searchBefore(key); r != nil && r.ContainsByEnd(key) && c.fresh(r, c.now()) {
-		c.stats.hits.add()
+		c.stats.hits.add(r.id)
 		return r.location(), nil
 	}
 	r, err := c.load(ctx, "e"+string(key), func(ctx context.Context) (*Region, error) {
@@ -225,7 +225,7 @@ func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, erro
 // on a miss.
 func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
 	if r := c.regionOfID(id); r != nil && c.fresh(r, c.now()) {
-		c.stats.hits.add()
+		c.stats.hits.add(r.id)
 		return r, nil
 	}
 	return c.load(ctx, fmt.Sprintf("i%d", id), func(ctx context.Context) (*Region, error) {

@@ -79,6 +79,18 @@
 // [ErrRegionStale] means the keys must be located again, which the
 // [Router] does.
 //
+// # Upkeep and stats
+//
+// [Cache.StartUpkeep] starts the cache's optional background loop (the
+// facade runs it for its whole life): it purges expired and invalid regions
+// a bounded number at a time ([WithPurge]), reloads the store list from PD
+// ([WithStoreRefresh]) and, given a [HealthChecker] such as *kvrpc.Client,
+// probes every store the sender marked unreachable through the gRPC health
+// service until it answers SERVING, then marks it reachable again
+// ([WithProbe]). [Upkeep.Close] stops it. [Cache.Stats] returns the cache's
+// counters: hits, misses, PD loads, invalidations by [InvalidReason],
+// purges, store refreshes and probes.
+//
 // # Concurrency and errors
 //
 // A [Cache], a [Sender] and a [Router] are safe for concurrent use and

@@ -65,8 +65,8 @@ type envConfig struct {
 	// (id 1), and the client with its codec; keys are then wire keys.
 	keyspace string
 	splits   []string
-	clock  twopc.TimestampSource // nil: the cluster's TSO
-	opts   []twopc.Option
+	clock    twopc.TimestampSource // nil: the cluster's TSO
+	opts     []twopc.Option
 }
 
 func startEnv(t testing.TB, cfg envConfig) *env {

@@ -47,7 +47,7 @@ func newTxnStack(ctx context.Context, pdAddrs []string) (*txnStack, error) {
 	}
 	cache, err := locate.New(pd)
 	if err == nil {
-		s.tpc, err = twopc.New(cache, locate.NewSender(cache, s.rpc), s.tso)
+		s.tpc, err = twopc.New(locate.NewSender(cache, s.rpc), s.tso)
 	}
 	if err != nil {
 		_ = s.rpc.Close()

@@ -33,7 +33,7 @@ var (
 type tikvgoWorker struct {
 	pdAddrs []string
 
-	mu  sync.Mutex
+	mu       sync.Mutex
 	raw      *rawkv.Client
 	tso      *tso.Client
 	loc      *locateState

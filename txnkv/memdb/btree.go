@@ -1,0 +1,320 @@
+package memdb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
+// The key index is a B+tree whose nodes hold 4-byte entry addresses instead
+// of keys. To avoid touching the arena on every comparison, each node also
+// keeps the prefix shared by all of its keys (up to pfxCap bytes) and, per
+// slot, the 4 key bytes that follow that prefix ("head"). Lookups compare
+// heads and read a key from the arena only when heads tie, which for keys
+// with long common prefixes (TiDB's "t{table}_r{handle}") is what makes the
+// heads useful at all. Entries are never removed from the index (a Cleanup
+// hides them, as in client-go), so the tree only grows.
+const (
+	maxKeys = 62 // slots per node: node fits the 576-byte size class
+	pfxCap  = 30 // longest prefix kept inline
+)
+
+// Bytes the heap holds per node and per inner node's child array (their
+// size classes), for Mem.
+const (
+	nodeBytes = 576
+	kidsBytes = 512
+)
+
+type node struct {
+	n     uint16
+	plen  uint8
+	leaf  bool
+	pfx   [pfxCap]byte
+	heads [maxKeys + 1]uint32 // +1: a node is split after it overflows
+	keys  [maxKeys + 1]addr   // entries (leaf) or separators (inner)
+	kids  *[maxKeys + 2]*node // inner nodes only
+	prev  *node               // leaves only
+	next  *node               // leaves only
+}
+
+// tree is the ordered index of a MemDB's entries.
+type tree struct {
+	ents   *arena
+	root   *node
+	nodes  int // allocated nodes, for Mem
+	inner  int // of which inner nodes
+	height int
+}
+
+// key returns the key bytes of the entry at a.
+func (t *tree) key(a addr) []byte {
+	off := int(a&slotMask) << unitShift
+	buf := t.ents.chunks[a>>(slotShift-unitShift)].buf
+	n := int(binary.LittleEndian.Uint16(buf[off+6:]))
+	return buf[off+entryHdr : off+entryHdr+n : off+entryHdr+n]
+}
+
+// head returns the 4 bytes of k that follow a p-byte prefix, zero padded.
+// Zero padding keeps heads ordered like keys: if x < y share the prefix then
+// head(x) <= head(y).
+func head(k []byte, p int) uint32 {
+	if len(k) >= p+4 {
+		return binary.BigEndian.Uint32(k[p:])
+	}
+	var h uint32
+	for i := p; i < p+4; i++ {
+		h <<= 8
+		if i < len(k) {
+			h |= uint32(k[i])
+		}
+	}
+	return h
+}
+
+// search returns the first slot of n whose key is >= k, and whether it is
+// equal to k.
+func (t *tree) search(n *node, k []byte) (int, bool) {
+	p := int(n.plen)
+	if p > 0 {
+		m := min(p, len(k))
+		c := bytes.Compare(k[:m], n.pfx[:m])
+		if c < 0 || c == 0 && len(k) < p {
+			return 0, false
+		}
+		if c > 0 {
+			return int(n.n), false
+		}
+	}
+	h := head(k, p)
+	lo, hi := 0, int(n.n)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch hm := n.heads[mid]; {
+		case hm < h:
+			lo = mid + 1
+		case hm > h:
+			hi = mid
+		default:
+			switch c := bytes.Compare(t.key(n.keys[mid])[p:], k[p:]); {
+			case c < 0:
+				lo = mid + 1
+			case c > 0:
+				hi = mid
+			default:
+				return mid, true
+			}
+		}
+	}
+	return lo, false
+}
+
+// leafFor returns the leaf where k is or would be, and the slot.
+func (t *tree) leafFor(k []byte) (*node, int, bool) {
+	n := t.root
+	if n == nil {
+		return nil, 0, false
+	}
+	for !n.leaf {
+		i, eq := t.search(n, k)
+		if eq {
+			i++
+		}
+		n = n.kids[i]
+	}
+	i, eq := t.search(n, k)
+	return n, i, eq
+}
+
+// get returns the entry address for k, or 0.
+func (t *tree) get(k []byte) addr {
+	n, i, eq := t.leafFor(k)
+	if !eq {
+		return 0
+	}
+	return n.keys[i]
+}
+
+type pathElem struct {
+	n *node
+	i int
+}
+
+// insert returns the entry for k, creating it with mk when absent. mk
+// returns 0 when the entry cannot be allocated; insert then changes nothing.
+func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
+	if t.root == nil {
+		a = mk()
+		if a == 0 {
+			return 0, false
+		}
+		t.root = &node{leaf: true}
+		t.nodes, t.height = 1, 1
+		t.insertAt(t.root, 0, a, k, nil)
+		return a, true
+	}
+	var buf [12]pathElem
+	path := buf[:0]
+	n := t.root
+	rightmost := true
+	for !n.leaf {
+		i, eq := t.search(n, k)
+		if eq {
+			i++
+		}
+		rightmost = rightmost && i == int(n.n)
+		path = append(path, pathElem{n, i})
+		n = n.kids[i]
+	}
+	i, eq := t.search(n, k)
+	if eq {
+		return n.keys[i], false
+	}
+	a = mk()
+	if a == 0 {
+		return 0, false
+	}
+	t.insertAt(n, i, a, k, nil)
+	// Appending at the right edge (ascending keys, the common bulk-load
+	// pattern) splits so the left node stays full instead of half full.
+	appending := rightmost && i == int(n.n)-1
+	for n.n > maxKeys {
+		right, sep := t.split(n, appending)
+		if len(path) == 0 {
+			root := &node{kids: new([maxKeys + 2]*node)}
+			root.kids[0] = n
+			t.insertAt(root, 0, sep, t.key(sep), right)
+			t.root = root
+			t.nodes++
+			t.inner++
+			t.height++
+			break
+		}
+		pe := path[len(path)-1]
+		path = path[:len(path)-1]
+		t.insertAt(pe.n, pe.i, sep, t.key(sep), right)
+		n = pe.n
+	}
+	return a, true
+}
+
+// insertAt puts a (whose key is k) at slot i of n; for inner nodes kid
+// becomes the child right of it. n may overflow by one slot.
+func (t *tree) insertAt(n *node, i int, a addr, k []byte, kid *node) {
+	cnt := int(n.n)
+	if cnt == 0 {
+		p := min(len(k), pfxCap)
+		n.plen = uint8(p)
+		copy(n.pfx[:], k[:p])
+	} else if p := int(n.plen); p > 0 {
+		l := lcp(k, n.pfx[:p])
+		if l < p {
+			n.plen = uint8(l)
+			for j := 0; j < cnt; j++ {
+				n.heads[j] = head(t.key(n.keys[j]), l)
+			}
+		}
+	}
+	copy(n.heads[i+1:cnt+1], n.heads[i:cnt])
+	copy(n.keys[i+1:cnt+1], n.keys[i:cnt])
+	n.heads[i] = head(k, int(n.plen))
+	n.keys[i] = a
+	if !n.leaf {
+		copy(n.kids[i+2:cnt+2], n.kids[i+1:cnt+1])
+		n.kids[i+1] = kid
+	}
+	n.n++
+}
+
+// split moves the upper part of an overflowing node into a new right
+// sibling and returns it with the separator to insert into the parent.
+func (t *tree) split(n *node, appending bool) (*node, addr) {
+	cnt := int(n.n)
+	right := &node{leaf: n.leaf}
+	t.nodes++
+	var sep addr
+	if n.leaf {
+		s := cnt / 2
+		if appending {
+			s = cnt - 1
+		}
+		sep = n.keys[s]
+		right.n = uint16(cnt - s)
+		copy(right.keys[:], n.keys[s:cnt])
+		n.n = uint16(s)
+		right.prev, right.next = n, n.next
+		if n.next != nil {
+			n.next.prev = right
+		}
+		n.next = right
+	} else {
+		s := cnt / 2
+		if appending {
+			s = cnt - 2
+		}
+		// Slot s moves up; its right child becomes right's first child.
+		sep = n.keys[s]
+		right.kids = new([maxKeys + 2]*node)
+		t.inner++
+		right.n = uint16(cnt - s - 1)
+		copy(right.keys[:], n.keys[s+1:cnt])
+		copy(right.kids[:], n.kids[s+1:cnt+1])
+		clear(n.kids[s+1 : cnt+1])
+		n.n = uint16(s)
+	}
+	t.reprefix(n)
+	t.reprefix(right)
+	return right, sep
+}
+
+// reprefix recomputes a node's prefix from its first and last keys (all
+// keys in between share it) and every head.
+func (t *tree) reprefix(n *node) {
+	cnt := int(n.n)
+	if cnt == 0 {
+		n.plen = 0
+		return
+	}
+	first, last := t.key(n.keys[0]), t.key(n.keys[cnt-1])
+	p := min(lcp(first, last), pfxCap)
+	n.plen = uint8(p)
+	copy(n.pfx[:], first[:p])
+	n.heads[0] = head(first, p)
+	for j := 1; j < cnt; j++ {
+		n.heads[j] = head(t.key(n.keys[j]), p)
+	}
+}
+
+// first returns the leftmost leaf.
+func (t *tree) first() *node {
+	n := t.root
+	for n != nil && !n.leaf {
+		n = n.kids[0]
+	}
+	return n
+}
+
+// last returns the rightmost leaf.
+func (t *tree) last() *node {
+	n := t.root
+	for n != nil && !n.leaf {
+		n = n.kids[n.n]
+	}
+	return n
+}
+
+func lcp(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n {
+		x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+		if x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
+}

@@ -8,13 +8,13 @@ import "encoding/binary"
 type addr uint32
 
 const (
-	unitShift = 2                       // bytes per unit = 1 << unitShift
-	slotShift = 20                      // address span of one chunk slot: 1 MiB
-	slotBytes = 1 << slotShift          // bytes one slot can address
-	slotUnits = slotBytes >> unitShift  // units one slot can address
-	slotMask  = slotUnits - 1           // unit offset inside a slot
+	unitShift = 2                      // bytes per unit = 1 << unitShift
+	slotShift = 20                     // address span of one chunk slot: 1 MiB
+	slotBytes = 1 << slotShift         // bytes one slot can address
+	slotUnits = slotBytes >> unitShift // units one slot can address
+	slotMask  = slotUnits - 1          // unit offset inside a slot
 	maxSlots  = 1 << (32 - slotShift + unitShift)
-	firstCap  = 512                     // first chunk; small transactions stay small
+	firstCap  = 512 // first chunk; small transactions stay small
 	maxRecord = 1<<(32+unitShift) - slotBytes
 )
 

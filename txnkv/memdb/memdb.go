@@ -60,7 +60,7 @@ type MemDB struct {
 	stages []stage
 	seq    uint32 // source of staging handle IDs
 
-	len, size int
+	len, size  int
 	entryLimit uint64
 	totalLimit uint64
 	version    uint64 // bumped by every change; iterators check it

@@ -475,7 +475,11 @@ func TestModel(t *testing.T) {
 		seed := rand.Uint64()
 		t.Run(fmt.Sprintf("keys=%d/seed=%d", c.keys, seed), func(t *testing.T) {
 			t.Parallel()
-			walk(t, prng{rand.New(rand.NewPCG(seed, uint64(i)))}, c.steps, c.keys)
+			steps := c.steps
+			if testing.Short() || raceEnabled {
+				steps /= 4
+			}
+			walk(t, prng{rand.New(rand.NewPCG(seed, uint64(i)))}, steps, c.keys)
 		})
 	}
 }

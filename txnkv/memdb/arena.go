@@ -35,7 +35,8 @@ type chunk struct {
 type arena struct {
 	chunks []chunk // indexed by slot; continuation slots of a big record are empty
 	cur    int     // slot of the chunk being filled
-	mem    uint64  // sum of chunk capacities
+	mem    uint64  // sum of chunk capacities, spare included
+	spare  []byte  // a chunk freed by truncate, kept for the next one
 }
 
 // checkpoint is the arena's allocation position: every record allocated
@@ -74,6 +75,13 @@ func (a *arena) allocSlow(n int) (addr, []byte, bool) {
 		need += 1 << unitShift // reserve the null address
 	}
 	size = max(size, need)
+	var buf []byte
+	if len(a.spare) >= need && len(a.spare) <= slotBytes {
+		// Reuse the chunk a Cleanup freed: a statement that is rolled back
+		// over and over must not allocate a chunk each time.
+		buf, a.spare = a.spare, nil
+		size = len(buf)
+	}
 	span := (size + slotBytes - 1) / slotBytes
 	if n > maxRecord || slot+span > maxSlots {
 		return 0, nil, false
@@ -81,8 +89,11 @@ func (a *arena) allocSlow(n int) (addr, []byte, bool) {
 	for len(a.chunks) < slot+span {
 		a.chunks = append(a.chunks, chunk{})
 	}
-	a.chunks[slot] = chunk{buf: make([]byte, size), used: need - n}
-	a.mem += uint64(size)
+	if buf == nil {
+		buf = make([]byte, size)
+		a.mem += uint64(size)
+	}
+	a.chunks[slot] = chunk{buf: buf, used: need - n}
 	a.cur = slot
 	return a.alloc(n)
 }
@@ -130,7 +141,13 @@ func (a *arena) truncate(cp checkpoint) {
 		cp.used = 1 << unitShift
 	}
 	for i := cp.slot + 1; i < len(a.chunks); i++ {
-		a.mem -= uint64(len(a.chunks[i].buf))
+		b := a.chunks[i].buf
+		if i == cp.slot+1 && len(b) <= slotBytes && len(b) > len(a.spare) {
+			a.mem -= uint64(len(a.spare))
+			a.spare = b
+			continue
+		}
+		a.mem -= uint64(len(b))
 	}
 	clear(a.chunks[cp.slot+1:])
 	a.chunks = a.chunks[:cp.slot+1]

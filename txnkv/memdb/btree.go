@@ -207,12 +207,8 @@ func (t *tree) insertAt(n *node, i int, a addr, k []byte, kid *node) {
 		n.plen = uint8(p)
 		copy(n.pfx[:], k[:p])
 	} else if p := int(n.plen); p > 0 {
-		l := lcp(k, n.pfx[:p])
-		if l < p {
-			n.plen = uint8(l)
-			for j := 0; j < cnt; j++ {
-				n.heads[j] = head(t.key(n.keys[j]), l)
-			}
+		if l := lcp(k, n.pfx[:p]); l < p {
+			shrink(n, l)
 		}
 	}
 	copy(n.heads[i+1:cnt+1], n.heads[i:cnt])
@@ -241,6 +237,7 @@ func (t *tree) split(n *node, appending bool) (*node, addr) {
 		sep = n.keys[s]
 		right.n = uint16(cnt - s)
 		copy(right.keys[:], n.keys[s:cnt])
+		copy(right.heads[:], n.heads[s:cnt])
 		n.n = uint16(s)
 		right.prev, right.next = n, n.next
 		if n.next != nil {
@@ -258,29 +255,54 @@ func (t *tree) split(n *node, appending bool) (*node, addr) {
 		t.inner++
 		right.n = uint16(cnt - s - 1)
 		copy(right.keys[:], n.keys[s+1:cnt])
+		copy(right.heads[:], n.heads[s+1:cnt])
 		copy(right.kids[:], n.kids[s+1:cnt+1])
 		clear(n.kids[s+1 : cnt+1])
 		n.n = uint16(s)
 	}
-	t.reprefix(n)
-	t.reprefix(right)
+	right.plen, right.pfx = n.plen, n.pfx
+	t.grow(n)
+	t.grow(right)
 	return right, sep
 }
 
-// reprefix recomputes a node's prefix from its first and last keys (all
-// keys in between share it) and every head.
-func (t *tree) reprefix(n *node) {
+// shrink cuts n's prefix to l bytes (l < plen) after a key that shares
+// less of it arrived. The new heads need no arena reads: bytes [l, plen) of
+// every key are the old prefix, and the bytes after it are the old head.
+func shrink(n *node, l int) {
+	p := int(n.plen)
+	var ext [pfxCap + 4]byte
+	m := copy(ext[:], n.pfx[l:p])
+	for j := 0; j < int(n.n); j++ {
+		if m >= 4 {
+			n.heads[j] = binary.BigEndian.Uint32(ext[:])
+			continue
+		}
+		binary.BigEndian.PutUint32(ext[m:], n.heads[j])
+		n.heads[j] = binary.BigEndian.Uint32(ext[:])
+	}
+	n.plen = uint8(l)
+}
+
+// grow lengthens n's prefix to what its first and last keys share (all keys
+// between them share it), after a split narrowed its key range. Heads are
+// recomputed only when the prefix actually grows, which happens once per
+// byte of narrowing, so a split usually reads just two keys.
+func (t *tree) grow(n *node) {
 	cnt := int(n.n)
 	if cnt == 0 {
-		n.plen = 0
 		return
 	}
 	first, last := t.key(n.keys[0]), t.key(n.keys[cnt-1])
 	p := min(lcp(first, last), pfxCap)
+	if p <= int(n.plen) {
+		return
+	}
 	n.plen = uint8(p)
 	copy(n.pfx[:], first[:p])
 	n.heads[0] = head(first, p)
-	for j := 1; j < cnt; j++ {
+	n.heads[cnt-1] = head(last, p)
+	for j := 1; j < cnt-1; j++ {
 		n.heads[j] = head(t.key(n.keys[j]), p)
 	}
 }

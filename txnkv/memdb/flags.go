@@ -50,13 +50,17 @@ const (
 	// flagPresent is internal: the key exists in the buffer (it has a value,
 	// a tombstone, or was touched by a flags update). It is never returned.
 	flagPresent Flags = 1 << 15
+	// flagTomb is internal: the key's current write is a tombstone. Kept in
+	// the entry so iteration can skip tombstones without reading the value
+	// log.
+	flagTomb Flags = 1 << 14
 
 	// persistentFlags survive a Cleanup that discards the key's value: they
 	// describe locks already taken on the server, which a rollback of the
 	// statement does not release.
 	persistentFlags = FlagKeyLocked | FlagKeyLockedValueExists | FlagNeedConstraintCheckInPrewrite | FlagKeyLockedInShareMode
 
-	userFlags = flagPresent - 1
+	userFlags = flagTomb - 1
 )
 
 // Has reports whether every bit of x is set in f.

@@ -62,7 +62,7 @@ type Iterator struct {
 	reverse bool
 	mode    uint8
 	version uint64
-	cur     Entry
+	cur     addr // entry at the current position; read lazily
 	err     error
 }
 
@@ -142,7 +142,7 @@ func (it *Iterator) settle() {
 			return
 		}
 		if it.visible(e) {
-			it.cur = it.db.entry(e)
+			it.cur = e
 			return
 		}
 		it.step()
@@ -150,15 +150,14 @@ func (it *Iterator) settle() {
 }
 
 func (it *Iterator) visible(e addr) bool {
+	hdr := it.db.ents.u32(e, 0) // value address
 	f := it.db.entryFlags(e)
-	if f&flagPresent == 0 {
+	switch {
+	case f&flagPresent == 0:
 		return false
-	}
-	v := it.db.entryValue(e)
-	if v == 0 {
+	case hdr == 0:
 		return it.mode&withFlagsOnly != 0
-	}
-	if it.db.vlog.u32(v, 8)&tombBit != 0 {
+	case f&flagTomb != 0:
 		return it.mode&withTombstones != 0
 	}
 	return true
@@ -204,19 +203,30 @@ func (it *Iterator) Next() {
 }
 
 // Entry returns the current entry.
-func (it *Iterator) Entry() Entry { return it.cur }
+func (it *Iterator) Entry() Entry { return it.db.entry(it.cur) }
 
 // Key returns the current key.
-func (it *Iterator) Key() []byte { return it.cur.Key }
+func (it *Iterator) Key() []byte { return it.db.idx.key(it.cur) }
 
 // Value returns the current value (nil for a tombstone or flags-only key).
-func (it *Iterator) Value() []byte { return it.cur.Value }
+// It is read only when asked for, so a walk over keys alone never touches
+// the value log.
+func (it *Iterator) Value() []byte {
+	if it.Deleted() {
+		return nil
+	}
+	v := it.db.entryValue(it.cur)
+	if v == 0 {
+		return nil
+	}
+	return it.db.vlog.bytes(v+vlogHdr>>unitShift, int(it.db.vlog.u32(v, 8)))
+}
 
 // Deleted reports whether the current entry is a tombstone.
-func (it *Iterator) Deleted() bool { return it.cur.deleted }
+func (it *Iterator) Deleted() bool { return it.db.entryFlags(it.cur)&flagTomb != 0 }
 
 // Flags returns the current key's flags.
-func (it *Iterator) Flags() Flags { return it.cur.Flags }
+func (it *Iterator) Flags() Flags { return it.db.entryFlags(it.cur) & userFlags }
 
 // Err returns ErrIteratorInvalidated if the buffer changed under the
 // iterator, and nil otherwise.
@@ -229,7 +239,7 @@ func (db *MemDB) All(start, end []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		var it Iterator
 		for db.initIter(&it, start, end, false, 0); it.Valid(); it.Next() {
-			if !yield(it.cur.Key, it.cur.Value) {
+			if !yield(it.Key(), it.Value()) {
 				return
 			}
 		}
@@ -241,7 +251,7 @@ func (db *MemDB) Backward(start, end []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func([]byte, []byte) bool) {
 		var it Iterator
 		for db.initIter(&it, start, end, true, 0); it.Valid(); it.Next() {
-			if !yield(it.cur.Key, it.cur.Value) {
+			if !yield(it.Key(), it.Value()) {
 				return
 			}
 		}
@@ -255,7 +265,7 @@ func (db *MemDB) Entries(start, end []byte, reverse bool, opts ...IterOption) it
 		var it Iterator
 		db.initIter(&it, start, end, reverse, modeOf(opts)|withTombstones)
 		for ; it.Valid(); it.Next() {
-			if !yield(it.cur) {
+			if !yield(it.Entry()) {
 				return
 			}
 		}

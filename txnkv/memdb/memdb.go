@@ -166,7 +166,10 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 		db.len++
 	}
 	db.size += delta
-	f = (f | flagPresent) &^ FlagNeedConstraintCheckInPrewrite
+	f = (f | flagPresent) &^ (FlagNeedConstraintCheckInPrewrite | flagTomb)
+	if tomb {
+		f |= flagTomb
+	}
 	db.setEntryFlags(e, applyOps(f, ops))
 	db.version++
 	if len(db.stages) == 0 {
@@ -258,8 +261,12 @@ func (db *MemDB) entry(e addr) Entry {
 	f := db.entryFlags(e)
 	ent := Entry{Key: db.idx.key(e), Flags: f & userFlags}
 	if v := db.entryValue(e); v != 0 {
-		ent.Value, ent.deleted = db.value(v)
 		ent.written = true
+		if f&flagTomb != 0 {
+			ent.deleted = true
+		} else {
+			ent.Value = db.vlog.bytes(v+vlogHdr>>unitShift, int(db.vlog.u32(v, 8)))
+		}
 	}
 	return ent
 }

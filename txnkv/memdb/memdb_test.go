@@ -255,8 +255,9 @@ func TestCleanupReclaimsValueLog(t *testing.T) {
 	if err := db.Cleanup(h); err != nil {
 		t.Fatal(err)
 	}
-	// The entries stay in the index (as in client-go); the values go.
-	if grown := db.Mem() - before; grown > 64<<10 {
+	// The entries stay in the index (as in client-go); the values go, but
+	// for one chunk (at most 1 MiB) kept for the next statement.
+	if grown := db.Mem() - before; grown > 1<<20+64<<10 {
 		t.Errorf("Mem grew by %d after Cleanup", grown)
 	}
 	if db.Len() != 1 || db.Size() != 5 {

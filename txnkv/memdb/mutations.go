@@ -69,7 +69,7 @@ func (db *MemDB) Mutations(pessimistic bool) iter.Seq[Mutation] {
 	return func(yield func(Mutation) bool) {
 		var it Iterator
 		for db.initIter(&it, nil, nil, false, withTombstones|withFlagsOnly); it.Valid(); it.Next() {
-			e := it.cur
+			e := it.Entry()
 			if e.Flags&FlagIgnoredIn2PC != 0 {
 				continue
 			}

@@ -72,6 +72,11 @@ func (db *MemDB) Cleanup(h StagingHandle) error {
 		db.setEntryValue(e, old)
 		if old != 0 {
 			db.size += db.valueLen(old) - curLen
+			f := db.entryFlags(e) &^ flagTomb
+			if db.vlog.u32(old, 8)&tombBit != 0 {
+				f |= flagTomb
+			}
+			db.setEntryFlags(e, f)
 			return
 		}
 		f := db.entryFlags(e).Persistent()

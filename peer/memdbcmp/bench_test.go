@@ -1,0 +1,220 @@
+package memdbcmp
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tikv/client-go/v2/tikv"
+	"github.com/tikv/client-go/v2/txnkv/transaction"
+	"github.com/tikv/client-go/v2/txnkv/txnsnapshot"
+	"github.com/tikvgo/tikvgo/txnkv/memdb"
+)
+
+var sizes = []int{1_000, 100_000, 1_000_000}
+
+// keys returns n TiDB-style record keys (19 bytes) with handles 0..n-1 in a
+// fixed shuffled order, and a 16-byte value; the same as txnkv/memdb's
+// benchmarks use.
+func keys(n int) ([][]byte, []byte) {
+	r := rand.New(rand.NewPCG(1, 2))
+	perm := r.Perm(n)
+	ks := make([][]byte, n)
+	for i, h := range perm {
+		k := make([]byte, 0, 19)
+		k = append(k, 't')
+		k = binary.BigEndian.AppendUint64(k, 42|1<<63)
+		k = append(k, "_r"...)
+		ks[i] = binary.BigEndian.AppendUint64(k, uint64(h)|1<<63)
+	}
+	return ks, []byte("0123456789abcdef")
+}
+
+// buffer is the slice of both buffers' APIs the benchmarks use.
+type buffer interface {
+	set(k, v []byte) error
+	get(k []byte) bool
+	scan(reverse bool) int
+	staging() int
+	cleanup(h int)
+	mem() uint64
+}
+
+type ours struct {
+	db *memdb.MemDB
+	hs []memdb.StagingHandle
+}
+
+func (o *ours) set(k, v []byte) error { return o.db.Set(k, v) }
+func (o *ours) get(k []byte) bool     { _, ok := o.db.Get(k); return ok }
+func (o *ours) scan(reverse bool) int {
+	it := o.db.Iter(nil, nil)
+	if reverse {
+		it = o.db.IterReverse(nil, nil)
+	}
+	n := 0
+	for ; it.Valid(); it.Next() {
+		n++
+	}
+	return n
+}
+func (o *ours) staging() int { o.hs = append(o.hs, o.db.Staging()); return len(o.hs) }
+func (o *ours) cleanup(int) {
+	_ = o.db.Cleanup(o.hs[len(o.hs)-1])
+	o.hs = o.hs[:len(o.hs)-1]
+}
+func (o *ours) mem() uint64 { return o.db.Mem() }
+
+type theirs struct{ db *tikv.MemDB }
+
+func newTheirs(b *testing.B) *theirs {
+	snap := txnsnapshot.NewTiKVSnapshot(nil, 1, 0)
+	txn, err := transaction.NewTiKVTxn(nil, snap, 1, &transaction.TxnOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &theirs{db: txn.GetMemBuffer().GetMemDB()}
+}
+
+func (t *theirs) set(k, v []byte) error { return t.db.Set(k, v) }
+func (t *theirs) get(k []byte) bool {
+	_, err := t.db.GetLocal(context.Background(), k)
+	return err == nil
+}
+func (t *theirs) scan(reverse bool) int {
+	var it tikv.Iterator
+	var err error
+	if reverse {
+		it, err = t.db.IterReverse(nil, nil)
+	} else {
+		it, err = t.db.Iter(nil, nil)
+	}
+	if err != nil {
+		return -1
+	}
+	defer it.Close()
+	n := 0
+	for it.Valid() {
+		n++
+		if it.Next() != nil {
+			return -1
+		}
+	}
+	return n
+}
+func (t *theirs) staging() int  { return t.db.Staging() }
+func (t *theirs) cleanup(h int) { t.db.Cleanup(h) }
+func (t *theirs) mem() uint64   { return t.db.Mem() }
+
+var impls = []struct {
+	name string
+	new  func(b *testing.B) buffer
+}{
+	{"tikvgo", func(*testing.B) buffer { return &ours{db: memdb.New()} }},
+	{"clientgo", func(b *testing.B) buffer { return newTheirs(b) }},
+}
+
+func fill(b *testing.B, buf buffer, ks [][]byte, v []byte) {
+	for _, k := range ks {
+		if err := buf.set(k, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSet builds an n-key buffer per op: ns/key and bytes/entry (Mem
+// over keys) are the figures to compare.
+func BenchmarkSet(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := keys(n)
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				b.ReportAllocs()
+				var mem uint64
+				for b.Loop() {
+					buf := im.new(b)
+					fill(b, buf, ks, v)
+					mem = buf.mem()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+				b.ReportMetric(float64(mem)/float64(n), "bytes/entry")
+			})
+		}
+	}
+}
+
+// BenchmarkGet reads existing keys, one per op.
+func BenchmarkGet(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := keys(n)
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				buf := im.new(b)
+				fill(b, buf, ks, v)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if !buf.get(ks[i]) {
+						b.Fatal("missing key")
+					}
+					if i++; i == n {
+						i = 0
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkIter walks the whole buffer per op.
+func BenchmarkIter(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := keys(n)
+		for _, dir := range []string{"forward", "reverse"} {
+			for _, im := range impls {
+				b.Run(fmt.Sprintf("%d/%s/%s", n, dir, im.name), func(b *testing.B) {
+					buf := im.new(b)
+					fill(b, buf, ks, v)
+					b.ReportAllocs()
+					for b.Loop() {
+						if c := buf.scan(dir == "reverse"); c != n {
+							b.Fatalf("scanned %d keys", c)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkStagingCleanup overwrites 16 keys in a staging level and
+// discards them, per op.
+func BenchmarkStagingCleanup(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := keys(n)
+		other := []byte("fedcba9876543210")
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				buf := im.new(b)
+				fill(b, buf, ks, v)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					h := buf.staging()
+					for range 16 {
+						if err := buf.set(ks[i], other); err != nil {
+							b.Fatal(err)
+						}
+						if i++; i == n {
+							i = 0
+						}
+					}
+					buf.cleanup(h)
+				}
+			})
+		}
+	}
+}

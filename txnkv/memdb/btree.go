@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // The key index is a B+tree whose nodes hold 4-byte entry addresses instead
@@ -15,14 +16,14 @@ import (
 // heads useful at all. Entries are never removed from the index (a Cleanup
 // hides them, as in client-go), so the tree only grows.
 const (
-	maxKeys = 62 // slots per node: node fits the 576-byte size class
+	maxKeys = 62 // slots per node: a node is 568 bytes
 	pfxCap  = 30 // longest prefix kept inline
 )
 
-// Bytes the heap holds per node and per inner node's child array (their
-// size classes), for Mem.
+// Nodes come from slabs of up to slabNodes; an inner node's child array is
+// its own allocation of kidsBytes (a size class exactly).
 const (
-	nodeBytes = 576
+	slabNodes = 64
 	kidsBytes = 512
 )
 
@@ -44,6 +45,8 @@ type tree struct {
 	root   *node
 	nodes  int // allocated nodes, for Mem
 	inner  int // of which inner nodes
+	slab   []node
+	mem    uint64 // bytes of slabs and child arrays
 	height int
 }
 
@@ -148,8 +151,8 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		if a == 0 {
 			return 0, false
 		}
-		t.root = &node{leaf: true}
-		t.nodes, t.height = 1, 1
+		t.root = t.newNode(true)
+		t.height = 1
 		t.insertAt(t.root, 0, a, k, nil)
 		return a, true
 	}
@@ -181,12 +184,10 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	for n.n > maxKeys {
 		right, sep := t.split(n, appending)
 		if len(path) == 0 {
-			root := &node{kids: new([maxKeys + 2]*node)}
+			root := t.newNode(false)
 			root.kids[0] = n
 			t.insertAt(root, 0, sep, t.key(sep), right)
 			t.root = root
-			t.nodes++
-			t.inner++
 			t.height++
 			break
 		}
@@ -196,6 +197,25 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		n = pe.n
 	}
 	return a, true
+}
+
+// newNode returns an empty node. Nodes are carved from slabs, one heap
+// allocation per slabNodes of them, and never freed before Reset.
+func (t *tree) newNode(leaf bool) *node {
+	if len(t.slab) == 0 {
+		t.slab = make([]node, min(slabNodes, 1+t.nodes/2))
+		t.mem += uint64(len(t.slab)) * uint64(unsafe.Sizeof(node{}))
+	}
+	n := &t.slab[0]
+	t.slab = t.slab[1:]
+	t.nodes++
+	n.leaf = leaf
+	if !leaf {
+		n.kids = new([maxKeys + 2]*node)
+		t.inner++
+		t.mem += kidsBytes
+	}
+	return n
 }
 
 // insertAt puts a (whose key is k) at slot i of n; for inner nodes kid
@@ -226,8 +246,7 @@ func (t *tree) insertAt(n *node, i int, a addr, k []byte, kid *node) {
 // sibling and returns it with the separator to insert into the parent.
 func (t *tree) split(n *node, appending bool) (*node, addr) {
 	cnt := int(n.n)
-	right := &node{leaf: n.leaf}
-	t.nodes++
+	right := t.newNode(n.leaf)
 	var sep addr
 	if n.leaf {
 		s := cnt / 2
@@ -251,8 +270,6 @@ func (t *tree) split(n *node, appending bool) (*node, addr) {
 		}
 		// Slot s moves up; its right child becomes right's first child.
 		sep = n.keys[s]
-		right.kids = new([maxKeys + 2]*node)
-		t.inner++
 		right.n = uint16(cnt - s - 1)
 		copy(right.keys[:], n.keys[s+1:cnt])
 		copy(right.heads[:], n.heads[s+1:cnt])
@@ -285,12 +302,18 @@ func shrink(n *node, l int) {
 }
 
 // grow lengthens n's prefix to what its first and last keys share (all keys
-// between them share it), after a split narrowed its key range. Heads are
-// recomputed only when the prefix actually grows, which happens once per
-// byte of narrowing, so a split usually reads just two keys.
+// between them share it), after a split narrowed its key range, but only
+// when the heads have become poor at telling keys apart (their first two
+// bytes are the same across the node); recomputing heads reads every key
+// from the arena, a cache miss each.
 func (t *tree) grow(n *node) {
 	cnt := int(n.n)
 	if cnt == 0 {
+		return
+	}
+	if n.heads[0]>>16 != n.heads[cnt-1]>>16 {
+		// The heads still tell keys apart by their first two bytes: a
+		// longer prefix would not save arena reads worth its cost.
 		return
 	}
 	first, last := t.key(n.keys[0]), t.key(n.keys[cnt-1])

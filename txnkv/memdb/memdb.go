@@ -324,7 +324,7 @@ func (db *MemDB) Size() int { return db.size }
 // Mem returns the bytes the buffer has allocated: both arenas' chunks and
 // the index nodes.
 func (db *MemDB) Mem() uint64 {
-	return db.ents.mem + db.vlog.mem + uint64(db.idx.nodes)*nodeBytes + uint64(db.idx.inner)*kidsBytes
+	return db.ents.mem + db.vlog.mem + db.idx.mem
 }
 
 // Dirty reports whether a write has been made outside any staging or a

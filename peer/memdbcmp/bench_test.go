@@ -196,6 +196,37 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkGetMiss reads keys of the same table the buffer does not hold
+// (handles n..2n-1), one per op: a transaction reading what it has not
+// written.
+func BenchmarkGetMiss(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := keys(n)
+		miss, _ := keys(n)
+		for _, k := range miss {
+			binary.BigEndian.PutUint64(k[11:], binary.BigEndian.Uint64(k[11:])+uint64(n))
+		}
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				buf := im.new(b)
+				fill(b, buf, ks, v)
+				b.ReportAllocs()
+				i := 0
+				start := cpuTime()
+				for b.Loop() {
+					if buf.get(miss[i]) {
+						b.Fatal("found an absent key")
+					}
+					if i++; i == n {
+						i = 0
+					}
+				}
+				reportCPU(b, start, 1, "op")
+			})
+		}
+	}
+}
+
 // BenchmarkIter walks the whole buffer per op, reading every key and value.
 func BenchmarkIter(b *testing.B) {
 	for _, n := range sizes {

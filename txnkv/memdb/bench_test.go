@@ -77,6 +77,38 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkGetMiss looks up keys of the same table that the n-key buffer
+// does not hold: the common case of a transaction reading a key it has not
+// written.
+func BenchmarkGetMiss(b *testing.B) {
+	for _, n := range benchSizes {
+		keys, val := benchKeys(n)
+		miss := missKeys(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			db := filled(b, keys, val)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, ok := db.Get(miss[i]); ok {
+					b.Fatal("found an absent key")
+				}
+				if i++; i == n {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// missKeys returns n record keys of the same table with handles n..2n-1.
+func missKeys(n int) [][]byte {
+	keys, _ := benchKeys(n)
+	for _, k := range keys {
+		binary.BigEndian.PutUint64(k[11:], binary.BigEndian.Uint64(k[11:])+uint64(n))
+	}
+	return keys
+}
+
 // BenchmarkIter walks the whole n-key buffer per op, forward and reverse.
 func BenchmarkIter(b *testing.B) {
 	for _, n := range benchSizes {

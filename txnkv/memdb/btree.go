@@ -16,9 +16,30 @@ import (
 // heads useful at all. Entries are never removed from the index (a Cleanup
 // hides them, as in client-go), so the tree only grows.
 const (
-	maxKeys = 62 // slots per node: a node is 568 bytes
-	pfxCap  = 30 // longest prefix kept inline
+	maxKeys = 62 // slots per node before it splits
+	pfxCap  = 28 // longest prefix kept inline
+	block   = 8  // heads (and keys) per 32-byte block
 )
+
+// node is laid out for few cache lines per visit: the first 64 bytes hold
+// the count, the prefix and a summary (the first head of blocks 1..7), so a
+// search reads that line, one 32-byte block of heads and the matching block
+// of keys. Nodes are 640 bytes (a multiple of 64) and come from slabs whose
+// sizes keep them 64-byte aligned.
+type node struct {
+	n     uint16
+	plen  uint8
+	leaf  bool
+	pfx   [pfxCap]byte
+	sum   [7]uint32 // sum[j] = heads[(j+1)*block]
+	_     uint32
+	heads [64]uint32          // maxKeys+1 used: a node is split after it overflows
+	keys  [64]addr            // entries (leaf) or separators (inner)
+	kids  *[maxKeys + 2]*node // inner nodes only
+	prev  *node               // leaves only
+	next  *node               // leaves only
+	_     [40]byte
+}
 
 // Nodes come from slabs of up to slabNodes; an inner node's child array is
 // its own allocation of kidsBytes (a size class exactly).
@@ -26,18 +47,6 @@ const (
 	slabNodes = 64
 	kidsBytes = 512
 )
-
-type node struct {
-	n     uint16
-	plen  uint8
-	leaf  bool
-	pfx   [pfxCap]byte
-	heads [maxKeys + 1]uint32 // +1: a node is split after it overflows
-	keys  [maxKeys + 1]addr   // entries (leaf) or separators (inner)
-	kids  *[maxKeys + 2]*node // inner nodes only
-	prev  *node               // leaves only
-	next  *node               // leaves only
-}
 
 // tree is the ordered index of a MemDB's entries.
 type tree struct {
@@ -90,26 +99,32 @@ func (t *tree) search(n *node, k []byte) (int, bool) {
 		}
 	}
 	h := head(k, p)
-	lo, hi := 0, int(n.n)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		switch hm := n.heads[mid]; {
-		case hm < h:
-			lo = mid + 1
-		case hm > h:
-			hi = mid
-		default:
-			switch c := bytes.Compare(t.key(n.keys[mid])[p:], k[p:]); {
-			case c < 0:
-				lo = mid + 1
-			case c > 0:
-				hi = mid
-			default:
-				return mid, true
-			}
+	cnt := int(n.n)
+	// The summary picks the block holding the first head >= h; a linear
+	// scan of 8 heads finishes it. Heads tie only when keys share 4 more
+	// bytes; ties are settled by reading the keys.
+	i := 0
+	for j := 0; j < len(n.sum) && (j+1)*block < cnt && n.sum[j] < h; j++ {
+		i = (j + 1) * block
+	}
+	for end := min(i+block, cnt); i < end && n.heads[i] < h; i++ {
+	}
+	for ; i < cnt && n.heads[i] == h; i++ {
+		switch c := bytes.Compare(t.key(n.keys[i])[p:], k[p:]); {
+		case c == 0:
+			return i, true
+		case c > 0:
+			return i, false
 		}
 	}
-	return lo, false
+	return i, false
+}
+
+// resum refreshes the summary after heads changed.
+func (n *node) resum() {
+	for j := range n.sum {
+		n.sum[j] = n.heads[(j+1)*block]
+	}
 }
 
 // leafFor returns the leaf where k is or would be, and the slot.
@@ -127,15 +142,6 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	}
 	i, eq := t.search(n, k)
 	return n, i, eq
-}
-
-// get returns the entry address for k, or 0.
-func (t *tree) get(k []byte) addr {
-	n, i, eq := t.leafFor(k)
-	if !eq {
-		return 0
-	}
-	return n.keys[i]
 }
 
 type pathElem struct {
@@ -203,7 +209,9 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 // allocation per slabNodes of them, and never freed before Reset.
 func (t *tree) newNode(leaf bool) *node {
 	if len(t.slab) == 0 {
-		t.slab = make([]node, min(slabNodes, 1+t.nodes/2))
+		// Slabs of 1, 2, 4, ... 64 nodes: their size classes are multiples
+		// of 64 bytes, so every node starts on a cache line.
+		t.slab = make([]node, min(slabNodes, 1<<bits.Len(uint(t.nodes/2))))
 		t.mem += uint64(len(t.slab)) * uint64(unsafe.Sizeof(node{}))
 	}
 	n := &t.slab[0]
@@ -240,6 +248,7 @@ func (t *tree) insertAt(n *node, i int, a addr, k []byte, kid *node) {
 		n.kids[i+1] = kid
 	}
 	n.n++
+	n.resum()
 }
 
 // split moves the upper part of an overflowing node into a new right
@@ -280,6 +289,8 @@ func (t *tree) split(n *node, appending bool) (*node, addr) {
 	right.plen, right.pfx = n.plen, n.pfx
 	t.grow(n)
 	t.grow(right)
+	n.resum()
+	right.resum()
 	return right, sep
 }
 
@@ -299,6 +310,7 @@ func shrink(n *node, l int) {
 		n.heads[j] = binary.BigEndian.Uint32(ext[:])
 	}
 	n.plen = uint8(l)
+	n.resum()
 }
 
 // grow lengthens n's prefix to what its first and last keys share (all keys

@@ -3,6 +3,7 @@ package memdb
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 )
 
@@ -39,8 +40,9 @@ const (
 // or tombstones, with per-key [Flags] and nested staging.
 //
 // Keys and values are copied into two arenas (one for keys, one append-only
-// value log) and indexed by a B+tree over 4-byte arena addresses, so the
-// buffer holds a handful of large allocations instead of one or two per
+// value log) and indexed by a B+tree over 4-byte arena addresses, for
+// order, and by a flat hash table, for point reads and writes. The buffer
+// thus holds a handful of large allocations instead of one or two per
 // entry, and costs little beyond the key and value bytes themselves.
 //
 // Slices returned by reads point into the arenas: they must not be
@@ -57,6 +59,7 @@ type MemDB struct {
 	ents   arena // entries, never truncated (entries are never removed)
 	vlog   arena // value records, truncated by Cleanup
 	idx    tree
+	hash   hindex
 	stages []stage
 	seq    uint32 // source of staging handle IDs
 
@@ -80,6 +83,7 @@ func New(opts ...Option) *MemDB {
 	}
 	db := &MemDB{entryLimit: cfg.entryLimit, totalLimit: cfg.totalLimit}
 	db.idx.ents = &db.ents
+	db.hash.seed = maphash.MakeSeed()
 	return db
 }
 
@@ -104,7 +108,7 @@ func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), MaxKeyLen)
 	}
 	var err error
-	e, _ := db.idx.insert(key, func() addr { return db.newEntry(key, len(key), &err) })
+	e := db.entryFor(key, len(key), &err)
 	if e == 0 {
 		return err
 	}
@@ -129,7 +133,7 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))
 	}
 	var err error
-	e, _ := db.idx.insert(key, func() addr { return db.newEntry(key, len(key)+len(value), &err) })
+	e := db.entryFor(key, len(key)+len(value), &err)
 	if e == 0 {
 		return err
 	}
@@ -176,6 +180,28 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 		db.dirty = true
 	}
 	return nil
+}
+
+// find returns the entry for key, or 0.
+func (db *MemDB) find(key []byte) addr {
+	e, _ := db.hash.get(&db.idx, key, db.hash.hash(key))
+	return e
+}
+
+// entryFor returns the entry for key, creating it (in the tree and the hash
+// index) when absent; need is checked against the total size limit first.
+// It returns 0 with *err set when the entry cannot be created.
+func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
+	hv := db.hash.hash(key)
+	e, free := db.hash.get(&db.idx, key, hv)
+	if e != 0 {
+		return e
+	}
+	e, _ = db.idx.insert(key, func() addr { return db.newEntry(key, need, err) })
+	if e != 0 {
+		db.hash.insert(hv, e, free)
+	}
+	return e
 }
 
 func (db *MemDB) checkTotal(delta int) error {
@@ -275,7 +301,7 @@ func (db *MemDB) entry(e addr) Entry {
 // holds no value for key or holds a tombstone; use [MemDB.Lookup] to tell
 // those apart (a tombstone hides the snapshot's value, no entry does not).
 func (db *MemDB) Get(key []byte) (value []byte, found bool) {
-	e := db.idx.get(key)
+	e := db.find(key)
 	if e == 0 {
 		return nil, false
 	}
@@ -293,7 +319,7 @@ func (db *MemDB) Get(key []byte) (value []byte, found bool) {
 // Lookup returns everything the buffer holds for key: value or tombstone,
 // and flags. ok is false when key is not in the buffer at all.
 func (db *MemDB) Lookup(key []byte) (Entry, bool) {
-	e := db.idx.get(key)
+	e := db.find(key)
 	if e == 0 || db.entryFlags(e)&flagPresent == 0 {
 		return Entry{}, false
 	}
@@ -302,7 +328,7 @@ func (db *MemDB) Lookup(key []byte) (Entry, bool) {
 
 // Flags returns key's flags; ok is false when key is not in the buffer.
 func (db *MemDB) Flags(key []byte) (Flags, bool) {
-	e := db.idx.get(key)
+	e := db.find(key)
 	if e == 0 {
 		return 0, false
 	}
@@ -321,10 +347,10 @@ func (db *MemDB) Len() int { return db.len }
 // total size limit applies to (a tombstone counts its key only).
 func (db *MemDB) Size() int { return db.size }
 
-// Mem returns the bytes the buffer has allocated: both arenas' chunks and
-// the index nodes.
+// Mem returns the bytes the buffer has allocated: both arenas' chunks, the
+// tree's nodes and the hash index.
 func (db *MemDB) Mem() uint64 {
-	return db.ents.mem + db.vlog.mem + db.idx.mem
+	return db.ents.mem + db.vlog.mem + db.idx.mem + db.hash.mem()
 }
 
 // Dirty reports whether a write has been made outside any staging or a
@@ -338,6 +364,7 @@ func (db *MemDB) Reset() {
 	db.ents.reset()
 	db.vlog.reset()
 	db.idx = tree{ents: &db.ents}
+	db.hash = hindex{seed: db.hash.seed}
 	db.stages = db.stages[:0]
 	db.len, db.size = 0, 0
 	db.dirty = false

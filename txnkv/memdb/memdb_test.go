@@ -457,3 +457,35 @@ func TestConcurrentSafeReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestMutationSetMatchesMutations checks the indexed form against the
+// iterator form on a mixed buffer.
+func TestMutationSetMatchesMutations(t *testing.T) {
+	t.Parallel()
+	db := memdb.New()
+	_ = db.Set([]byte("a"), []byte("va"), memdb.SetPresumeKeyNotExists)
+	_ = db.Delete([]byte("b"), memdb.SetPresumeKeyNotExists)
+	_ = db.Delete([]byte("c"), memdb.SetNewlyInserted, memdb.SetKeyLocked)
+	_ = db.UpdateFlags([]byte("d"), memdb.SetKeyLocked)
+	_ = db.Set([]byte("e"), nil)
+	_ = db.Delete([]byte("f"))
+	for _, pessimistic := range []bool{false, true} {
+		var want []string
+		size := 0
+		for m := range db.Mutations(pessimistic) {
+			want = append(want, fmt.Sprintf("%s %s %q %x", m.Op, m.Key, m.Value, m.Flags))
+			size += len(m.Key) + len(m.Value)
+		}
+		ms := db.MutationSet(pessimistic)
+		var got []string
+		for i := range ms.Len() {
+			got = append(got, fmt.Sprintf("%s %s %q %x", ms.Op(i), ms.Key(i), ms.Value(i), ms.Flags(i)))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pessimistic=%v: MutationSet %v, Mutations %v", pessimistic, got, want)
+		}
+		if ms.Size() != size {
+			t.Errorf("Size %d, want %d", ms.Size(), size)
+		}
+	}
+}

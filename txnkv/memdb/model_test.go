@@ -420,6 +420,14 @@ func checkMutations(db *memdb.MemDB, m *model, fail func(string, ...any)) {
 		for mu := range db.Mutations(pessimistic) {
 			got = append(got, fmt.Sprintf("%s %q %q", mu.Op, mu.Key, mu.Value))
 		}
+		var gotSet []string
+		ms := db.MutationSet(pessimistic)
+		for i := range ms.Len() {
+			gotSet = append(gotSet, fmt.Sprintf("%s %q %q", ms.Op(i), ms.Key(i), ms.Value(i)))
+		}
+		if !slices.Equal(got, gotSet) {
+			fail("MutationSet pessimistic=%v:\n got %v\nwant %v", pessimistic, gotSet, got)
+		}
 		for _, k := range m.sorted() {
 			e := m.m[k]
 			f := e.flags

@@ -4,4 +4,11 @@
 //
 // It does not implement the commit protocol itself (package twopc does) and
 // never imports rawkv.
+//
+// The transaction write buffer is the public package
+// [github.com/tikvgo/tikvgo/txnkv/memdb] rather than an internal one: a
+// caller that drives twopc directly (a bulk loader, a tool replaying
+// mutations) needs an ordered, staged buffer with flags as much as a
+// transaction does, and memdb depends on nothing but the standard library,
+// so making it public costs its users no dependencies.
 package txnkv

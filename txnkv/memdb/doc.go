@@ -12,9 +12,20 @@
 //	for m := range db.Mutations(false) { send(m.Op, m.Key, m.Value) }
 //
 // Reads come in three forms: [MemDB.Get] and [MemDB.Lookup] for one key;
-// [Iterator] (pull: Valid, Key, Value, Next), which is what a merge with
-// snapshot reads consumes; and the range-over-func forms [MemDB.All],
-// [MemDB.Backward], [MemDB.Entries] and [MemDB.Mutations].
+// [Iterator] (pull: Valid, Key, Value, Deleted, Next, with tombstones on
+// request), which is what a merge with snapshot reads consumes; and the
+// range-over-func forms [MemDB.All], [MemDB.Backward], [MemDB.Entries] and
+// [MemDB.Mutations]. A committer takes [MemDB.MutationSet]: the mutations in
+// key order, indexed, pointing into the buffer.
+//
+// # Memory
+//
+// Keys go to an entry arena, values to an append-only value log, both in
+// chunks that double from 512 bytes to 1 MiB and are addressed by 4-byte
+// offsets; a B+tree of those offsets orders the keys and a flat hash table
+// finds them. For TiDB-style 19-byte keys with 16-byte values the buffer
+// takes about 89-102 bytes per entry in all ([MemDB.Mem]); client-go's ART
+// takes 123-134 (peer/memdbcmp).
 //
 // # Concurrency
 //

@@ -120,7 +120,13 @@ func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 		db.len++
 		db.size += len(key)
 	}
-	db.setEntryFlags(e, applyOps(f|flagPresent, ops))
+	f = applyOps(f|flagPresent, ops)
+	db.setEntryFlags(e, f)
+	if f.Persistent() != 0 {
+		// A pessimistic lock taken on the server must be committed or
+		// rolled back even if no value is written.
+		db.dirty = true
+	}
 	db.version++
 	return nil
 }
@@ -174,9 +180,10 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	if tomb {
 		f |= flagTomb
 	}
-	db.setEntryFlags(e, applyOps(f, ops))
+	f = applyOps(f, ops)
+	db.setEntryFlags(e, f)
 	db.version++
-	if len(db.stages) == 0 {
+	if len(db.stages) == 0 || f.Persistent() != 0 {
 		db.dirty = true
 	}
 	return nil
@@ -353,9 +360,10 @@ func (db *MemDB) Mem() uint64 {
 	return db.ents.mem + db.vlog.mem + db.idx.mem + db.hash.mem()
 }
 
-// Dirty reports whether a write has been made outside any staging or a
-// staging holding writes has been released to the top level: whether the
-// buffer holds anything a commit would have to send.
+// Dirty reports whether the buffer may hold something a commit has to send:
+// a write made outside any staging level, a level holding writes released to
+// the top, or a persistent flag (a pessimistic lock) set. Like client-go's,
+// it is not cleared by a later Cleanup.
 func (db *MemDB) Dirty() bool { return db.dirty }
 
 // Reset empties the buffer, keeping its options. Open staging handles

@@ -174,7 +174,7 @@ func TestStagingSemantics(t *testing.T) {
 				_ = db.Set(k, []byte("v"), memdb.SetKeyLocked, memdb.SetAssertExist)
 				return db.Cleanup(h)
 			},
-			wantFlags: memdb.FlagKeyLocked, wantIn: true,
+			wantFlags: memdb.FlagKeyLocked, wantIn: true, wantDirty: true,
 		},
 		{
 			name: "flags are not rolled back when a value was there",

@@ -302,6 +302,14 @@ func TestConnectionPoolRoundRobin(t *testing.T) {
 	t.Parallel()
 	f := startStore(t, &fakeStore{}, nil)
 	c := newClient(t, kvrpc.WithConnectionCount(3))
+	// The first request creates the pool; the picker prefers ready
+	// connections, so wait for all three before checking the spread.
+	if _, err := c.Send(t.Context(), f.addr, rawGet("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConnsReady(t.Context(), f.addr); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 6 {
 		if _, err := c.Send(t.Context(), f.addr, rawGet(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)

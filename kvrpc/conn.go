@@ -9,6 +9,8 @@ import (
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
@@ -16,7 +18,7 @@ import (
 
 // connPool is the set of gRPC connections to one store address. Its
 // connections are created together and closed together; requests pick one
-// round-robin.
+// round-robin, skipping connections that are not ready while one is.
 type connPool struct {
 	client *Client
 	addr   string
@@ -40,6 +42,9 @@ type conn struct {
 	cc    *grpc.ClientConn
 	stub  tikvpb.TikvClient
 	batch *batchConn
+	// ready mirrors cc's connectivity state being Ready, kept by watch so
+	// that pick reads an atomic instead of taking the ClientConn's lock.
+	ready atomic.Bool
 }
 
 // initialWindowSize is the HTTP/2 stream and connection flow-control window
@@ -61,6 +66,15 @@ func dialOptions(cfg *config) []grpc.DialOption {
 		// WithDialOptions come later and override these.
 		grpc.WithInitialWindowSize(initialWindowSize),
 		grpc.WithInitialConnWindowSize(initialWindowSize),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  cfg.reconnectBase,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   cfg.reconnectMax,
+			},
+			MinConnectTimeout: cfg.dialTimeout,
+		}),
 	}
 	if cfg.keepaliveTime > 0 {
 		opts = append(opts, grpc.WithKeepaliveParams(keepalive.ClientParameters{
@@ -89,14 +103,49 @@ func newConnPool(c *Client, addr string) (*connPool, error) {
 		}
 		p.conns = append(p.conns, cn)
 	}
+	if len(p.conns) > 1 { // pick ignores readiness with a single connection
+		for _, cn := range p.conns {
+			p.wg.Go(func() { cn.watch(ctx) })
+		}
+	}
 	return p, nil
 }
 
+// watch keeps cn.ready current until ctx ends. An idle connection (new, or
+// idled by gRPC) is asked to connect, so that every connection of the pool
+// becomes ready even though pick only hands out ready ones once one is.
+func (cn *conn) watch(ctx context.Context) {
+	for {
+		s := cn.cc.GetState()
+		cn.ready.Store(s == connectivity.Ready)
+		if s == connectivity.Idle {
+			cn.cc.Connect()
+		}
+		if !cn.cc.WaitForStateChange(ctx, s) {
+			cn.ready.Store(false)
+			return
+		}
+	}
+}
+
+// pick returns the next connection round-robin, skipping connections that
+// are not ready (connecting, or backing off after a failure) while another
+// one is: a request on a connection in transient failure fails at once,
+// which the caller would count against the store although a sibling
+// connection to the same store works. When none is ready, the round-robin
+// choice is returned and the request waits or fails on it as gRPC decides.
 func (p *connPool) pick() *conn {
-	if len(p.conns) == 1 {
+	n := uint32(len(p.conns))
+	if n == 1 {
 		return p.conns[0]
 	}
-	return p.conns[p.next.Add(1)%uint32(len(p.conns))]
+	i := p.next.Add(1)
+	for k := range n {
+		if cn := p.conns[(i+k)%n]; cn.ready.Load() {
+			return cn
+		}
+	}
+	return p.conns[i%n]
 }
 
 // closedErr is the cause reported to requests interrupted by the pool

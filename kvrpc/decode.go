@@ -35,18 +35,6 @@ const (
 	respFieldTiKVSendTime   protowire.Number = 5
 )
 
-// Field numbers of the BatchCommandsResponse.Response oneof arms that have a
-// fast decoder.
-const (
-	armRawGet         protowire.Number = 13
-	armRawBatchGet    protowire.Number = 14
-	armRawPut         protowire.Number = 15
-	armRawBatchPut    protowire.Number = 16
-	armRawDelete      protowire.Number = 17
-	armRawBatchDelete protowire.Number = 18
-	armRawScan        protowire.Number = 19
-)
-
 // recvBuffer is what the receive loop asks the codec to fill: the raw bytes
 // of one BatchCommandsResponse, copied into a buffer reused across messages.
 // Only the stream's receive goroutine touches it.

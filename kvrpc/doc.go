@@ -45,7 +45,19 @@
 // concurrently with itself. The ctx passed to [Client.Send] bounds that one
 // attempt. Transport failures are [*RPCError] values: Retryable reports
 // whether another attempt may succeed, Sent whether the store may have
-// received the request (writes may only be retried when it did not). Close is
+// received the request (a request that is not [Request.Idempotent] may only
+// be retried when it did not).
+//
+// # Command table
+//
+// The constructors ([NewGet], [NewRawPut], ...) and the per-command table
+// behind them (commands.go) are generated from the kvproto service
+// descriptors by internal/cmdgen; the hand-kept part, including each
+// command's idempotency decision, is internal/cmdgen/policy.go. Run
+// go generate after changing it or upgrading kvproto; a test fails while
+// commands.go is stale.
+//
+// Close is
 // idempotent and returns after every goroutine stopped; calls made after it
 // fail with [ErrClosed].
 package kvrpc

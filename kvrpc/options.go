@@ -17,6 +17,14 @@ const (
 	DefaultDialTimeout      = 5 * time.Second
 	DefaultKeepaliveTime    = 10 * time.Second
 	DefaultKeepaliveTimeout = 3 * time.Second
+	// DefaultReconnectBase and DefaultReconnectMax bound the delay between
+	// attempts to reconnect to a store that went away. gRPC's own default
+	// grows to 2 minutes; stores restart on the same address and should be
+	// used again within about a second of coming back, so the cap is short.
+	// A down store then costs one connection attempt per second per
+	// connection, which is negligible.
+	DefaultReconnectBase = 100 * time.Millisecond
+	DefaultReconnectMax  = time.Second
 )
 
 type config struct {
@@ -26,6 +34,8 @@ type config struct {
 	keepaliveTime    time.Duration
 	keepaliveTimeout time.Duration
 	dialTimeout      time.Duration
+	reconnectBase    time.Duration
+	reconnectMax     time.Duration
 	interceptors     []Interceptor
 	logger           *slog.Logger
 	onFeedback       func(addr string, fb *kvrpcpb.HealthFeedback)
@@ -42,6 +52,8 @@ func defaultConfig() config {
 		keepaliveTime:    DefaultKeepaliveTime,
 		keepaliveTimeout: DefaultKeepaliveTimeout,
 		dialTimeout:      DefaultDialTimeout,
+		reconnectBase:    DefaultReconnectBase,
+		reconnectMax:     DefaultReconnectMax,
 		logger:           slog.New(slog.DiscardHandler),
 	}
 }
@@ -54,6 +66,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: max batch size %d < 0", ErrInvalidOption, c.maxBatchSize)
 	case c.keepaliveTime < 0 || c.keepaliveTimeout < 0 || c.dialTimeout < 0:
 		return fmt.Errorf("%w: negative duration", ErrInvalidOption)
+	case c.reconnectBase <= 0 || c.reconnectMax < c.reconnectBase:
+		return fmt.Errorf("%w: reconnect backoff base %v, max %v (need 0 < base <= max)", ErrInvalidOption, c.reconnectBase, c.reconnectMax)
 	case c.overloadWait < 0 || c.overloadSize < 0:
 		return fmt.Errorf("%w: negative overload batching setting", ErrInvalidOption)
 	case c.logger == nil:
@@ -103,6 +117,14 @@ func WithKeepalive(interval, timeout time.Duration) Option {
 // the connection to become ready. Default [DefaultDialTimeout].
 func WithDialTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.dialTimeout = d })
+}
+
+// WithReconnectBackoff sets the delay between reconnection attempts to a
+// store whose connection failed: the first retry waits about base, each next
+// one 1.6 times longer (±20% jitter), capped at max. Defaults
+// [DefaultReconnectBase] and [DefaultReconnectMax].
+func WithReconnectBackoff(base, max time.Duration) Option {
+	return optionFunc(func(c *config) { c.reconnectBase, c.reconnectMax = base, max })
 }
 
 // WithInterceptors appends interceptors to the chain every request passes

@@ -29,7 +29,6 @@ type sendConfig struct {
 	staleRead      bool
 	busyThreshold  time.Duration
 	attemptTimeout time.Duration
-	nonIdempotent  bool
 }
 
 // SendOption tunes one [Sender.Send] call.
@@ -70,14 +69,6 @@ func WithAttemptTimeout(d time.Duration) SendOption {
 	return sendOption(func(c *sendConfig) { c.attemptTimeout = d })
 }
 
-// WithNonIdempotent marks a request that must not be sent twice (for
-// example RawCompareAndSwap, or a commit of the primary): after a transport
-// failure that may have reached the store the sender returns the error
-// instead of retrying.
-func WithNonIdempotent() SendOption {
-	return sendOption(func(c *sendConfig) { c.nonIdempotent = true })
-}
-
 // Sender sends requests to regions: it picks the replica, stamps the
 // request's kvrpcpb.Context, and handles region errors and transport
 // failures with the right cache update and backoff. It is safe for
@@ -101,8 +92,8 @@ func NewSender(cache *Cache, client RPCClient) *Sender {
 // already updated): locate the request's keys again, back off with
 // retry.RegionMiss and resend. Other [*RegionError] values fail fast.
 // Transport failures come back as the client's error (for kvrpc an
-// *kvrpc.RPCError) once the budget is spent or, with
-// [WithNonIdempotent], at once when the request may have been received.
+// *kvrpc.RPCError) once the budget is spent or, for a request that is not
+// [kvrpc.Request.Idempotent], at once when it may have been received.
 func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Request, ver VerID, opts ...SendOption) (*kvrpc.Response, error) {
 	var cfg sendConfig
 	for _, o := range opts {
@@ -141,7 +132,7 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			if err := s.onSendFail(ctx, bo, sel, t, &cfg, err); err != nil {
+			if err := s.onSendFail(ctx, bo, sel, t, &cfg, req, err); err != nil {
 				return nil, err
 			}
 			continue
@@ -177,12 +168,12 @@ func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
 }
 
 // onSendFail handles a transport failure of one attempt.
-func (s *Sender) onSendFail(ctx context.Context, bo *retry.Backoffer, sel *selector, t target, cfg *sendConfig, err error) error {
+func (s *Sender) onSendFail(ctx context.Context, bo *retry.Backoffer, sel *selector, t target, cfg *sendConfig, req *kvrpc.Request, err error) error {
 	var rpcErr *kvrpc.RPCError
 	isRPC := errors.As(err, &rpcErr)
-	// A non-idempotent request may be retried only if it provably never
-	// left the client.
-	if cfg.nonIdempotent && (!isRPC || rpcErr.Sent) {
+	// A request TiKV must not apply twice may be retried only if it provably
+	// never left the client; the command table decides which those are.
+	if (!isRPC || rpcErr.Sent) && !req.Idempotent() {
 		return err
 	}
 	if cfg.attemptTimeout > 0 && errors.Is(err, context.DeadlineExceeded) {

@@ -528,11 +528,46 @@ func TestSenderTransportFailures(t *testing.T) {
 	})
 	t.Run("non-idempotent request is not resent", func(t *testing.T) {
 		t.Parallel()
-		e := newSenderEnv(t, func(int, string, *kvrpcpb.Context) (*errorpb.Error, error) { return nil, down })
-		_, err := e.send(t.Context(), retry.New(time.Minute), locate.WithNonIdempotent())
-		if !errors.Is(err, kvrpc.ErrStreamBroken) || len(e.rpc.addrs()) != 1 {
-			t.Fatalf("err %v after %v", err, e.rpc.addrs())
+		for name, req := range map[string]*kvrpc.Request{
+			"compare and swap": kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{Key: []byte("a")}),
+			"put for cas":      kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{Key: []byte("a"), ForCas: true}),
+		} {
+			e := newSenderEnv(t, func(int, string, *kvrpcpb.Context) (*errorpb.Error, error) { return nil, down })
+			_, err := e.snd.Send(t.Context(), retry.New(time.Minute), req, e.ver)
+			if !errors.Is(err, kvrpc.ErrStreamBroken) || len(e.rpc.addrs()) != 1 {
+				t.Fatalf("%s: err %v after %v", name, err, e.rpc.addrs())
+			}
 		}
+	})
+	t.Run("idempotent write is resent", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			e := newSenderEnv(t, func(n int, _ string, _ *kvrpcpb.Context) (*errorpb.Error, error) {
+				if n == 0 {
+					return nil, down
+				}
+				return nil, nil
+			})
+			req := kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{Key: []byte("a")})
+			if _, err := e.snd.Send(t.Context(), retry.New(time.Minute), req, e.ver); err != nil || len(e.rpc.addrs()) != 2 {
+				t.Fatalf("err %v after %v", err, e.rpc.addrs())
+			}
+		})
+	})
+	t.Run("non-idempotent request that never left is resent", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			e := newSenderEnv(t, func(n int, addr string, _ *kvrpcpb.Context) (*errorpb.Error, error) {
+				if n == 0 {
+					return nil, &kvrpc.RPCError{Addr: addr, Err: kvrpc.ErrStreamBroken}
+				}
+				return nil, nil
+			})
+			req := kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{Key: []byte("a")})
+			if _, err := e.snd.Send(t.Context(), retry.New(time.Minute), req, e.ver); err != nil || len(e.rpc.addrs()) != 2 {
+				t.Fatalf("err %v after %v", err, e.rpc.addrs())
+			}
+		})
 	})
 	t.Run("closed client is not retried", func(t *testing.T) {
 		t.Parallel()

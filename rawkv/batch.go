@@ -138,7 +138,7 @@ func (c *Client) groupItems(ctx context.Context, items []item) ([]chunk, error) 
 
 // sendChunkRPC sends one chunk's request to its region.
 func (c *Client) sendChunkRPC(ctx context.Context, bo *retry.Backoffer, ch chunk, write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
-	resp, err := c.sender.Send(ctx, bo, req, ch.loc.Region, c.sendOpts(write)...)
+	resp, err := c.sender.Send(ctx, bo, req, ch.loc.Region, c.sendOpts()...)
 	if err != nil {
 		if errors.Is(err, locate.ErrRegionStale) {
 			return nil, err

@@ -177,18 +177,15 @@ func (c *Client) checkOpen() error {
 // With no observer the options are nil, so this costs what retry.New does.
 func (c *Client) newBackoffer() *retry.Backoffer { return retry.New(c.cfg.budget, c.cfg.boOpts...) }
 
-// sendOpts returns the sender options of a read or write.
-func (c *Client) sendOpts(write bool) []locate.SendOption {
+// sendOpts returns the sender options of a call.
+func (c *Client) sendOpts() []locate.SendOption {
 	var opts []locate.SendOption
 	if c.cfg.requestTimeout > 0 {
 		opts = append(opts, locate.WithAttemptTimeout(c.cfg.requestTimeout))
 	}
-	// In atomic mode a write applied twice could overwrite a CAS that ran
-	// between the two applies, so a write whose answer was lost is
-	// reported as undetermined instead of being resent.
-	if write && c.cfg.atomic {
-		opts = append(opts, locate.WithNonIdempotent())
-	}
+	// Whether a write whose answer was lost may be resent is the
+	// command's own property (kvrpc.Request.Idempotent): never for CAS, and
+	// not for writes sent for_cas in atomic mode.
 	return opts
 }
 
@@ -201,7 +198,7 @@ func (c *Client) sendOpts(write bool) []locate.SendOption {
 // TiKV answered with a region error, so it did not execute the request.
 func (c *Client) sendToKey(ctx context.Context, bo *retry.Backoffer, w []byte, write bool, build func() *kvrpc.Request) (*kvrpc.Response, error) {
 	rk := c.codec.regionKey(w)
-	opts := c.sendOpts(write)
+	opts := c.sendOpts()
 	for {
 		loc, err := c.cache.LocateKey(ctx, rk)
 		if err != nil {

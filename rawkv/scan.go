@@ -151,7 +151,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		if reverse {
 			q.StartKey, q.EndKey, q.Reverse = e, s, true
 		}
-		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), loc.Region, c.sendOpts(false)...)
+		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), loc.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}
@@ -241,7 +241,7 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 	}
 	return c.walkForward(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, s, e []byte) (bool, error) {
 		req := kvrpc.NewRawDeleteRange(&kvrpcpb.RawDeleteRangeRequest{Context: c.writeContext(), StartKey: s, EndKey: e, Cf: cf})
-		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts(true)...)
+		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts()...)
 		if err != nil {
 			if errors.Is(err, locate.ErrRegionStale) {
 				return false, err
@@ -276,7 +276,7 @@ func (c *Client) Checksum(ctx context.Context, start, end []byte) (Checksum, err
 			Algorithm: kvrpcpb.ChecksumAlgorithm_Crc64_Xor,
 			Ranges:    []*kvrpcpb.KeyRange{{StartKey: s, EndKey: e}},
 		})
-		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts(false)...)
+		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}

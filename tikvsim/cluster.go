@@ -15,8 +15,10 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	msp "github.com/pingcap/kvproto/pkg/meta_storagepb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
+	rmpb "github.com/pingcap/kvproto/pkg/resource_manager"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc"
 
@@ -60,7 +62,8 @@ type Options struct {
 	APIVersion kvrpcpb.APIVersion
 	// Keyspaces are created at start, with ids 1, 2, ... in order, and their
 	// region boundaries split. They require APIVersion V2. The DEFAULT
-	// keyspace (id 0) always exists under V2.
+	// keyspace (id 0) always exists, under every API version, as PD
+	// creates it at bootstrap.
 	Keyspaces []string
 	// ClusterID is the cluster id (default DefaultClusterID).
 	ClusterID uint64
@@ -106,6 +109,9 @@ type Cluster struct {
 
 	tso       *tsoAllocator
 	gc        *gcState
+	etcd      *etcdStore
+	pdExtra   *pdExtraState
+	resources resourceGroups
 	keyspaces *keyspaceTable
 	faults    faultTable
 	pdFaults  pdFaultTable
@@ -137,6 +143,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c.engine = mvcc.New(mvcc.Options{Now: opts.Clock})
 	c.tso = newTSOAllocator(opts.Clock)
 	c.gc = newGCState()
+	c.etcd = newEtcdStore()
+	c.pdExtra = newPDExtraState()
 	c.keyspaces = newKeyspaceTable()
 	c.lastID.Store(1000)
 
@@ -144,12 +152,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		c.stores = append(c.stores, &store{c: c, id: uint64(i + 1)})
 	}
 	splits := slices.Clone(opts.SplitKeys)
-	if opts.APIVersion == kvrpcpb.APIVersion_V2 {
-		names := append([]string{defaultKeyspaceName}, opts.Keyspaces...)
-		for i, name := range names {
-			if _, err := c.keyspaces.create(name, uint32(i), c.now()); err != nil {
-				return nil, err
-			}
+	// PD creates keyspace DEFAULT (id 0) at bootstrap whatever the storage
+	// API version; only API V2 keys carry keyspace prefixes, so only there
+	// do keyspaces get region boundaries.
+	names := append([]string{defaultKeyspaceName}, opts.Keyspaces...)
+	for i, name := range names {
+		if _, err := c.keyspaces.create(name, uint32(i), c.now()); err != nil {
+			return nil, err
+		}
+		if opts.APIVersion == kvrpcpb.APIVersion_V2 {
 			splits = append(splits, keyspaceBoundaries(uint32(i))...)
 		}
 	}
@@ -177,6 +188,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			register: func(g *grpc.Server) {
 				pdpb.RegisterPDServer(g, &pdService{m: m})
 				keyspacepb.RegisterKeyspaceServer(g, &keyspaceService{m: m})
+				rmpb.RegisterResourceManagerServer(g, &resourceService{m: m})
+				msp.RegisterMetaStorageServer(g, &metaStorageService{m: m})
+				registerEtcd(g, m)
 			},
 			opts: []grpc.ServerOption{
 				grpc.ChainUnaryInterceptor(m.unaryInterceptor),

@@ -22,9 +22,23 @@
 //     codes.Unavailable "not leader"; region queries are served by a follower
 //     only with the pd-allow-follower-handle metadata), TSO streams packing
 //     physical<<18|logical and answering the last timestamp of each batch,
-//     region and store queries, GC safe points, SplitRegions/ScatterRegion,
-//     keyspaces. Every member shares one state, so timestamps stay monotonic
-//     across leader changes. PD's embedded etcd is not served.
+//     region and store queries, GC safe points, SplitRegions/ScatterRegion
+//     with GetOperator, external timestamps, global config, keyspaces
+//     (DEFAULT, id 0, under every API version), the resource manager
+//     (resource groups, RU token buckets) and the meta-storage service (a
+//     gRPC view of PD's etcd that the PD client's resource controller
+//     uses). Every member shares one state, so timestamps stay monotonic
+//     across leader changes.
+//   - PD's etcd: etcd's KV (Range, Put, DeleteRange, Txn, Compact), Watch
+//     and Cluster (MemberList) services answer on every PD address, as they
+//     do on real PD, which embeds etcd. Any running member serves them, from
+//     one store shared by all members, so a PD leader change keeps the data.
+//     PD writes there what PD writes: the GC safe point at
+//     [GCSafePointKey] (hexadecimal) and the txn safe point at
+//     [TxnSafePointKey] (decimal, where client-go reads it from PD versions
+//     without the GC-state API), and global config under /global/config/.
+//     Leases, auth, maintenance, periodic watch progress notifications and
+//     membership changes are not served.
 //   - TiKV ([Cluster.StoreAddrs]): every KV RPC goes through TiKV's checks
 //     in TiKV's order (cluster id, api version and key mode, store id,
 //     region, peer id, leadership or replica/stale-read rules, term, epoch
@@ -51,6 +65,28 @@
 // max_execution_duration_ms gets ServerIsBusy "deadline is exceeded"; busy
 // thresholds, disk-full and max-ts sync delays are not modelled except
 // through [Cluster.InjectFault].
+//
+// # Why PD's etcd is not embedded etcd
+//
+// Real PD embeds etcd (go.etcd.io/etcd/server/v3). tikvsim serves etcd's
+// wire API from a small MVCC store instead (revisions, create/mod revisions
+// and versions, prefix ranges, transactions, compaction, watches from any
+// uncompacted revision), because:
+//
+//   - tikvsim is required by every module's tests, and the embedded server
+//     would put raft, bbolt, OpenTelemetry, Prometheus and about 60 modules
+//     in all into each of their build lists (server v3.7.3, counted with go
+//     get), where the v3.5.10 API types and test client add 9;
+//   - the embedded server has its own listeners, data directory and start-up
+//     and election timing, while tikvsim's PD members must stop, restart on
+//     the same address, be partitioned and change leader instantly and
+//     deterministically on its one gRPC server per member;
+//   - the newest client-go (tidb-8.5) is built with etcd v3.5.10, whose API
+//     types are gogoproto-generated; a server of v3.7 (protobuf-go types)
+//     would lift the peer module's etcd API past what that client compiles
+//     against, so tikvsim uses the v3.5.10 API types;
+//   - what clients use is small and fully specified by etcd's API: KV reads
+//     and writes with revisions, watches and the member list.
 //
 // # Concurrency and errors
 //

@@ -403,14 +403,6 @@ func (s *pdService) SplitRegions(ctx context.Context, req *pdpb.SplitRegionsRequ
 	return resp, nil
 }
 
-// ScatterRegion succeeds at once: placement is not modelled.
-func (s *pdService) ScatterRegion(ctx context.Context, req *pdpb.ScatterRegionRequest) (*pdpb.ScatterRegionResponse, error) {
-	if err := s.validate(ctx, "ScatterRegion", req.GetHeader()); err != nil {
-		return nil, err
-	}
-	return &pdpb.ScatterRegionResponse{Header: s.header(), FinishedPercentage: 100}, nil
-}
-
 // prevRegionLocked returns the region right before the one containing k,
 // when the two are adjacent. Callers hold c.mu.
 func (c *Cluster) prevRegionLocked(k []byte) *region {

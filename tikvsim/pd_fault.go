@@ -13,9 +13,12 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// PDFault describes an injected failure for PD requests (services pdpb.PD
-// and keyspacepb.Keyspace). A request matches when every selector matches;
-// the first matching fault with uses left applies.
+// PDFault describes an injected failure for requests to PD members: every
+// service on the PD address (pdpb.PD, keyspacepb.Keyspace, the resource
+// manager, meta storage, and etcd's KV, Watch and Cluster, whose methods
+// are "Range", "Put", "Watch", "MemberList", ...). Method names are not
+// qualified by service. A request matches when every selector matches; the
+// first matching fault with uses left applies.
 type PDFault struct {
 	// Method is the RPC name ("GetRegion", "Tso", "LoadKeyspace", ...);
 	// "" matches every method.
@@ -123,7 +126,9 @@ func (m *pdMember) unaryInterceptor(ctx context.Context, req any, info *grpc.Una
 		msg = "injected"
 	}
 	out := reflect.New(reflect.TypeOf(resp).Elem())
-	if hf := out.Elem().FieldByName("Header"); hf.IsValid() {
+	// Only PD-style headers can carry a pdpb error; other services' answers
+	// (etcd, resource manager) come back empty.
+	if hf := out.Elem().FieldByName("Header"); hf.IsValid() && hf.Type() == reflect.TypeFor[*pdpb.ResponseHeader]() {
 		hf.Set(reflect.ValueOf(&pdpb.ResponseHeader{ClusterId: m.c.clusterID, Error: &pdpb.Error{Type: f.HeaderError, Message: msg}}))
 	}
 	return out.Interface(), nil

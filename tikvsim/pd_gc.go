@@ -2,8 +2,10 @@ package tikvsim
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -77,14 +79,42 @@ func (s *pdService) gcHeaderErr(msg string) *pdpb.ResponseHeader {
 	return s.errHeader(pdpb.ErrorType_UNKNOWN, "%s", msg)
 }
 
-// setGCSafePoint stores a new GC safe point and runs GC on the engine.
-// Callers hold g.mu.
+// Where PD keeps the unified (null keyspace) GC state in its etcd, read by
+// clients of PD versions without the GC-state API: the GC safe point in hex
+// under PD's root path, the txn safe point in decimal at the path TiDB's GC
+// worker used before PD took it over (client-go reads it there).
+const gcSafePointKeyFormat = "/pd/%d/gc/safe_point"
+
+// GCSafePointKey returns the etcd key at which PD stores the GC safe point
+// (hexadecimal text) for a cluster.
+func GCSafePointKey(clusterID uint64) string {
+	return fmt.Sprintf(gcSafePointKeyFormat, clusterID)
+}
+
+// TxnSafePointKey is the etcd key at which PD stores the txn safe point
+// (decimal text), where client-go loads it for PD versions without the
+// GC-state API.
+const TxnSafePointKey = "/tidb/store/gcworker/saved_safe_point"
+
+// setGCSafePoint stores a new GC safe point, in the state and in etcd, and
+// runs GC on the engine. Callers hold g.mu.
 func (c *Cluster) setGCSafePoint(sp uint64) {
 	if sp <= c.gc.gcSafePoint {
 		return
 	}
 	c.gc.gcSafePoint = sp
+	c.etcd.put(GCSafePointKey(c.clusterID), strconv.FormatUint(sp, 16))
 	c.engine.GC(sp)
+}
+
+// advanceTxnSafePoint is gcState.advanceTxn that also stores a moved txn
+// safe point in etcd. Callers hold g.mu.
+func (c *Cluster) advanceTxnSafePoint(now time.Time, target uint64) (old, cur uint64, blocker string) {
+	old, cur, blocker = c.gc.advanceTxn(now, target)
+	if cur != old {
+		c.etcd.put(TxnSafePointKey, strconv.FormatUint(cur, 10))
+	}
+	return old, cur, blocker
 }
 
 // GetGCSafePoint returns the GC safe point.
@@ -135,7 +165,7 @@ func (s *pdService) UpdateServiceGCSafePoint(ctx context.Context, req *pdpb.Upda
 		if req.GetSafePoint() < g.txnSafePoint {
 			return &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: g.txnSafePoint}, nil
 		}
-		_, cur, blocker := g.advanceTxn(now, req.GetSafePoint())
+		_, cur, blocker := c.advanceTxnSafePoint(now, req.GetSafePoint())
 		resp := &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: cur}
 		if blocker != "" {
 			for bid, b := range g.barriers {
@@ -169,7 +199,7 @@ func (s *pdService) AdvanceTxnSafePoint(ctx context.Context, req *pdpb.AdvanceTx
 	if req.GetTarget() < g.txnSafePoint {
 		return &pdpb.AdvanceTxnSafePointResponse{Header: s.gcHeaderErr("trying to update txn safe point to a smaller value")}, nil
 	}
-	old, cur, blocker := g.advanceTxn(c.now(), req.GetTarget())
+	old, cur, blocker := c.advanceTxnSafePoint(c.now(), req.GetTarget())
 	return &pdpb.AdvanceTxnSafePointResponse{Header: s.header(), OldTxnSafePoint: old, NewTxnSafePoint: cur, BlockerDescription: blocker}, nil
 }
 

@@ -36,10 +36,12 @@ require (
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

@@ -52,6 +52,7 @@ const (
 type tree struct {
 	ents   *arena
 	root   *node
+	count  int // entries
 	nodes  int // allocated nodes, for Mem
 	inner  int // of which inner nodes
 	slab   []node
@@ -144,6 +145,15 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	return n, i, eq
 }
 
+// get returns the entry address for k, or 0.
+func (t *tree) get(k []byte) addr {
+	n, i, eq := t.leafFor(k)
+	if !eq {
+		return 0
+	}
+	return n.keys[i]
+}
+
 type pathElem struct {
 	n *node
 	i int
@@ -159,6 +169,7 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		}
 		t.root = t.newNode(true)
 		t.height = 1
+		t.count = 1
 		t.insertAt(t.root, 0, a, k, nil)
 		return a, true
 	}
@@ -183,6 +194,7 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	if a == 0 {
 		return 0, false
 	}
+	t.count++
 	t.insertAt(n, i, a, k, nil)
 	// Appending at the right edge (ascending keys, the common bulk-load
 	// pattern) splits so the left node stays full instead of half full.

@@ -67,6 +67,7 @@ type MemDB struct {
 	entryLimit uint64
 	totalLimit uint64
 	version    uint64 // bumped by every change; iterators check it
+	hashFrom   int    // entry count at which the hash index is built
 	dirty      bool
 }
 
@@ -81,7 +82,7 @@ func New(opts ...Option) *MemDB {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	db := &MemDB{entryLimit: cfg.entryLimit, totalLimit: cfg.totalLimit}
+	db := &MemDB{entryLimit: cfg.entryLimit, totalLimit: cfg.totalLimit, hashFrom: hashFrom}
 	db.idx.ents = &db.ents
 	db.hash.seed = maphash.MakeSeed()
 	return db
@@ -191,6 +192,9 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 
 // find returns the entry for key, or 0.
 func (db *MemDB) find(key []byte) addr {
+	if db.hash.slots == nil {
+		return db.idx.get(key)
+	}
 	e, _ := db.hash.get(&db.idx, key, db.hash.hash(key))
 	return e
 }
@@ -199,12 +203,20 @@ func (db *MemDB) find(key []byte) addr {
 // index) when absent; need is checked against the total size limit first.
 // It returns 0 with *err set when the entry cannot be created.
 func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
+	mk := func() addr { return db.newEntry(key, need, err) }
+	if db.hash.slots == nil {
+		e, created := db.idx.insert(key, mk)
+		if created && db.idx.count >= db.hashFrom {
+			db.hash.build(&db.idx)
+		}
+		return e
+	}
 	hv := db.hash.hash(key)
 	e, free := db.hash.get(&db.idx, key, hv)
 	if e != 0 {
 		return e
 	}
-	e, _ = db.idx.insert(key, func() addr { return db.newEntry(key, need, err) })
+	e, _ = db.idx.insert(key, mk)
 	if e != 0 {
 		db.hash.insert(hv, e, free)
 	}

@@ -253,6 +253,10 @@ func walk(t *testing.T, r source, steps, nkeys int) {
 	t.Helper()
 	keys := keySpace(nkeys, r)
 	db := memdb.New()
+	if r.intn(2) == 0 {
+		// Build the hash index early (even at once) to cover both modes.
+		memdb.SetHashFrom(db, r.intn(nkeys+1))
+	}
 	m := newModel()
 	var handles []memdb.StagingHandle
 	var log []string

@@ -171,6 +171,64 @@ func BenchmarkSet(b *testing.B) {
 	}
 }
 
+// randomKeys returns n uniformly random 16-byte keys (an index on a hash or
+// UUID column) and a 16-byte value: the opposite of the dense handles above,
+// which are an ART's best case.
+func randomKeys(n int) ([][]byte, []byte) {
+	r := rand.New(rand.NewPCG(3, 4))
+	ks := make([][]byte, n)
+	for i := range ks {
+		ks[i] = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), r.Uint64()), r.Uint64())
+	}
+	return ks, []byte("0123456789abcdef")
+}
+
+// BenchmarkSetRandom is BenchmarkSet with random 16-byte keys.
+func BenchmarkSetRandom(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := randomKeys(n)
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				b.ReportAllocs()
+				var mem uint64
+				start := cpuTime()
+				for b.Loop() {
+					buf := im.new(b)
+					fill(b, buf, ks, v)
+					mem = buf.mem()
+				}
+				reportCPU(b, start, n, "key")
+				b.ReportMetric(float64(mem)/float64(n), "bytes/entry")
+			})
+		}
+	}
+}
+
+// BenchmarkGetRandom is BenchmarkGet with random 16-byte keys.
+func BenchmarkGetRandom(b *testing.B) {
+	for _, n := range sizes {
+		ks, v := randomKeys(n)
+		for _, im := range impls {
+			b.Run(fmt.Sprintf("%d/%s", n, im.name), func(b *testing.B) {
+				buf := im.new(b)
+				fill(b, buf, ks, v)
+				b.ReportAllocs()
+				i := 0
+				start := cpuTime()
+				for b.Loop() {
+					if !buf.get(ks[i]) {
+						b.Fatal("missing key")
+					}
+					if i++; i == n {
+						i = 0
+					}
+				}
+				reportCPU(b, start, 1, "op")
+			})
+		}
+	}
+}
+
 // BenchmarkGet reads existing keys, one per op.
 func BenchmarkGet(b *testing.B) {
 	for _, n := range sizes {

@@ -63,7 +63,7 @@ type Cache struct {
 // New returns an empty cache that loads regions and stores from pd.
 func New(pd PD, opts ...Option) (*Cache, error) {
 	if pd == nil {
-		return nil, fmt.Errorf("%w: nil PD", ErrInvalidOption)
+		return nil, fmt.Errorf("locate: %w: nil PD", ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {

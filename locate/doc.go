@@ -50,6 +50,11 @@
 // A [Cache] and a [Sender] are safe for concurrent use and start no
 // goroutines. Lookups
 // honour their ctx; a PD load shared by several callers runs until the last
-// caller's deadline. Errors are sentinels ([ErrRegionNotFound],
-// [ErrStoreNotFound], ...) or the PD client's own errors, wrapped.
+// caller's deadline. Errors are sentinels or the PD client's own errors,
+// wrapped. PD knowing no region or store is [ErrRegionNotFound] and
+// [ErrStoreNotFound] (pdclient's values); TiKV's RegionNotFound region error
+// is [ErrRegionNotFoundOnStore], a [*RegionError] kind like the others.
+// Region conditions a backoff kind is named after ([ErrServerIsBusy],
+// [ErrDiskFull], ...) are package retry's values, so an error that gave up
+// backing off for one matches it as well.
 package locate

@@ -59,7 +59,7 @@ type Range struct {
 // pieces in key order. An empty end means +inf.
 func (c *Cache) SplitRangeByRegions(ctx context.Context, start, end []byte) ([]Range, error) {
 	if len(end) > 0 && bytes.Compare(start, end) > 0 {
-		return nil, fmt.Errorf("%w: [%q, %q)", ErrInvalidRange, start, end)
+		return nil, fmt.Errorf("locate: %w: [%q, %q)", ErrInvalidRange, start, end)
 	}
 	var out []Range
 	key := start

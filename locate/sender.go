@@ -244,7 +244,7 @@ func (s *Sender) onRegionError(ctx context.Context, bo *retry.Backoffer, sel *se
 			return backoff(retry.RegionMiss)
 		}
 		return stale()
-	case ErrRegionNotFound, ErrKeyNotInRegion, ErrMismatchPeerID:
+	case ErrRegionNotFoundOnStore, ErrKeyNotInRegion, ErrMismatchPeerID:
 		s.cache.InvalidateRegion(ver.ID, RegionNotFound)
 		return stale()
 	case ErrBucketVersionNotMatch:
@@ -294,7 +294,7 @@ func (s *Sender) onRegionError(ctx context.Context, bo *retry.Backoffer, sel *se
 	case ErrIsWitness:
 		sel.markFailed(t.idx)
 		return backoff(retry.IsWitness)
-	case ErrFlashbackInProgress, ErrFlashbackNotPrepared, ErrRaftEntryTooLarge, ErrUndeterminedResult:
+	case ErrFlashbackInProgress, ErrFlashbackNotPrepared, ErrRaftEntryTooLarge, ErrUndetermined:
 		// Retrying cannot help (or, for an undetermined result, is unsafe).
 		return fail()
 	default:

@@ -44,7 +44,7 @@ func (l *Leader) Changed() <-chan struct{} { return l.changed }
 // Leader returns the current leader snapshot, or [ErrClosed].
 func (c *Client) Leader() (*Leader, error) {
 	if c.ctx.Err() != nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	return c.leader.Load(), nil
 }
@@ -81,7 +81,7 @@ func (c *Client) conn(addr string) (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conns == nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	if cc, ok := c.conns[addr]; ok {
 		return cc, nil

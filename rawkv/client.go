@@ -108,12 +108,12 @@ func NewWithCluster(ctx context.Context, cl Cluster, opts ...Option) (*Client, e
 
 func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 	if cl.Cache == nil || cl.RPC == nil {
-		return nil, fmt.Errorf("%w: cluster needs a cache and an rpc client", ErrInvalidOption)
+		return nil, fmt.Errorf("rawkv: %w: cluster needs a cache and an rpc client", ErrInvalidOption)
 	}
 	var ksID uint32
 	if cfg.apiVersion == V2 {
 		if cl.PD == nil {
-			return nil, fmt.Errorf("%w: api version V2 needs a PD client to load the keyspace", ErrInvalidOption)
+			return nil, fmt.Errorf("rawkv: %w: api version V2 needs a PD client to load the keyspace", ErrInvalidOption)
 		}
 		name := cfg.keyspace
 		if name == "" {
@@ -168,7 +168,7 @@ func (c *Client) Close() error {
 
 func (c *Client) checkOpen() error {
 	if c.closed.Load() {
-		return ErrClosed
+		return errClosed
 	}
 	return nil
 }
@@ -232,7 +232,7 @@ func (c *Client) writeErr(req *kvrpc.Request, write bool, err error) error {
 // wrapErr makes failures caused by Close match ErrClosed.
 func (c *Client) wrapErr(err error) error {
 	if c.closed.Load() && errors.Is(err, kvrpc.ErrClosed) {
-		return fmt.Errorf("%w: %w", ErrClosed, err)
+		return fmt.Errorf("rawkv: closed during the call: %w", err)
 	}
 	return err
 }
@@ -259,7 +259,7 @@ func (c *Client) checkValue(v []byte) error {
 // returns its wire form.
 func (c *Client) checkRange(start, end []byte) ([]byte, []byte, error) {
 	if len(end) > 0 && string(start) > string(end) {
-		return nil, nil, fmt.Errorf("%w: start %q after end %q", ErrInvalidRange, start, end)
+		return nil, nil, fmt.Errorf("rawkv: %w: start %q after end %q", ErrInvalidRange, start, end)
 	}
 	if len(start)+len(c.codec.prefix) > c.cfg.maxKeySize || len(end)+len(c.codec.prefix) > c.cfg.maxKeySize {
 		return nil, nil, ErrKeyTooLarge

@@ -135,7 +135,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		return nil, err
 	}
 	if reverse && len(we) == 0 {
-		return nil, fmt.Errorf("%w: reverse scan needs an end key under api version %v", ErrInvalidRange, c.codec.version)
+		return nil, fmt.Errorf("rawkv: %w: reverse scan needs an end key under api version %v", ErrInvalidRange, c.codec.version)
 	}
 	if limit == 0 || (len(we) > 0 && bytes.Equal(ws, we)) {
 		return nil, nil

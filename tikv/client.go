@@ -20,7 +20,7 @@ import (
 
 // errClientClosed is what the facade's own calls return after Close; it
 // matches ErrClosed.
-var errClientClosed = fmt.Errorf("tikv: client closed: %w", ErrClosed)
+var errClientClosed = fmt.Errorf("tikv: %w", ErrClosed)
 
 // Timestamp is a TSO timestamp: physical milliseconds shifted left by 18
 // bits plus a logical counter.
@@ -73,7 +73,10 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 		var err error
 		tlsCfg, err = pdclient.LoadTLSConfig(f.ca, f.cert, f.key)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+			if !errors.Is(err, ErrInvalidOption) { // an unreadable file
+				return nil, fmt.Errorf("tikv: %w: %w", ErrInvalidOption, err)
+			}
+			return nil, fmt.Errorf("tikv: %w", err)
 		}
 	}
 
@@ -157,12 +160,9 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 		rawOpts = append(rawOpts, rawkv.WithBackoffObserver(ob.ObserveBackoff))
 	}
 	raw, err := rawkv.NewWithCluster(ctx, rawkv.Cluster{PD: c.pd, Cache: cache, RPC: rpc}, rawOpts...)
-	if errors.Is(err, rawkv.ErrInvalidOption) {
-		// A bad WithRawOptions value: report it as the facade's option
-		// error too.
-		return fail(fmt.Errorf("%w: raw client: %w", ErrInvalidOption, err))
-	}
 	if err != nil {
+		// A bad WithRawOptions value already matches ErrInvalidOption:
+		// every module wraps the same sentinel.
 		return fail(fmt.Errorf("tikv: raw client: %w", err))
 	}
 	c.raw = raw
@@ -242,10 +242,8 @@ func (c *Client) currentTS(ctx context.Context) (Timestamp, error) {
 		return 0, err
 	}
 	ts, err := t.GetTS(ctx)
-	if errors.Is(err, tso.ErrClosed) {
-		// Close raced with the call: report the facade's sentinel.
-		return 0, fmt.Errorf("%w: %w", ErrClosed, err)
-	}
+	// If Close raced with the call, err matches ErrClosed already:
+	// tso.ErrClosed is the same value.
 	return ts, err
 }
 

@@ -12,12 +12,15 @@ import (
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/rawkv"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // ErrInvalidOption is wrapped by the error New returns for an option that
 // can never work (a negative timeout, a keyspace without API V2, unreadable
-// TLS files, conflicting settings). New sends nothing when it returns it.
-var ErrInvalidOption = errors.New("tikv: invalid option")
+// TLS files, conflicting settings, a bad WithRawOptions value). New sends
+// nothing when it returns it. It is the one value every module wraps for a
+// bad option (retry.ErrInvalidOption), so it matches theirs too.
+var ErrInvalidOption = retry.ErrInvalidOption
 
 // Option configures New. Options are sealed: build them with the With*
 // functions of this package.
@@ -92,7 +95,7 @@ func (c *config) validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrInvalidOption, errors.Join(errs...))
+	return fmt.Errorf("tikv: %w: %w", ErrInvalidOption, errors.Join(errs...))
 }
 
 // WithTLS makes every connection, to PD and to the stores, use TLS with cfg.

@@ -78,7 +78,7 @@ func NewOracle(src Source, opts ...OracleOption) (*Oracle, error) {
 		}
 	}
 	if cfg.interval <= 0 {
-		return nil, fmt.Errorf("%w: low-resolution interval must be positive", ErrInvalidArgument)
+		return nil, fmt.Errorf("tso: %w: low-resolution interval must be positive", ErrInvalidOption)
 	}
 	o := &Oracle{src: src, log: cfg.logger, reset: make(chan struct{}, 1)}
 	o.interval.Store(int64(cfg.interval))

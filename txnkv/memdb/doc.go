@@ -37,7 +37,7 @@
 //
 // # Errors
 //
-// Writes fail with [ErrKeyTooLarge], [ErrEntryTooLarge] or [ErrTxnTooLarge]
+// Writes fail with [ErrEntryTooLarge] or [ErrTxnTooLarge]
 // (wrapped with the sizes) and then change nothing; [MemDB.Release] and
 // [MemDB.Cleanup] fail with [ErrStagingHandle] on a handle that is not the
 // innermost open level; an iterator used after a write reports

@@ -5,10 +5,11 @@ import "errors"
 // Sentinel errors. Test for them with errors.Is; the returned errors wrap
 // them with the sizes involved. A write that fails changes nothing.
 var (
-	// ErrKeyTooLarge is returned for a key longer than MaxKeyLen.
-	ErrKeyTooLarge = errors.New("memdb: key too large")
-	// ErrEntryTooLarge is returned when a key and its value together exceed
-	// the limit set by WithEntrySizeLimit.
+	// ErrEntryTooLarge is returned for a key longer than MaxKeyLen, and when
+	// a key and its value together exceed the limit set by
+	// WithEntrySizeLimit. (A long key is not a condition of its own:
+	// rawkv.ErrKeyTooLarge is raw-API input checking, and docs/errors.md
+	// keeps one sentinel per condition.)
 	ErrEntryTooLarge = errors.New("memdb: entry too large")
 	// ErrTxnTooLarge is returned when a write would take the buffer's Size
 	// beyond the limit set by WithTotalSizeLimit (or its arenas beyond their

@@ -106,7 +106,7 @@ func (db *MemDB) Delete(key []byte, ops ...FlagsOp) error {
 // Cleanup, except as described on [MemDB.Cleanup].
 func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), MaxKeyLen)
+		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
 	var err error
 	e := db.entryFor(key, len(key), &err)
@@ -134,7 +134,7 @@ func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 
 func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), MaxKeyLen)
+		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
 	if sz := uint64(len(key)) + uint64(len(value)); sz > db.entryLimit || len(value) > maxValueLen {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))

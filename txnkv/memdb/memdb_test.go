@@ -49,7 +49,7 @@ func TestLimits(t *testing.T) {
 		del   bool
 		want  error
 	}{
-		{"key too large", nil, make([]byte, memdb.MaxKeyLen+1), nil, false, memdb.ErrKeyTooLarge},
+		{"key too large", nil, make([]byte, memdb.MaxKeyLen+1), nil, false, memdb.ErrEntryTooLarge},
 		{"longest key", nil, make([]byte, memdb.MaxKeyLen), []byte("v"), false, nil},
 		{"entry too large", []memdb.Option{memdb.WithEntrySizeLimit(10)}, []byte("key"), make([]byte, 8), false, memdb.ErrEntryTooLarge},
 		{"entry at limit", []memdb.Option{memdb.WithEntrySizeLimit(10)}, []byte("key"), make([]byte, 7), false, nil},

@@ -23,9 +23,11 @@ const (
 
 // node is laid out for few cache lines per visit: the first 64 bytes hold
 // the count, the prefix and a summary (the first head of blocks 1..7), so a
-// search reads that line, one 32-byte block of heads and the matching block
-// of keys. Nodes are 640 bytes (a multiple of 64) and come from slabs whose
-// sizes keep them 64-byte aligned.
+// search reads those, one 32-byte block of heads and the matching block of
+// keys, instead of binary-searching across the whole heads array. (The
+// blocks are not cache-line aligned: a slab of nodes starts after the
+// runtime's 8-byte type header. Making nodes pointer-free, with uint32 node
+// indices, would align them and spare the GC from scanning them.)
 type node struct {
 	n     uint16
 	plen  uint8
@@ -38,7 +40,6 @@ type node struct {
 	kids  *[maxKeys + 2]*node // inner nodes only
 	prev  *node               // leaves only
 	next  *node               // leaves only
-	_     [40]byte
 }
 
 // Nodes come from slabs of up to slabNodes; an inner node's child array is
@@ -50,14 +51,12 @@ const (
 
 // tree is the ordered index of a MemDB's entries.
 type tree struct {
-	ents   *arena
-	root   *node
-	count  int // entries
-	nodes  int // allocated nodes, for Mem
-	inner  int // of which inner nodes
-	slab   []node
-	mem    uint64 // bytes of slabs and child arrays
-	height int
+	ents  *arena
+	root  *node
+	count int // entries
+	nodes int // allocated nodes, for Mem
+	slab  []node
+	mem   uint64 // bytes of slabs and child arrays
 }
 
 // key returns the key bytes of the entry at a.
@@ -168,7 +167,6 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 			return 0, false
 		}
 		t.root = t.newNode(true)
-		t.height = 1
 		t.count = 1
 		t.insertAt(t.root, 0, a, k, nil)
 		return a, true
@@ -206,7 +204,6 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 			root.kids[0] = n
 			t.insertAt(root, 0, sep, t.key(sep), right)
 			t.root = root
-			t.height++
 			break
 		}
 		pe := path[len(path)-1]
@@ -221,8 +218,7 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 // allocation per slabNodes of them, and never freed before Reset.
 func (t *tree) newNode(leaf bool) *node {
 	if len(t.slab) == 0 {
-		// Slabs of 1, 2, 4, ... 64 nodes: their size classes are multiples
-		// of 64 bytes, so every node starts on a cache line.
+		// Slabs of 1, 2, 4, ... 64 nodes: small buffers stay small.
 		t.slab = make([]node, min(slabNodes, 1<<bits.Len(uint(t.nodes/2))))
 		t.mem += uint64(len(t.slab)) * uint64(unsafe.Sizeof(node{}))
 	}
@@ -232,7 +228,6 @@ func (t *tree) newNode(leaf bool) *node {
 	n.leaf = leaf
 	if !leaf {
 		n.kids = new([maxKeys + 2]*node)
-		t.inner++
 		t.mem += kidsBytes
 	}
 	return n

@@ -8,8 +8,8 @@ import (
 // TestNodeSizes keeps the node within its intended size and kidsBytes
 // equal to an inner node's child array.
 func TestNodeSizes(t *testing.T) {
-	if s := unsafe.Sizeof(node{}); s != 640 {
-		t.Errorf("node is %d bytes, want 640", s)
+	if s := unsafe.Sizeof(node{}); s != 600 {
+		t.Errorf("node is %d bytes, want 600", s)
 	}
 	if o := unsafe.Offsetof(node{}.heads); o != 64 {
 		t.Errorf("heads at offset %d, want 64", o)

@@ -1,11 +1,9 @@
-package peer
+package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/tikv/client-go/v2/tikvrpc"
 )
 
 // KeyMode says how a routing key maps to a region boundary.
@@ -27,7 +25,7 @@ type Target interface {
 	// fills in req.Context (region id, epoch, peer) while keeping the other
 	// Context fields the caller set, and sends req there. req must not be
 	// shared between concurrent calls: Send writes its Context.
-	Send(ctx context.Context, req *tikvrpc.Request, key []byte, mode KeyMode) (*tikvrpc.Response, error)
+	Send(ctx context.Context, req *Request, key []byte, mode KeyMode) (*Response, error)
 	// Close releases the target's connections and storage.
 	Close() error
 }

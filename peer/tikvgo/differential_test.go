@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tikv/client-go/v2/tikvrpc"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
@@ -23,14 +22,14 @@ var (
 
 // diffStats counts what a differential run exercised.
 type diffStats struct {
-	sent     map[tikvrpc.CmdType]int
-	failed   map[tikvrpc.CmdType]int // agreed responses carrying a key error (top level or per pair)
-	accepted map[string]int          // acceptedWhenSeen rules that fired
-	errKinds map[string]int          // key error kinds seen (agreed)
+	sent     map[CmdType]int
+	failed   map[CmdType]int // agreed responses carrying a key error (top level or per pair)
+	accepted map[string]int  // acceptedWhenSeen rules that fired
+	errKinds map[string]int  // key error kinds seen (agreed)
 }
 
 func newDiffStats() *diffStats {
-	return &diffStats{sent: map[tikvrpc.CmdType]int{}, failed: map[tikvrpc.CmdType]int{}, accepted: map[string]int{}, errKinds: map[string]int{}}
+	return &diffStats{sent: map[CmdType]int{}, failed: map[CmdType]int{}, accepted: map[string]int{}, errKinds: map[string]int{}}
 }
 
 // runSequence sends one seeded random sequence to both targets and compares
@@ -110,18 +109,8 @@ func newSimCluster(t testing.TB) (*tikvsim.Cluster, *SimTarget) {
 	return c, tg
 }
 
-func newMock(t testing.TB) *MockTarget {
-	t.Helper()
-	mt, err := NewMockTarget()
-	if err != nil {
-		t.Fatalf("NewMockTarget: %v", err)
-	}
-	t.Cleanup(func() { _ = mt.Close() })
-	return mt
-}
-
-// TestDifferential sends random command sequences to client-go v2.0.4's
-// mocktikv and to tikvsim, and compares every response after leaving out
+// TestDifferential sends random command sequences to the newest client-go's
+// mocktikv (served over gRPC by the upstream worker) and to tikvsim, and compares every response after leaving out
 // what knownDifferences lists. Each sequence runs on fresh stores.
 func TestDifferential(t *testing.T) {
 	runDifferential(t, func(t *testing.T) Target {
@@ -168,7 +157,7 @@ func runDifferential(t *testing.T, other func(t *testing.T) Target) {
 	}
 	var sent []string
 	for typ, n := range stats.sent {
-		sent = append(sent, fmt.Sprintf("%s=%d(failed %d)", cmdName(typ), n, stats.failed[typ]))
+		sent = append(sent, fmt.Sprintf("%s=%d(failed %d)", typ.String(), n, stats.failed[typ]))
 	}
 	t.Logf("sent: %s", strings.Join(sent, " "))
 	t.Logf("agreed key errors: %v; accepted known differences: %v", stats.errKinds, stats.accepted)
@@ -184,7 +173,7 @@ func checkCoverage(t *testing.T, s *diffStats) {
 	}
 	for _, typ := range coveredCmds {
 		if s.sent[typ] == 0 {
-			t.Errorf("coverage: %s was never sent", cmdName(typ))
+			t.Errorf("coverage: %s was never sent", typ.String())
 		}
 	}
 	for _, kind := range []string{"locked", "conflict", "already_exist", "txn_not_found", "abort"} {
@@ -194,20 +183,11 @@ func checkCoverage(t *testing.T, s *diffStats) {
 	}
 }
 
-// cmdName names a command type; client-go v2.0.4's CmdType.String does not
-// know RawCompareAndSwap.
-func cmdName(typ tikvrpc.CmdType) string {
-	if typ == tikvrpc.CmdRawCompareAndSwap {
-		return "RawCompareAndSwap"
-	}
-	return typ.String()
-}
-
 // coveredCmds are the commands the differential test compares.
-var coveredCmds = []tikvrpc.CmdType{
-	tikvrpc.CmdGet, tikvrpc.CmdBatchGet, tikvrpc.CmdScan, tikvrpc.CmdPrewrite, tikvrpc.CmdPessimisticLock,
-	tikvrpc.CmdCommit, tikvrpc.CmdCleanup, tikvrpc.CmdBatchRollback, tikvrpc.CmdCheckTxnStatus,
-	tikvrpc.CmdScanLock, tikvrpc.CmdResolveLock, tikvrpc.CmdDeleteRange, tikvrpc.CmdPessimisticRollback,
-	tikvrpc.CmdTxnHeartBeat, tikvrpc.CmdRawGet, tikvrpc.CmdRawBatchGet, tikvrpc.CmdRawPut, tikvrpc.CmdRawBatchPut, tikvrpc.CmdRawDelete,
-	tikvrpc.CmdRawBatchDelete, tikvrpc.CmdRawDeleteRange, tikvrpc.CmdRawScan, tikvrpc.CmdRawCompareAndSwap,
+var coveredCmds = []CmdType{
+	CmdGet, CmdBatchGet, CmdScan, CmdPrewrite, CmdPessimisticLock,
+	CmdCommit, CmdCleanup, CmdBatchRollback, CmdCheckTxnStatus,
+	CmdScanLock, CmdResolveLock, CmdDeleteRange, CmdPessimisticRollback,
+	CmdTxnHeartBeat, CmdRawGet, CmdRawBatchGet, CmdRawPut, CmdRawBatchPut, CmdRawDelete,
+	CmdRawBatchDelete, CmdRawDeleteRange, CmdRawScan, CmdRawCompareAndSwap,
 }

@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"bytes"
@@ -10,13 +10,12 @@ import (
 	"strings"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
-	"github.com/tikv/client-go/v2/tikvrpc"
 )
 
 // command is one request of a differential sequence. req is a template: it
 // is cloned for every target, so the targets never share a Context.
 type command struct {
-	typ  tikvrpc.CmdType
+	typ  CmdType
 	req  wireMessage
 	ctx  kvrpcpb.Context // isolation level and resolved locks; region fields are set per target
 	key  []byte          // routing key
@@ -27,7 +26,7 @@ type command struct {
 	readTS            uint64 // reads: the read ts
 	txn               *txn   // the transaction the command acts for, if any
 	lateAfterRollback bool
-	observe           func(resp *tikvrpc.Response) // model update from the agreed response
+	observe           func(resp *Response) // model update from the agreed response
 }
 
 // wireMessage is what every gogo-generated kvproto request implements.
@@ -37,8 +36,8 @@ type wireMessage interface {
 	String() string
 }
 
-// request builds a fresh tikvrpc.Request for one target.
-func (c *command) request() (*tikvrpc.Request, error) {
+// request builds a fresh Request for one target.
+func (c *command) request() (*Request, error) {
 	b, err := c.req.Marshal()
 	if err != nil {
 		return nil, err
@@ -49,7 +48,7 @@ func (c *command) request() (*tikvrpc.Request, error) {
 	}
 	ctx := c.ctx
 	ctx.ResolvedLocks = slices.Clone(c.ctx.ResolvedLocks)
-	return tikvrpc.NewRequest(c.typ, fresh, ctx), nil
+	return NewRequest(c.typ, fresh, ctx), nil
 }
 
 // txn is the generator's view of one transaction. Everything here is learnt
@@ -288,11 +287,11 @@ func (m *model) read() *command {
 	switch m.rng.IntN(4) {
 	case 0:
 		key, ts := m.pickKey(), m.readTS(true)
-		return &command{typ: tikvrpc.CmdGet, req: &kvrpcpb.GetRequest{Key: key, Version: ts}, ctx: ctx, key: key, readTS: ts,
+		return &command{typ: CmdGet, req: &kvrpcpb.GetRequest{Key: key, Version: ts}, ctx: ctx, key: key, readTS: ts,
 			desc: fmt.Sprintf("KvGet %q @%d iso=%s resolved=%v", key, ts, ctx.IsolationLevel, ctx.ResolvedLocks)}
 	case 1:
 		keys, ts := m.pickKeys(1+m.rng.IntN(4)), m.readTS(false)
-		return &command{typ: tikvrpc.CmdBatchGet, req: &kvrpcpb.BatchGetRequest{Keys: keys, Version: ts}, ctx: ctx, key: keys[0], readTS: ts,
+		return &command{typ: CmdBatchGet, req: &kvrpcpb.BatchGetRequest{Keys: keys, Version: ts}, ctx: ctx, key: keys[0], readTS: ts,
 			desc: fmt.Sprintf("KvBatchGet %q @%d iso=%s resolved=%v", keys, ts, ctx.IsolationLevel, ctx.ResolvedLocks)}
 	default:
 		ts := m.readTS(false)
@@ -315,12 +314,12 @@ func (m *model) read() *command {
 				req.EndKey = m.pickKey()
 			}
 		}
-		return &command{typ: tikvrpc.CmdScan, req: req, ctx: ctx, key: req.StartKey, readTS: ts,
+		return &command{typ: CmdScan, req: req, ctx: ctx, key: req.StartKey, readTS: ts,
 			desc: fmt.Sprintf("KvScan [%q,%q) reverse=%v limit=%d key_only=%v @%d iso=%s resolved=%v", req.StartKey, req.EndKey, req.Reverse, req.Limit, req.KeyOnly, ts, ctx.IsolationLevel, ctx.ResolvedLocks)}
 	}
 }
 
-func okKeyErrs(resp *tikvrpc.Response) bool {
+func okKeyErrs(resp *Response) bool {
 	switch r := resp.Resp.(type) {
 	case *kvrpcpb.PrewriteResponse:
 		return r.RegionError == nil && len(r.Errors) == 0
@@ -395,9 +394,9 @@ func (m *model) lockCmd() *command {
 		}
 		req.Mutations = append(req.Mutations, mu)
 	}
-	c := &command{typ: tikvrpc.CmdPessimisticLock, req: req, key: keys[0], txn: t,
+	c := &command{typ: CmdPessimisticLock, req: req, key: keys[0], txn: t,
 		desc: fmt.Sprintf("KvPessimisticLock %v keys=%q for_update=%d return_values=%v check_existence=%v only_if_exists=%v", t, keys, forUpdate, req.ReturnValues, req.CheckExistence, req.LockOnlyIfExists)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -495,9 +494,9 @@ func (m *model) prewriteRequest(t *txn, muts []*kvrpcpb.Mutation) *command {
 	for _, mu := range muts {
 		desc = append(desc, fmt.Sprintf("%s(%q=%q)", mu.Op, mu.Key, mu.Value))
 	}
-	c := &command{typ: tikvrpc.CmdPrewrite, req: req, key: muts[0].Key, txn: t,
+	c := &command{typ: CmdPrewrite, req: req, key: muts[0].Key, txn: t,
 		desc: fmt.Sprintf("KvPrewrite %v [%s] ttl=%d min_commit=%d for_update=%d", t, strings.Join(desc, " "), t.ttl, req.MinCommitTs, req.ForUpdateTs)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -551,8 +550,8 @@ func (m *model) commitCmd() *command {
 			commitTS = t.start + 1 // below a pushed min_commit_ts: CommitTsExpired
 		}
 		req := &kvrpcpb.CommitRequest{StartVersion: t.start, Keys: [][]byte{t.primary()}, CommitVersion: commitTS}
-		c := &command{typ: tikvrpc.CmdCommit, req: req, key: t.primary(), txn: t, desc: fmt.Sprintf("KvCommit primary %v %q @%d", t, t.primary(), commitTS)}
-		c.observe = func(resp *tikvrpc.Response) {
+		c := &command{typ: CmdCommit, req: req, key: t.primary(), txn: t, desc: fmt.Sprintf("KvCommit primary %v %q @%d", t, t.primary(), commitTS)}
+		c.observe = func(resp *Response) {
 			if !okKeyErrs(resp) {
 				return
 			}
@@ -575,8 +574,8 @@ func (m *model) commitCmd() *command {
 		return nil
 	}
 	req := &kvrpcpb.CommitRequest{StartVersion: t.start, Keys: secondaries, CommitVersion: t.commitTS}
-	c := &command{typ: tikvrpc.CmdCommit, req: req, key: secondaries[0], txn: t, desc: fmt.Sprintf("KvCommit secondaries %v %q @%d", t, secondaries, t.commitTS)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c := &command{typ: CmdCommit, req: req, key: secondaries[0], txn: t, desc: fmt.Sprintf("KvCommit secondaries %v %q @%d", t, secondaries, t.commitTS)}
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -613,9 +612,9 @@ func (m *model) rolledBack(t *txn, keys [][]byte) {
 		fu := m.ts()
 		req := &kvrpcpb.PessimisticLockRequest{PrimaryLock: t.primary(), StartVersion: t.start, LockTtl: t.ttl, ForUpdateTs: fu, WaitTimeout: -1,
 			Mutations: []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_PessimisticLock, Key: keys[0]}}}
-		c := &command{typ: tikvrpc.CmdPessimisticLock, req: req, key: keys[0], txn: t, lateAfterRollback: true,
+		c := &command{typ: CmdPessimisticLock, req: req, key: keys[0], txn: t, lateAfterRollback: true,
 			desc: fmt.Sprintf("late KvPessimisticLock %v %q for_update=%d", t, keys[0], fu)}
-		c.observe = func(resp *tikvrpc.Response) {
+		c.observe = func(resp *Response) {
 			if okKeyErrs(resp) {
 				t.touched[string(keys[0])] = true // a stray lock; ResolveLock may clear it
 			}
@@ -636,7 +635,7 @@ func (m *model) rolledBack(t *txn, keys [][]byte) {
 		c := m.prewriteRequest(t, muts)
 		c.desc = "late " + c.desc
 		c.lateAfterRollback = true
-		c.observe = func(resp *tikvrpc.Response) {
+		c.observe = func(resp *Response) {
 			if okKeyErrs(resp) {
 				for _, mu := range muts {
 					t.touched[string(mu.Key)] = true
@@ -647,7 +646,7 @@ func (m *model) rolledBack(t *txn, keys [][]byte) {
 	default:
 		ts := m.ts()
 		req := &kvrpcpb.CommitRequest{StartVersion: t.start, Keys: [][]byte{keys[0]}, CommitVersion: ts}
-		m.pending = append(m.pending, &command{typ: tikvrpc.CmdCommit, req: req, key: keys[0], txn: t, lateAfterRollback: true,
+		m.pending = append(m.pending, &command{typ: CmdCommit, req: req, key: keys[0], txn: t, lateAfterRollback: true,
 			desc: fmt.Sprintf("late KvCommit %v %q @%d", t, keys[0], ts)})
 	}
 }
@@ -659,8 +658,8 @@ func (m *model) rollbackCmd() *command {
 	}
 	keys := m.sortedKeys(t.keys)
 	req := &kvrpcpb.BatchRollbackRequest{StartVersion: t.start, Keys: keys}
-	c := &command{typ: tikvrpc.CmdBatchRollback, req: req, key: keys[0], txn: t, desc: fmt.Sprintf("KvBatchRollback %v %q", t, keys)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c := &command{typ: CmdBatchRollback, req: req, key: keys[0], txn: t, desc: fmt.Sprintf("KvBatchRollback %v %q", t, keys)}
+	c.observe = func(resp *Response) {
 		if okKeyErrs(resp) {
 			m.rolledBack(t, keys)
 		}
@@ -691,8 +690,8 @@ func (m *model) cleanupCmd() *command {
 		current = 0 // roll back whatever the TTL
 	}
 	req := &kvrpcpb.CleanupRequest{Key: key, StartVersion: t.start, CurrentTs: current}
-	c := &command{typ: tikvrpc.CmdCleanup, req: req, key: key, txn: t, desc: fmt.Sprintf("KvCleanup %v %q current=%d", t, key, current)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c := &command{typ: CmdCleanup, req: req, key: key, txn: t, desc: fmt.Sprintf("KvCleanup %v %q current=%d", t, key, current)}
+	c.observe = func(resp *Response) {
 		r := resp.Resp.(*kvrpcpb.CleanupResponse)
 		if okKeyErrs(resp) && r.CommitVersion == 0 {
 			m.rolledBack(t, [][]byte{key})
@@ -715,9 +714,9 @@ func (m *model) checkTxnStatusCmd() *command {
 		current = 0 // never expired
 	}
 	req := &kvrpcpb.CheckTxnStatusRequest{PrimaryKey: t.primary(), LockTs: t.start, CallerStartTs: caller, CurrentTs: current, RollbackIfNotExist: m.chance(0.6)}
-	c := &command{typ: tikvrpc.CmdCheckTxnStatus, req: req, key: t.primary(), txn: t,
+	c := &command{typ: CmdCheckTxnStatus, req: req, key: t.primary(), txn: t,
 		desc: fmt.Sprintf("KvCheckTxnStatus %v primary=%q caller=%d current=%d rollback_if_not_exist=%v", t, t.primary(), caller, current, req.RollbackIfNotExist)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -751,8 +750,8 @@ func (m *model) resolveLockCmd() *command {
 	}
 	t := cands[m.rng.IntN(len(cands))]
 	req := &kvrpcpb.ResolveLockRequest{StartVersion: t.start, CommitVersion: t.commitTS}
-	c := &command{typ: tikvrpc.CmdResolveLock, req: req, key: m.keys[0], txn: t, desc: fmt.Sprintf("KvResolveLock %v commit=%d", t, t.commitTS)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c := &command{typ: CmdResolveLock, req: req, key: m.keys[0], txn: t, desc: fmt.Sprintf("KvResolveLock %v commit=%d", t, t.commitTS)}
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -780,14 +779,14 @@ func (m *model) scanLockCmd() *command {
 		ts = m.txns[m.rng.IntN(len(m.txns))].start
 	}
 	req := &kvrpcpb.ScanLockRequest{MaxVersion: ts}
-	return &command{typ: tikvrpc.CmdScanLock, req: req, key: m.keys[0], desc: fmt.Sprintf("KvScanLock max=%d", ts)}
+	return &command{typ: CmdScanLock, req: req, key: m.keys[0], desc: fmt.Sprintf("KvScanLock max=%d", ts)}
 }
 
 func (m *model) deleteRangeCmd() *command {
 	ks := m.sortedKeys(m.pickKeys(2))
 	req := &kvrpcpb.DeleteRangeRequest{StartKey: ks[0], EndKey: ks[1]}
-	c := &command{typ: tikvrpc.CmdDeleteRange, req: req, key: ks[0], desc: fmt.Sprintf("KvDeleteRange [%q,%q)", ks[0], ks[1])}
-	c.observe = func(resp *tikvrpc.Response) {
+	c := &command{typ: CmdDeleteRange, req: req, key: ks[0], desc: fmt.Sprintf("KvDeleteRange [%q,%q)", ks[0], ks[1])}
+	c.observe = func(resp *Response) {
 		if !okKeyErrs(resp) {
 			return
 		}
@@ -808,16 +807,16 @@ func (m *model) nextRaw() *command {
 	case r < 15:
 		key := m.pickKey()
 		req := &kvrpcpb.RawGetRequest{Key: key}
-		return &command{typ: tikvrpc.CmdRawGet, req: req, key: key, mode: RawKey, desc: fmt.Sprintf("RawGet %q", key)}
+		return &command{typ: CmdRawGet, req: req, key: key, mode: RawKey, desc: fmt.Sprintf("RawGet %q", key)}
 	case r < 25:
 		keys := m.pickKeys(1 + m.rng.IntN(4))
 		req := &kvrpcpb.RawBatchGetRequest{Keys: keys}
-		return &command{typ: tikvrpc.CmdRawBatchGet, req: req, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchGet %q", keys)}
+		return &command{typ: CmdRawBatchGet, req: req, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchGet %q", keys)}
 	case r < 42:
 		key, val := m.pickKey(), m.value()
 		req := &kvrpcpb.RawPutRequest{Key: key, Value: val}
 		m.rawData[string(key)] = string(val)
-		return &command{typ: tikvrpc.CmdRawPut, req: req, key: key, mode: RawKey, desc: fmt.Sprintf("RawPut %q=%q", key, val)}
+		return &command{typ: CmdRawPut, req: req, key: key, mode: RawKey, desc: fmt.Sprintf("RawPut %q=%q", key, val)}
 	case r < 52:
 		keys := m.pickKeys(1 + m.rng.IntN(4))
 		req := &kvrpcpb.RawBatchPutRequest{}
@@ -826,17 +825,17 @@ func (m *model) nextRaw() *command {
 			req.Pairs = append(req.Pairs, &kvrpcpb.KvPair{Key: k, Value: v})
 			m.rawData[string(k)] = string(v)
 		}
-		return &command{typ: tikvrpc.CmdRawBatchPut, req: req, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchPut %q", keys)}
+		return &command{typ: CmdRawBatchPut, req: req, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchPut %q", keys)}
 	case r < 60:
 		key := m.pickKey()
 		delete(m.rawData, string(key))
-		return &command{typ: tikvrpc.CmdRawDelete, req: &kvrpcpb.RawDeleteRequest{Key: key}, key: key, mode: RawKey, desc: fmt.Sprintf("RawDelete %q", key)}
+		return &command{typ: CmdRawDelete, req: &kvrpcpb.RawDeleteRequest{Key: key}, key: key, mode: RawKey, desc: fmt.Sprintf("RawDelete %q", key)}
 	case r < 65:
 		keys := m.pickKeys(1 + m.rng.IntN(3))
 		for _, k := range keys {
 			delete(m.rawData, string(k))
 		}
-		return &command{typ: tikvrpc.CmdRawBatchDelete, req: &kvrpcpb.RawBatchDeleteRequest{Keys: keys}, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchDelete %q", keys)}
+		return &command{typ: CmdRawBatchDelete, req: &kvrpcpb.RawBatchDeleteRequest{Keys: keys}, key: keys[0], mode: RawKey, desc: fmt.Sprintf("RawBatchDelete %q", keys)}
 	case r < 69:
 		ks := m.sortedKeys(m.pickKeys(2))
 		for k := range m.rawData {
@@ -845,7 +844,7 @@ func (m *model) nextRaw() *command {
 			}
 		}
 		req := &kvrpcpb.RawDeleteRangeRequest{StartKey: ks[0], EndKey: ks[1]}
-		return &command{typ: tikvrpc.CmdRawDeleteRange, req: req, key: ks[0], mode: RawKey, desc: fmt.Sprintf("RawDeleteRange [%q,%q)", ks[0], ks[1])}
+		return &command{typ: CmdRawDeleteRange, req: req, key: ks[0], mode: RawKey, desc: fmt.Sprintf("RawDeleteRange [%q,%q)", ks[0], ks[1])}
 	case r < 85:
 		req := &kvrpcpb.RawScanRequest{Limit: uint32(1 + m.rng.IntN(keyCount+1)), KeyOnly: m.chance(0.2)}
 		if m.chance(0.5) {
@@ -860,7 +859,7 @@ func (m *model) nextRaw() *command {
 				req.EndKey = m.pickKey()
 			}
 		}
-		return &command{typ: tikvrpc.CmdRawScan, req: req, key: req.StartKey, mode: RawKey,
+		return &command{typ: CmdRawScan, req: req, key: req.StartKey, mode: RawKey,
 			desc: fmt.Sprintf("RawScan [%q,%q) reverse=%v limit=%d key_only=%v", req.StartKey, req.EndKey, req.Reverse, req.Limit, req.KeyOnly)}
 	default:
 		var existing []string
@@ -881,7 +880,7 @@ func (m *model) nextRaw() *command {
 			m.rawData[key] = string(val)
 		}
 		req := &kvrpcpb.RawCASRequest{Key: []byte(key), Value: val, PreviousValue: prev}
-		return &command{typ: tikvrpc.CmdRawCompareAndSwap, req: req, key: []byte(key), mode: RawKey,
+		return &command{typ: CmdRawCompareAndSwap, req: req, key: []byte(key), mode: RawKey,
 			desc: fmt.Sprintf("RawCompareAndSwap %q %q->%q", key, prev, val)}
 	}
 }
@@ -895,9 +894,9 @@ func (m *model) heartBeatCmd() *command {
 	// Always on the primary: mocktikv refuses a non-primary key, TiKV does
 	// not check (knownDifferences: heartbeat-primary-only).
 	req := &kvrpcpb.TxnHeartBeatRequest{PrimaryLock: t.primary(), StartVersion: t.start, AdviseLockTtl: advise}
-	c := &command{typ: tikvrpc.CmdTxnHeartBeat, req: req, key: t.primary(), txn: t,
+	c := &command{typ: CmdTxnHeartBeat, req: req, key: t.primary(), txn: t,
 		desc: fmt.Sprintf("KvTxnHeartBeat %v primary=%q advise_ttl=%d", t, t.primary(), advise)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c.observe = func(resp *Response) {
 		if r := resp.Resp.(*kvrpcpb.TxnHeartBeatResponse); r.RegionError == nil && r.Error == nil && r.LockTtl > t.ttl {
 			t.ttlRaised = true
 		}
@@ -921,9 +920,9 @@ func (m *model) pessimisticRollbackCmd() *command {
 		forUpdate = t.start // below the locks' for_update_ts: nothing is removed
 	}
 	req := &kvrpcpb.PessimisticRollbackRequest{StartVersion: t.start, ForUpdateTs: forUpdate, Keys: keys}
-	c := &command{typ: tikvrpc.CmdPessimisticRollback, req: req, key: keys[0], txn: t,
+	c := &command{typ: CmdPessimisticRollback, req: req, key: keys[0], txn: t,
 		desc: fmt.Sprintf("KvPessimisticRollback %v %q for_update=%d", t, keys, forUpdate)}
-	c.observe = func(resp *tikvrpc.Response) {
+	c.observe = func(resp *Response) {
 		r := resp.Resp.(*kvrpcpb.PessimisticRollbackResponse)
 		if r.RegionError != nil || len(r.Errors) > 0 {
 			return

@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
-	"github.com/tikv/client-go/v2/tikvrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"testing"
+
+	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
 // ErrPDHeader is returned when PD answers with an error in its response
@@ -115,7 +117,7 @@ func (s *SimTarget) store(ctx context.Context, storeID uint64) (tikvpb.TikvClien
 }
 
 // Send implements Target.
-func (s *SimTarget) Send(ctx context.Context, req *tikvrpc.Request, key []byte, mode KeyMode) (*tikvrpc.Response, error) {
+func (s *SimTarget) Send(ctx context.Context, req *Request, key []byte, mode KeyMode) (*Response, error) {
 	region, leader, err := s.Locate(ctx, key, mode)
 	if err != nil {
 		return nil, err
@@ -124,10 +126,10 @@ func (s *SimTarget) Send(ctx context.Context, req *tikvrpc.Request, key []byte, 
 	if err != nil {
 		return nil, &RouteError{Target: s.Name(), Key: key, Err: err}
 	}
-	if err := tikvrpc.SetContext(req, region, leader); err != nil {
+	if err := SetContext(req, region, leader); err != nil {
 		return nil, err
 	}
-	return tikvrpc.CallRPC(ctx, client, req)
+	return CallRPC(ctx, client, req)
 }
 
 // Close implements Target.
@@ -141,4 +143,19 @@ func (s *SimTarget) Close() error {
 	s.conns = nil
 	s.stores = map[uint64]tikvpb.TikvClient{}
 	return errors.Join(errs...)
+}
+
+// startSim starts a tikvsim cluster with opts, closed by tb.Cleanup.
+func startSim(tb testing.TB, opts tikvsim.Options) *tikvsim.Cluster {
+	tb.Helper()
+	c, err := tikvsim.Start(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("tikvsim.Start: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			tb.Errorf("tikvsim close: %v", err)
+		}
+	})
+	return c
 }

@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
-	"github.com/tikv/client-go/v2/tikvrpc"
 )
 
 // view is the comparable projection of one response: the fields both
@@ -185,7 +184,7 @@ func pairsView(ps []*kvrpcpb.KvPair, keyOnly, dropEmpty bool) []string {
 
 // viewOf projects resp for the command c. It returns an error for a
 // response type it does not know, which is a harness bug.
-func viewOf(c *command, resp *tikvrpc.Response) (view, error) {
+func viewOf(c *command, resp *Response) (view, error) {
 	switch r := resp.Resp.(type) {
 	case *kvrpcpb.GetResponse:
 		// mocktikv never sets not_found; with the non-empty values this

@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"bytes"
@@ -7,17 +7,16 @@ import (
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
-	"github.com/tikv/client-go/v2/tikvrpc"
 )
 
 // corruptTarget wraps a target and rewrites some of its answers, to prove
 // the differential harness notices a backend that misbehaves.
 type corruptTarget struct {
 	Target
-	corrupt func(resp *tikvrpc.Response)
+	corrupt func(resp *Response)
 }
 
-func (c corruptTarget) Send(ctx context.Context, req *tikvrpc.Request, key []byte, mode KeyMode) (*tikvrpc.Response, error) {
+func (c corruptTarget) Send(ctx context.Context, req *Request, key []byte, mode KeyMode) (*Response, error) {
 	resp, err := c.Target.Send(ctx, req, key, mode)
 	if err == nil {
 		c.corrupt(resp)
@@ -31,24 +30,24 @@ func TestDifferentialDetectsMismatch(t *testing.T) {
 		name    string
 		raw     bool
 		want    string // in the report
-		corrupt func(resp *tikvrpc.Response)
+		corrupt func(resp *Response)
 	}{
-		{name: "get value", want: "KvGet", corrupt: func(resp *tikvrpc.Response) {
+		{name: "get value", want: "KvGet", corrupt: func(resp *Response) {
 			if r, ok := resp.Resp.(*kvrpcpb.GetResponse); ok && len(r.Value) > 0 {
 				r.Value = append(bytes.Clone(r.Value), 'x')
 			}
 		}},
-		{name: "prewrite ignores locks", want: "KvPrewrite", corrupt: func(resp *tikvrpc.Response) {
+		{name: "prewrite ignores locks", want: "KvPrewrite", corrupt: func(resp *Response) {
 			if r, ok := resp.Resp.(*kvrpcpb.PrewriteResponse); ok {
 				r.Errors = nil
 			}
 		}},
-		{name: "check txn status action", want: "KvCheckTxnStatus", corrupt: func(resp *tikvrpc.Response) {
+		{name: "check txn status action", want: "KvCheckTxnStatus", corrupt: func(resp *Response) {
 			if r, ok := resp.Resp.(*kvrpcpb.CheckTxnStatusResponse); ok && r.Action == kvrpcpb.Action_LockNotExistRollback {
 				r.Action = kvrpcpb.Action_NoAction
 			}
 		}},
-		{name: "raw scan order", raw: true, want: "RawScan", corrupt: func(resp *tikvrpc.Response) {
+		{name: "raw scan order", raw: true, want: "RawScan", corrupt: func(resp *Response) {
 			if r, ok := resp.Resp.(*kvrpcpb.RawScanResponse); ok && len(r.Kvs) > 1 {
 				r.Kvs[0], r.Kvs[1] = r.Kvs[1], r.Kvs[0]
 			}

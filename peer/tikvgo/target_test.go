@@ -1,4 +1,4 @@
-package peer
+package main
 
 import (
 	"bytes"
@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
-	"github.com/tikv/client-go/v2/tikvrpc"
-	"github.com/tikv/client-go/v2/util/codec"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
@@ -41,11 +39,8 @@ func TestEncodeKey(t *testing.T) {
 		if w, ok := want[name]; ok && !bytes.Equal(got, w) {
 			t.Errorf("%s: EncodeKey(%q) = %x, want %x", name, k, got, w)
 		}
-		// client-go's and tikvsim's encoders are independent
-		// implementations of the same format.
-		if cg := codec.EncodeBytes(nil, k); !bytes.Equal(got, cg) {
-			t.Errorf("%s: EncodeKey(%x) = %x, client-go codec says %x", name, k, got, cg)
-		}
+		// tikvsim's encoder is an independent implementation of the
+		// same format.
 		if sim := tikvsim.EncodeKey(k); !bytes.Equal(got, sim) {
 			t.Errorf("%s: EncodeKey(%x) = %x, tikvsim says %x", name, k, got, sim)
 		}
@@ -78,7 +73,7 @@ func TestSimTargetRoutesByPD(t *testing.T) {
 		t.Fatalf("keys on both sides of the split map to one region %d", left.GetId())
 	}
 	for _, k := range []string{"a", "z"} {
-		req := tikvrpc.NewRequest(tikvrpc.CmdGet, &kvrpcpb.GetRequest{Key: []byte(k), Version: 1})
+		req := NewRequest(CmdGet, &kvrpcpb.GetRequest{Key: []byte(k), Version: 1}, kvrpcpb.Context{})
 		resp, err := sim.Send(t.Context(), req, []byte(k), TxnKey)
 		if err != nil {
 			t.Fatalf("Send(%q): %v", k, err)
@@ -102,7 +97,7 @@ func TestSimTargetErrors(t *testing.T) {
 	if err := sim.Close(); err != nil {
 		t.Fatal(err)
 	}
-	req := tikvrpc.NewRequest(tikvrpc.CmdGet, &kvrpcpb.GetRequest{Key: []byte("k"), Version: 1})
+	req := NewRequest(CmdGet, &kvrpcpb.GetRequest{Key: []byte("k"), Version: 1}, kvrpcpb.Context{})
 	_, err = sim.Send(t.Context(), req, []byte("k"), TxnKey)
 	var re *RouteError
 	if !errors.As(err, &re) || re.Target != "tikvsim" || string(re.Key) != "k" {

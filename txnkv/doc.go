@@ -9,6 +9,7 @@
 // [github.com/tikvgo/tikvgo/txnkv/memdb] rather than an internal one: a
 // caller that drives twopc directly (a bulk loader, a tool replaying
 // mutations) needs an ordered, staged buffer with flags as much as a
-// transaction does, and memdb depends on nothing but the standard library,
-// so making it public costs its users no dependencies.
+// transaction does, and memdb depends only on the standard library and retry
+// (for the shared size-limit sentinels), so making it public costs its users
+// nothing: no kvproto, no gRPC.
 package txnkv

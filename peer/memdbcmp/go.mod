@@ -7,6 +7,8 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
+require github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -55,4 +57,7 @@ require (
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 )
 
-replace github.com/tikvgo/tikvgo/txnkv => ../../txnkv
+replace (
+	github.com/tikvgo/tikvgo/retry => ../../retry
+	github.com/tikvgo/tikvgo/txnkv => ../../txnkv
+)

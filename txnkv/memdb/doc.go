@@ -37,8 +37,9 @@
 //
 // # Errors
 //
-// Writes fail with [ErrEntryTooLarge] or [ErrTxnTooLarge]
-// (wrapped with the sizes) and then change nothing; [MemDB.Release] and
+// Writes fail with [ErrEntryTooLarge] or [ErrTxnTooLarge] (retry's shared
+// sentinels, which twopc's committer reports too, wrapped with the sizes)
+// and then change nothing; [MemDB.Release] and
 // [MemDB.Cleanup] fail with [ErrStagingHandle] on a handle that is not the
 // innermost open level; an iterator used after a write reports
 // [ErrIteratorInvalidated]. Nothing panics on bad input.

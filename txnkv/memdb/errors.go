@@ -1,20 +1,23 @@
 package memdb
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tikvgo/tikvgo/retry"
+)
 
 // Sentinel errors. Test for them with errors.Is; the returned errors wrap
 // them with the sizes involved. A write that fails changes nothing.
 var (
-	// ErrEntryTooLarge is returned for a key longer than MaxKeyLen, and when
-	// a key and its value together exceed the limit set by
-	// WithEntrySizeLimit. (A long key is not a condition of its own:
-	// rawkv.ErrKeyTooLarge is raw-API input checking, and docs/errors.md
-	// keeps one sentinel per condition.)
-	ErrEntryTooLarge = errors.New("memdb: entry too large")
-	// ErrTxnTooLarge is returned when a write would take the buffer's Size
-	// beyond the limit set by WithTotalSizeLimit (or its arenas beyond their
-	// 16 GiB address space).
-	ErrTxnTooLarge = errors.New("memdb: transaction too large")
+	// ErrEntryTooLarge is retry's shared sentinel, wrapped for a key longer
+	// than MaxKeyLen and for a key and its value together over the limit set
+	// by WithEntrySizeLimit. One value for the condition whoever notices it:
+	// twopc's committer reports the same one.
+	ErrEntryTooLarge = retry.ErrEntryTooLarge
+	// ErrTxnTooLarge is retry's shared sentinel, wrapped when a write would
+	// take the buffer's Size beyond the limit set by WithTotalSizeLimit (or
+	// its arenas beyond their 16 GiB address space).
+	ErrTxnTooLarge = retry.ErrTxnTooLarge
 	// ErrStagingHandle is returned by Release and Cleanup for a handle that
 	// is not the innermost open staging level (already closed, out of
 	// order, or the zero handle).

@@ -106,7 +106,7 @@ func (db *MemDB) Delete(key []byte, ops ...FlagsOp) error {
 // Cleanup, except as described on [MemDB.Cleanup].
 func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
+		return fmt.Errorf("memdb: %w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
 	var err error
 	e := db.entryFor(key, len(key), &err)
@@ -134,10 +134,10 @@ func (db *MemDB) UpdateFlags(key []byte, ops ...FlagsOp) error {
 
 func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	if len(key) > MaxKeyLen {
-		return fmt.Errorf("%w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
+		return fmt.Errorf("memdb: %w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
 	if sz := uint64(len(key)) + uint64(len(value)); sz > db.entryLimit || len(value) > maxValueLen {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))
 	}
 	var err error
 	e := db.entryFor(key, len(key)+len(value), &err)
@@ -169,7 +169,7 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	} else {
 		v, ok := db.appendValue(e, old, value, tomb)
 		if !ok {
-			return fmt.Errorf("%w: value log full", ErrTxnTooLarge)
+			return fmt.Errorf("memdb: %w: value log full", ErrTxnTooLarge)
 		}
 		db.setEntryValue(e, v)
 	}
@@ -225,7 +225,7 @@ func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
 
 func (db *MemDB) checkTotal(delta int) error {
 	if uint64(db.size)+uint64(delta) > db.totalLimit {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.totalLimit)
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.totalLimit)
 	}
 	return nil
 }
@@ -239,7 +239,7 @@ func (db *MemDB) newEntry(key []byte, need int, err *error) addr {
 	}
 	p, b, ok := db.ents.alloc(entryHdr + len(key))
 	if !ok {
-		*err = fmt.Errorf("%w: key arena full", ErrTxnTooLarge)
+		*err = fmt.Errorf("memdb: %w: key arena full", ErrTxnTooLarge)
 		return 0
 	}
 	binary.LittleEndian.PutUint32(b, 0)

@@ -3,6 +3,7 @@ package twopc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"slices"
 
@@ -86,9 +87,50 @@ type batchRunner struct {
 // re-grouped (its keys may now span several regions) and its parts run
 // again under the same backoff budget.
 func (r *batchRunner) run(ctx context.Context, bo *retry.Backoffer, batches []batch, fn func(ctx context.Context, bo *retry.Backoffer, b batch) error) error {
+	if len(batches) == 1 {
+		// The common single-region call skips the fan-out's setup; only a
+		// stale region takes the general path, which groups the keys again.
+		err := fn(ctx, bo, batches[0])
+		if !errors.Is(err, locate.ErrRegionStale) {
+			return err
+		}
+		// The region error came before TiKV applied anything, so the keys
+		// may be sent again in their new regions.
+		if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
+			return err
+		}
+		again, err := r.c.groupByRegion(ctx, batches[0].idx, r.key, r.size, r.maxBytes, r.maxKeys)
+		if err != nil {
+			return err
+		}
+		if r.primary != nil {
+			for i, b := range again {
+				if r.contains(b) {
+					again[0], again[i] = again[i], again[0]
+					break
+				}
+			}
+		}
+		return r.fanOut(ctx, bo, again, fn)
+	}
+	return r.fanOut(ctx, bo, batches, fn)
+}
+
+// contains reports whether b holds the primary.
+func (r *batchRunner) contains(b batch) bool {
+	for _, i := range b.idx {
+		if bytes.Equal(r.key(i), r.primary) {
+			return true
+		}
+	}
+	return false
+}
+
+// fanOut sends batches through locate.SendBatches.
+func (r *batchRunner) fanOut(ctx context.Context, bo *retry.Backoffer, batches []batch, fn func(ctx context.Context, bo *retry.Backoffer, b batch) error) error {
 	lbs := make([]locate.Batch[int], len(batches))
 	for i, b := range batches {
-		lbs[i] = locate.Batch[int]{Location: b.loc, Items: b.idx, Index: b.idx}
+		lbs[i] = locate.Batch[int]{Location: b.loc, Items: b.idx, Index: b.idx, Primary: r.primary != nil && r.contains(b)}
 	}
 	item := func(i int) ([]byte, int) { return r.key(i), r.size(i) }
 	opts := []locate.BatchOption{limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(r.c.cfg.concurrency)}

@@ -1,11 +1,9 @@
 package tso_test
 
 import (
-	"context"
 	"fmt"
 	"time"
 
-	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
@@ -18,25 +16,4 @@ func ExampleCompose() {
 	// 1700000000000 42
 	// 2023-11-14T22:13:20Z
 	// true
-}
-
-func ExampleClient_GetTS() {
-	ctx := context.Background()
-	sim, err := tikvsim.Start(ctx, tikvsim.Options{})
-	if err != nil {
-		panic(err)
-	}
-	defer sim.Close()
-
-	c, err := tso.New(ctx, sim.PDAddrs())
-	if err != nil {
-		panic(err)
-	}
-	defer c.Close()
-
-	a, _ := c.GetTS(ctx)
-	f := c.GetTSAsync(ctx)
-	b, _ := f.Wait(ctx)
-	fmt.Println(b > a)
-	// Output: true
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
-func ExampleClient_GetRegion() {
+// Example_getRegion finds the region holding a key on a simulated cluster
+// split at "m", then scans every region.
+func Example_getRegion() {
 	ctx := context.Background()
 	split := tikvsim.EncodeKey([]byte("m"))
 	sim, err := tikvsim.Start(ctx, tikvsim.Options{SplitKeys: [][]byte{split}})

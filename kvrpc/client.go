@@ -115,7 +115,7 @@ func (c *Client) pool(addr string) (*connPool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	if p, ok := c.pools.Load(addr); ok {
 		return p.(*connPool), nil

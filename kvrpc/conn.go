@@ -153,7 +153,7 @@ func (p *connPool) pick() *conn {
 // address was closed and the caller may retry on a fresh pool).
 func (p *connPool) closedErr() error {
 	if p.client.ctx.Err() != nil {
-		return ErrClosed
+		return errClosed
 	}
 	return ErrStreamBroken
 }

@@ -4,21 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
 
+// errClosed is what calls return after Close: ErrClosed with this module's
+// prefix.
+var errClosed = fmt.Errorf("kvrpc: %w", ErrClosed)
+
 var (
-	// ErrClosed is returned by calls made after (or interrupted by) Close.
-	ErrClosed = errors.New("kvrpc: client closed")
+	// ErrClosed is matched by calls made after (or interrupted by) Close
+	// (retry.ErrClosed, re-exported).
+	ErrClosed = retry.ErrClosed
 	// ErrStreamBroken is wrapped by the [RPCError] of every request that was
 	// queued or in flight on a BatchCommands stream when the stream failed.
 	ErrStreamBroken = errors.New("kvrpc: batch stream broken")
-	// ErrInvalidOption is wrapped by the error New returns for a bad option.
-	ErrInvalidOption = errors.New("kvrpc: invalid option")
+	// ErrInvalidOption is wrapped by the error New returns for a bad option
+	// (retry.ErrInvalidOption, re-exported).
+	ErrInvalidOption = retry.ErrInvalidOption
 	// ErrInvalidRequest is returned for a nil request or empty address.
 	ErrInvalidRequest = errors.New("kvrpc: invalid request")
 	// ErrUnexpectedResponse is wrapped when a batch response does not carry
-	// the command that was asked for (a protocol violation by the store).
-	ErrUnexpectedResponse = errors.New("kvrpc: unexpected response type")
+	// the command that was asked for (a protocol violation by the store;
+	// retry.ErrUnexpectedResponse, re-exported).
+	ErrUnexpectedResponse = retry.ErrUnexpectedResponse
 )
 
 // RPCError describes a failed attempt to reach a store. It wraps the transport

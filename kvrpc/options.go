@@ -61,17 +61,17 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.connCount < 1:
-		return fmt.Errorf("%w: connection count %d < 1", ErrInvalidOption, c.connCount)
+		return fmt.Errorf("kvrpc: %w: connection count %d < 1", ErrInvalidOption, c.connCount)
 	case c.maxBatchSize < 0:
-		return fmt.Errorf("%w: max batch size %d < 0", ErrInvalidOption, c.maxBatchSize)
+		return fmt.Errorf("kvrpc: %w: max batch size %d < 0", ErrInvalidOption, c.maxBatchSize)
 	case c.keepaliveTime < 0 || c.keepaliveTimeout < 0 || c.dialTimeout < 0:
-		return fmt.Errorf("%w: negative duration", ErrInvalidOption)
+		return fmt.Errorf("kvrpc: %w: negative duration", ErrInvalidOption)
 	case c.reconnectBase <= 0 || c.reconnectMax < c.reconnectBase:
-		return fmt.Errorf("%w: reconnect backoff base %v, max %v (need 0 < base <= max)", ErrInvalidOption, c.reconnectBase, c.reconnectMax)
+		return fmt.Errorf("kvrpc: %w: reconnect backoff base %v, max %v (need 0 < base <= max)", ErrInvalidOption, c.reconnectBase, c.reconnectMax)
 	case c.overloadWait < 0 || c.overloadSize < 0:
-		return fmt.Errorf("%w: negative overload batching setting", ErrInvalidOption)
+		return fmt.Errorf("kvrpc: %w: negative overload batching setting", ErrInvalidOption)
 	case c.logger == nil:
-		return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		return fmt.Errorf("kvrpc: %w: nil logger", ErrInvalidOption)
 	}
 	return nil
 }

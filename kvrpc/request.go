@@ -126,11 +126,11 @@ func (s *spec[Q, P]) decodeBatch(raw []byte) (Message, error) {
 	}
 	r := &tikvpb.BatchCommandsResponse_Response{}
 	if err := r.Unmarshal(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnexpectedResponse, err)
+		return nil, fmt.Errorf("kvrpc: %w: %w", ErrUnexpectedResponse, err)
 	}
 	m, ok := s.fromBatch(r)
 	if !ok {
-		return nil, fmt.Errorf("%w: got %T", ErrUnexpectedResponse, r.GetCmd())
+		return nil, fmt.Errorf("kvrpc: %w: got %T", ErrUnexpectedResponse, r.GetCmd())
 	}
 	return m, nil
 }

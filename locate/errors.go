@@ -1,17 +1,26 @@
 package locate
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
+)
 
 var (
-	// ErrRegionNotFound is returned when PD knows no region for a key or id.
-	ErrRegionNotFound = errors.New("locate: region not found")
+	// ErrRegionNotFound means PD knows no region for a key or id. It is
+	// pdclient.ErrRegionNotFound, re-exported; TiKV's RegionNotFound region
+	// error is [ErrRegionNotFoundOnStore].
+	ErrRegionNotFound = pdclient.ErrRegionNotFound
 	// ErrNoPeer is returned when PD reports a region without peers.
 	ErrNoPeer = errors.New("locate: region has no peer")
-	// ErrStoreNotFound is returned when PD knows no live store for an id
-	// (unknown or tombstone).
-	ErrStoreNotFound = errors.New("locate: store not found")
-	// ErrInvalidOption is wrapped by the error New returns for a bad option.
-	ErrInvalidOption = errors.New("locate: invalid option")
-	// ErrInvalidRange is returned when a range's end is before its start.
-	ErrInvalidRange = errors.New("locate: invalid key range")
+	// ErrStoreNotFound means PD knows no live store for an id (unknown or
+	// tombstone). It is pdclient.ErrStoreNotFound, re-exported.
+	ErrStoreNotFound = pdclient.ErrStoreNotFound
+	// ErrInvalidOption is wrapped by the error New returns for a bad option
+	// (retry.ErrInvalidOption, re-exported).
+	ErrInvalidOption = retry.ErrInvalidOption
+	// ErrInvalidRange is wrapped when a range's end is before its start
+	// (retry.ErrInvalidRange, re-exported).
+	ErrInvalidRange = retry.ErrInvalidRange
 )

@@ -33,11 +33,11 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.ttl <= 0 || c.jitter < 0:
-		return fmt.Errorf("%w: region TTL %v jitter %v", ErrInvalidOption, c.ttl, c.jitter)
+		return fmt.Errorf("locate: %w: region TTL %v jitter %v", ErrInvalidOption, c.ttl, c.jitter)
 	case c.scanAhead < 1:
-		return fmt.Errorf("%w: scan ahead %d < 1", ErrInvalidOption, c.scanAhead)
+		return fmt.Errorf("locate: %w: scan ahead %d < 1", ErrInvalidOption, c.scanAhead)
 	case c.logger == nil:
-		return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		return fmt.Errorf("locate: %w: nil logger", ErrInvalidOption)
 	}
 	return nil
 }

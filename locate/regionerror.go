@@ -3,6 +3,7 @@ package locate
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 
@@ -11,28 +12,41 @@ import (
 
 // Region error kinds. A [*RegionError] matches its kind with errors.Is, so
 // errors.Is(err, locate.ErrNotLeader) works on an error decoded off the wire.
+// Each is named after its kvproto errorpb field. The conditions a backoff
+// kind exists for (busy, disk full, stale command, ...) are package retry's
+// values, re-exported here under the same names: the kind and the region
+// error share one sentinel, so an error that gave up backing off for one
+// matches it too.
 var (
-	ErrNotLeader             = errors.New("locate: not leader")
-	ErrEpochNotMatch         = errors.New("locate: epoch not match")
-	ErrKeyNotInRegion        = errors.New("locate: key not in region")
-	ErrServerIsBusy          = errors.New("locate: server is busy")
-	ErrStaleCommand          = errors.New("locate: stale command")
+	ErrNotLeader      = errors.New("locate: not leader")
+	ErrEpochNotMatch  = errors.New("locate: epoch not match")
+	ErrKeyNotInRegion = errors.New("locate: key not in region")
+	// ErrRegionNotFoundOnStore is TiKV's RegionNotFound: the store that got
+	// the request has no peer of the region (it moved, merged or was
+	// removed). Compare [ErrRegionNotFound], PD knowing no region at all.
+	ErrRegionNotFoundOnStore = errors.New("locate: region not found on store")
+	ErrServerIsBusy          = retry.ErrServerIsBusy
+	ErrStaleCommand          = retry.ErrStaleCommand
 	ErrStoreNotMatch         = errors.New("locate: store not match")
 	ErrRaftEntryTooLarge     = errors.New("locate: raft entry too large")
-	ErrMaxTimestampNotSynced = errors.New("locate: max timestamp not synced")
+	ErrMaxTimestampNotSynced = retry.ErrMaxTimestampNotSynced
 	ErrReadIndexNotReady     = errors.New("locate: read index not ready")
 	ErrProposalInMergingMode = errors.New("locate: proposal in merging mode")
-	ErrDataIsNotReady        = errors.New("locate: data is not ready")
-	ErrRegionNotInitialized  = errors.New("locate: region not initialized")
-	ErrDiskFull              = errors.New("locate: disk full")
-	ErrRecoveryInProgress    = errors.New("locate: recovery in progress")
+	ErrDataIsNotReady        = retry.ErrDataIsNotReady
+	ErrRegionNotInitialized  = retry.ErrRegionNotInitialized
+	ErrDiskFull              = retry.ErrDiskFull
+	ErrRecoveryInProgress    = retry.ErrRecoveryInProgress
 	ErrFlashbackInProgress   = errors.New("locate: flashback in progress")
 	ErrFlashbackNotPrepared  = errors.New("locate: flashback not prepared")
-	ErrIsWitness             = errors.New("locate: is witness")
+	ErrIsWitness             = retry.ErrIsWitness
 	ErrMismatchPeerID        = errors.New("locate: mismatch peer id")
 	ErrBucketVersionNotMatch = errors.New("locate: bucket version not match")
-	ErrUndeterminedResult    = errors.New("locate: undetermined result")
-	ErrUnknownRegionError    = errors.New("locate: unknown region error")
+	// ErrUndetermined means a write may or may not have been applied: TiKV
+	// answered UndeterminedResult (the proposal's fate is unknown), or a
+	// client above the sender lost the answer to a write it must not resend
+	// (rawkv.ErrUndetermined is this value). Never retried automatically.
+	ErrUndetermined       = errors.New("locate: write outcome undetermined")
+	ErrUnknownRegionError = errors.New("locate: unknown region error")
 
 	// ErrRegionStale is matched by every error after which the caller must
 	// locate its keys again (the region split, merged, moved or vanished, or
@@ -60,10 +74,13 @@ type RegionError struct {
 
 // Error implements error.
 func (e *RegionError) Error() string {
+	// The kind's own prefix is dropped: retry's shared sentinels have none,
+	// and "locate: region 7: locate: not leader" would stutter.
+	kind := strings.TrimPrefix(fmt.Sprint(e.Kind), "locate: ")
 	if e.Err != nil {
-		return fmt.Sprintf("%v (region %d): %s", e.Kind, e.Region.ID, e.Err.String())
+		return fmt.Sprintf("locate: region %d: %s: %s", e.Region.ID, kind, e.Err.String())
 	}
-	return fmt.Sprintf("%v (region %d)", e.Kind, e.Region.ID)
+	return fmt.Sprintf("locate: region %d: %s", e.Region.ID, kind)
 }
 
 // Is matches the error's kind and, for stale errors, ErrRegionStale.
@@ -88,7 +105,7 @@ func kindOf(e *errorpb.Error) error {
 	case e.GetNotLeader() != nil:
 		return ErrNotLeader
 	case e.GetRegionNotFound() != nil:
-		return ErrRegionNotFound
+		return ErrRegionNotFoundOnStore
 	case e.GetKeyNotInRegion() != nil:
 		return ErrKeyNotInRegion
 	case e.GetEpochNotMatch() != nil:
@@ -126,7 +143,7 @@ func kindOf(e *errorpb.Error) error {
 	case e.GetBucketVersionNotMatch() != nil:
 		return ErrBucketVersionNotMatch
 	case e.GetUndeterminedResult() != nil:
-		return ErrUndeterminedResult
+		return ErrUndetermined
 	default:
 		return ErrUnknownRegionError
 	}

@@ -175,7 +175,7 @@ func TestSenderStaleRegionErrors(t *testing.T) {
 		re   *errorpb.Error
 		kind error
 	}{
-		"region not found":  {&errorpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: 1}}, locate.ErrRegionNotFound},
+		"region not found":  {&errorpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: 1}}, locate.ErrRegionNotFoundOnStore},
 		"key not in region": {&errorpb.Error{KeyNotInRegion: &errorpb.KeyNotInRegion{Key: []byte("z")}}, locate.ErrKeyNotInRegion},
 		"mismatch peer id":  {&errorpb.Error{MismatchPeerId: &errorpb.MismatchPeerId{RequestPeerId: 11, StorePeerId: 14}}, locate.ErrMismatchPeerID},
 		"epoch, no regions": {&errorpb.Error{EpochNotMatch: &errorpb.EpochNotMatch{}}, locate.ErrEpochNotMatch},
@@ -280,7 +280,7 @@ func TestSenderFailFast(t *testing.T) {
 		"flashback in progress":  {&errorpb.Error{FlashbackInProgress: &errorpb.FlashbackInProgress{RegionId: 1}}, locate.ErrFlashbackInProgress},
 		"flashback not prepared": {&errorpb.Error{FlashbackNotPrepared: &errorpb.FlashbackNotPrepared{RegionId: 1}}, locate.ErrFlashbackNotPrepared},
 		"raft entry too large":   {&errorpb.Error{RaftEntryTooLarge: &errorpb.RaftEntryTooLarge{RegionId: 1}}, locate.ErrRaftEntryTooLarge},
-		"undetermined result":    {&errorpb.Error{UndeterminedResult: &errorpb.UndeterminedResult{}}, locate.ErrUndeterminedResult},
+		"undetermined result":    {&errorpb.Error{UndeterminedResult: &errorpb.UndeterminedResult{}}, locate.ErrUndetermined},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

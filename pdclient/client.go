@@ -190,7 +190,7 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 	fn func(ctx context.Context, l *Leader) (R, error)) (R, error) {
 	var zero R
 	if c.ctx.Err() != nil {
-		return zero, ErrClosed
+		return zero, errClosed
 	}
 	if cc.timeout > 0 {
 		var cancel context.CancelFunc
@@ -202,7 +202,7 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 	followerTries := 0
 	for {
 		if c.ctx.Err() != nil {
-			return zero, ErrClosed
+			return zero, errClosed
 		}
 		l := c.leader.Load()
 		target := l
@@ -233,7 +233,7 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 			}
 		}
 		if c.ctx.Err() != nil {
-			return zero, ErrClosed
+			return zero, errClosed
 		}
 		if ctx.Err() != nil {
 			return zero, fmt.Errorf("pdclient: %s: %w (last error: %w)", method, ctx.Err(), err)
@@ -252,7 +252,7 @@ func invoke[R headerResponse](ctx context.Context, c *Client, method string, kin
 		}
 		if werr := bo.BackoffOrWake(ctx, c.cfg.kind, l.changed, err); werr != nil {
 			if c.ctx.Err() != nil {
-				return zero, ErrClosed
+				return zero, errClosed
 			}
 			return zero, fmt.Errorf("pdclient: %s: %w", method, werr)
 		}

@@ -59,10 +59,10 @@ func TestNewValidation(t *testing.T) {
 	if _, err := pdclient.New(t.Context(), nil); !errors.Is(err, pdclient.ErrNoEndpoints) {
 		t.Fatalf("no endpoints: %v", err)
 	}
-	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithRPCTimeout(0)); !errors.Is(err, pdclient.ErrInvalidArgument) {
+	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithRPCTimeout(0)); !errors.Is(err, pdclient.ErrInvalidOption) {
 		t.Fatalf("zero timeout: %v", err)
 	}
-	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithBackoff(retry.Backoff{Base: time.Second})); !errors.Is(err, pdclient.ErrInvalidArgument) {
+	if _, err := pdclient.New(t.Context(), []string{"127.0.0.1:1"}, pdclient.WithBackoff(retry.Backoff{Base: time.Second})); !errors.Is(err, pdclient.ErrInvalidOption) {
 		t.Fatalf("bad backoff: %v", err)
 	}
 	// Nothing listens: New keeps retrying until ctx ends.
@@ -154,7 +154,7 @@ func TestRegionQueries(t *testing.T) {
 			{{Start: []byte("a"), End: []byte("c")}, {Start: []byte("b"), End: []byte("d")}},
 			{{Start: []byte("a")}, {Start: []byte("b"), End: []byte("d")}},
 		} {
-			if _, err := cli.BatchScanRegions(ctx, ranges, 0); !errors.Is(err, pdclient.ErrInvalidArgument) {
+			if _, err := cli.BatchScanRegions(ctx, ranges, 0); !errors.Is(err, pdclient.ErrInvalidRange) {
 				t.Fatalf("%v: err = %v", ranges, err)
 			}
 		}

@@ -44,5 +44,7 @@
 // [ErrStoreNotFound], [ErrKeyspaceNotFound], [ErrNotBootstrapped] and
 // [ErrClusterIDMismatch] match errors decoded from PD; [*PDError] carries the
 // header error type; [*RPCError] wraps gRPC failures with the method and
-// member; [ErrClosed] follows Close.
+// member; [ErrClosed] follows Close. Bad options wrap [ErrInvalidOption] and
+// bad BatchScanRegions ranges [ErrInvalidRange]; these and ErrClosed are
+// package retry's shared values, the same in every module.
 package pdclient

@@ -8,13 +8,20 @@ import (
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
+
+// errClosed is what calls return after Close: ErrClosed with this module's
+// prefix.
+var errClosed = fmt.Errorf("pdclient: %w", ErrClosed)
 
 // Sentinel errors. Test for them with errors.Is; errors decoded from PD
 // responses match them by kind (see [PDError.Is]).
 var (
-	// ErrClosed is returned by calls made after, or interrupted by, Close.
-	ErrClosed = errors.New("pdclient: client closed")
+	// ErrClosed is matched by calls made after, or interrupted by, Close
+	// (retry.ErrClosed, re-exported).
+	ErrClosed = retry.ErrClosed
 	// ErrNoEndpoints is returned by New when no PD endpoint was given.
 	ErrNoEndpoints = errors.New("pdclient: no PD endpoints")
 	// ErrNoLeader means no reachable PD member reported a leader.
@@ -29,9 +36,14 @@ var (
 	ErrClusterIDMismatch = errors.New("pdclient: cluster id mismatch")
 	// ErrNotBootstrapped means the PD cluster is not bootstrapped yet.
 	ErrNotBootstrapped = errors.New("pdclient: cluster not bootstrapped")
-	// ErrInvalidArgument is returned, without contacting PD, for arguments
-	// that can never succeed (for example a BatchScanRegions with no range).
-	ErrInvalidArgument = errors.New("pdclient: invalid argument")
+	// ErrInvalidOption is wrapped by the error New (or LoadTLSConfig)
+	// returns for an option that can never work (retry.ErrInvalidOption,
+	// re-exported).
+	ErrInvalidOption = retry.ErrInvalidOption
+	// ErrInvalidRange is wrapped, without contacting PD, when the ranges of
+	// a BatchScanRegions can never be served: none, start after end, or out
+	// of order (retry.ErrInvalidRange, re-exported).
+	ErrInvalidRange = retry.ErrInvalidRange
 )
 
 // PDError is an error PD reported in a response header. It is safe to copy.

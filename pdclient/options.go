@@ -52,17 +52,17 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.refreshInterval <= 0:
-		return fmt.Errorf("%w: member refresh interval must be positive", ErrInvalidArgument)
+		return fmt.Errorf("pdclient: %w: member refresh interval must be positive", ErrInvalidOption)
 	case c.rpcTimeout <= 0:
-		return fmt.Errorf("%w: RPC timeout must be positive", ErrInvalidArgument)
+		return fmt.Errorf("pdclient: %w: RPC timeout must be positive", ErrInvalidOption)
 	case c.retryBudget < 0:
-		return fmt.Errorf("%w: retry budget must not be negative", ErrInvalidArgument)
+		return fmt.Errorf("pdclient: %w: retry budget must not be negative", ErrInvalidOption)
 	}
 	c.kind = retry.PDRPC
 	if c.backoff != nil {
 		k, err := retry.PDRPC.WithBackoff(*c.backoff)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+			return fmt.Errorf("pdclient: %w: %w", ErrInvalidOption, err)
 		}
 		c.kind = k
 	}
@@ -147,12 +147,12 @@ func LoadTLSConfig(caPath, certPath, keyPath string) (*tls.Config, error) {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: no certificate in CA file %q", ErrInvalidArgument, caPath)
+			return nil, fmt.Errorf("pdclient: %w: no certificate in CA file %q", ErrInvalidOption, caPath)
 		}
 		cfg.RootCAs = pool
 	}
 	if (certPath == "") != (keyPath == "") {
-		return nil, fmt.Errorf("%w: certificate and key must be given together", ErrInvalidArgument)
+		return nil, fmt.Errorf("pdclient: %w: certificate and key must be given together", ErrInvalidOption)
 	}
 	if certPath != "" {
 		cert, err := tls.LoadX509KeyPair(certPath, keyPath)

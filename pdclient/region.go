@@ -186,7 +186,7 @@ func (c *Client) ScanRegions(ctx context.Context, start, end []byte, limit int, 
 // BatchScanRegions returns, in key order and each once, the regions
 // overlapping any of ranges, at most limit in total (limit <= 0: no limit).
 // ranges must be sorted and non-overlapping, each Start <= End (empty End =
-// +inf); otherwise it fails with [ErrInvalidArgument] without calling PD.
+// +inf); otherwise it fails with [ErrInvalidRange] without calling PD.
 func (c *Client) BatchScanRegions(ctx context.Context, ranges []KeyRange, limit int, opts ...RegionOption) ([]*Region, error) {
 	if err := validateRanges(ranges); err != nil {
 		return nil, err
@@ -215,16 +215,16 @@ func (c *Client) BatchScanRegions(ctx context.Context, ranges []KeyRange, limit 
 
 func validateRanges(ranges []KeyRange) error {
 	if len(ranges) == 0 {
-		return fmt.Errorf("%w: no key range", ErrInvalidArgument)
+		return fmt.Errorf("pdclient: %w: no key range", ErrInvalidRange)
 	}
 	for i, r := range ranges {
 		if len(r.End) > 0 && bytes.Compare(r.Start, r.End) > 0 {
-			return fmt.Errorf("%w: range %d has start > end", ErrInvalidArgument, i)
+			return fmt.Errorf("pdclient: %w: range %d has start > end", ErrInvalidRange, i)
 		}
 		if i > 0 {
 			prev := ranges[i-1]
 			if len(prev.End) == 0 || bytes.Compare(r.Start, prev.End) < 0 {
-				return fmt.Errorf("%w: range %d overlaps or precedes range %d", ErrInvalidArgument, i, i-1)
+				return fmt.Errorf("pdclient: %w: range %d overlaps or precedes range %d", ErrInvalidRange, i, i-1)
 			}
 		}
 	}

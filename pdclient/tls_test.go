@@ -128,7 +128,7 @@ func TestLoadTLSConfigErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if errors.Is(err, pdclient.ErrInvalidArgument) != tc.wantInvalidArgs {
+			if errors.Is(err, pdclient.ErrInvalidOption) != tc.wantInvalidArgs {
 				t.Fatalf("err = %v", err)
 			}
 		})

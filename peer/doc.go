@@ -1,28 +1,43 @@
-// Package peer compares tikvgo's simulator and clients with their upstream
-// peers: client-go v2.0.4 and its in-process mock TiKV.
+// Package peer is the harness that compares tikvgo's clients with their
+// upstream peers (the newest client-go and its PD client) and with two
+// hand-written floors, each client in its own process.
 //
-// The module lives outside go.work on purpose: client-go v2.0.4 pulls in an
-// old dependency set (gogo protobuf, pd/client of 2022, prometheus, zap) that
-// must never enter the product modules' build list. It is tested on its own:
+// One Go module cannot hold both clients: the newest client-go and its
+// pd/client compile only against an older kvproto than tikvgo's. So the
+// comparison is split into three modules, all outside go.work:
 //
-//	cd peer && GOWORK=off go test ./...
+//   - peer (this one, standard library only): the scenario registry, the
+//     timed runner that measures ops/s, latency percentiles and allocations
+//     per op inside the worker, the worker's line protocol, the synthetic
+//     region layout, and cmd/compare, the orchestrator.
+//   - peer/upstream: a worker binary on the newest client-go, pd/client and
+//     their kvproto. It also serves client-go's mock TiKV over gRPC for the
+//     differential test.
+//   - peer/tikvgo: a worker binary on tikvgo's modules (by replace) for
+//     tikvgo's clients and the floors (a naive BatchCommands stream and bare
+//     unary RPCs), and the differential test, which drives the upstream
+//     mock and tikvsim with the same random command sequences.
 //
-// A [Target] is one backend that answers TiKV requests: [NewMockTarget] wraps
-// client-go's mocktikv (testutils.NewMockTiKV), [NewSimTarget] reaches a
-// tikvsim cluster over real gRPC, locating regions through its PD. Both take
-// the same [tikvrpc.Request] and fill in the region Context themselves, so a
-// test can send one request to both and compare the answers. That is what
-// the differential test in this package does.
+// A worker reads one JSON [Case] per line on stdin, runs it against the
+// out-of-process tikvsim cluster named by its -pd flag (or in process, for
+// the LocateKey scenario) and writes one JSON [Result] per line on stdout.
+// Every client runs in a worker of its own, so the allocations a Result
+// reports are that client's alone.
 //
-// Usage sketch:
+// The full comparison, one command (peer/README.md has the tables):
 //
-//	mock, err := peer.NewMockTarget()
-//	sim, err := peer.NewSimTarget(ctx, cluster.PDAddrs())
-//	resp, err := sim.Send(ctx, req, routingKey, peer.TxnKey)
+//	cd peer && GOWORK=off go run ./cmd/compare -rounds 5 -duration 2s
 //
-// Targets are safe for concurrent use. Errors are returned as values: a
-// transport or routing failure is an error, while TiKV-level failures (region
-// errors, key errors) stay inside the response, as the server sent them.
+// It builds tikvsim and both workers, starts one tikvsim process, runs every
+// case of every scenario for every client in alternating rounds (the order
+// of the clients rotates each round) and prints tables of the median of the
+// per-round throughput ratios, with p99 latency and allocations per op.
+// -smoke runs every case once with a handful of operations; scripts/test.sh
+// runs that.
 //
-// [tikvrpc.Request]: https://pkg.go.dev/github.com/tikv/client-go/v2/tikvrpc#Request
+// New scenarios (the transactional ones: snapshot Get/BatchGet/Scan,
+// commit of 1/16/256 keys, 2PC/async/1PC, pessimistic) are added by naming
+// them in [Scenarios] and registering a [Setup] under that name in each
+// worker's registry; the orchestrator then runs them for every client whose
+// worker registered them.
 package peer

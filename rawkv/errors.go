@@ -3,13 +3,22 @@ package rawkv
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/retry"
 )
+
+// errClosed is what calls return after Close: ErrClosed with this module's
+// prefix.
+var errClosed = fmt.Errorf("rawkv: %w", ErrClosed)
 
 // Sentinel errors. Test for them with errors.Is. Every error that rejects bad
 // input is returned before any request is sent.
 var (
-	// ErrClosed is returned by calls made after Close.
-	ErrClosed = errors.New("rawkv: client closed")
+	// ErrClosed is matched by calls made after Close (retry.ErrClosed,
+	// re-exported: a store connection or PD client closed under a call
+	// matches it too).
+	ErrClosed = retry.ErrClosed
 	// ErrEmptyKey is returned when a key TiKV requires to be non-empty is
 	// empty.
 	ErrEmptyKey = errors.New("rawkv: empty key")
@@ -24,7 +33,8 @@ var (
 	ErrBatchTooLarge = errors.New("rawkv: batch too large")
 	// ErrInvalidRange is returned when a range's start is after its end, or
 	// a reverse scan has no upper bound under API V1.
-	ErrInvalidRange = errors.New("rawkv: invalid key range")
+	// It is retry.ErrInvalidRange, re-exported.
+	ErrInvalidRange = retry.ErrInvalidRange
 	// ErrLengthMismatch is returned when parallel slices of a batch call
 	// (keys, values, TTLs) differ in length.
 	ErrLengthMismatch = errors.New("rawkv: keys, values and ttls differ in length")
@@ -48,12 +58,14 @@ var (
 	// mode: RawDeleteRange cannot take CAS latches, so it would break the
 	// atomicity CAS relies on.
 	ErrNotInAtomicMode = errors.New("rawkv: operation not allowed in atomic mode")
-	// ErrUndetermined is wrapped when a write may or may not have been
-	// applied: the request reached a store but its answer was lost, and the
-	// write is not retried because it must not be applied twice.
-	ErrUndetermined = errors.New("rawkv: write outcome undetermined")
-	// ErrInvalidOption is wrapped by the error New returns for a bad option.
-	ErrInvalidOption = errors.New("rawkv: invalid option")
+	// ErrUndetermined is matched when a write may or may not have been
+	// applied: the request reached a store but its answer was lost, or TiKV
+	// answered UndeterminedResult; the write is not retried because it must
+	// not be applied twice. It is locate.ErrUndetermined, re-exported.
+	ErrUndetermined = locate.ErrUndetermined
+	// ErrInvalidOption is wrapped by the error New returns for a bad option
+	// (retry.ErrInvalidOption, re-exported).
+	ErrInvalidOption = retry.ErrInvalidOption
 	// ErrKeyspace is wrapped when the keyspace named by WithKeyspace cannot
 	// be used (not found, not enabled, id out of range).
 	ErrKeyspace = errors.New("rawkv: keyspace unavailable")

@@ -111,21 +111,21 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.apiVersion < V1 || c.apiVersion > V2:
-		return fmt.Errorf("%w: api version %v", ErrInvalidOption, c.apiVersion)
+		return fmt.Errorf("rawkv: %w: api version %v", ErrInvalidOption, c.apiVersion)
 	case c.keyspace != "" && c.apiVersion != V2:
-		return fmt.Errorf("%w: keyspace %q needs api version V2", ErrInvalidOption, c.keyspace)
+		return fmt.Errorf("rawkv: %w: keyspace %q needs api version V2", ErrInvalidOption, c.keyspace)
 	case c.logger == nil:
-		return fmt.Errorf("%w: nil logger", ErrInvalidOption)
+		return fmt.Errorf("rawkv: %w: nil logger", ErrInvalidOption)
 	case c.requestTimeout < 0 || c.budget < 0:
-		return fmt.Errorf("%w: negative timeout", ErrInvalidOption)
+		return fmt.Errorf("rawkv: %w: negative timeout", ErrInvalidOption)
 	case c.batchKeys < 1 || c.batchBytes < 1:
-		return fmt.Errorf("%w: batch limits must be positive", ErrInvalidOption)
+		return fmt.Errorf("rawkv: %w: batch limits must be positive", ErrInvalidOption)
 	case c.maxKeySize < 1 || c.maxValueSize < 0 || c.maxBatchKeys < 1 || c.maxBatchBytes < 1:
-		return fmt.Errorf("%w: size limits must be positive", ErrInvalidOption)
+		return fmt.Errorf("rawkv: %w: size limits must be positive", ErrInvalidOption)
 	case c.parallelism < 1:
-		return fmt.Errorf("%w: parallelism must be positive", ErrInvalidOption)
+		return fmt.Errorf("rawkv: %w: parallelism must be positive", ErrInvalidOption)
 	case c.pageSize < 1 || c.pageSize > MaxScanLimit:
-		return fmt.Errorf("%w: page size must be in [1, %d]", ErrInvalidOption, MaxScanLimit)
+		return fmt.Errorf("rawkv: %w: page size must be in [1, %d]", ErrInvalidOption, MaxScanLimit)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func TestBudgetExhausted(t *testing.T) {
 		// Exhaustion sticks, even for a kind whose next sleep would fit.
 		err = bo.BackoffAtMost(ctx, retry.StaleCommand, 0, errors.New("later"))
 		if !errors.As(err, &ee) || ee.Kind != retry.StaleCommand || ee.Longest != retry.RegionMiss ||
-			!errors.Is(err, retry.ErrTiKVStaleCommand) || !errors.Is(err, retry.ErrRegionUnavailable) {
+			!errors.Is(err, retry.ErrStaleCommand) || !errors.Is(err, retry.ErrRegionUnavailable) {
 			t.Fatalf("after exhaustion: %v", err)
 		}
 		if got := time.Since(start); got != 510*ms {
@@ -103,7 +103,7 @@ func TestLongestKind(t *testing.T) {
 		if len(ee.Tries) != 2 || ee.Tries[0] != want[0] || ee.Tries[1] != want[1] {
 			t.Fatalf("Tries = %+v, want %+v", ee.Tries, want)
 		}
-		if !errors.Is(err, retry.ErrTiKVDiskFull) || errors.Is(err, retry.ErrRegionUnavailable) {
+		if !errors.Is(err, retry.ErrDiskFull) || errors.Is(err, retry.ErrRegionUnavailable) {
 			t.Fatalf("sentinels wrong: %v", err)
 		}
 		if ee.Cause == nil || len(ee.Recent) != 3 || ee.Recent[0] != nil || ee.Recent[2] != ee.Cause {
@@ -332,7 +332,7 @@ func TestServerBusyPool(t *testing.T) {
 		if slept > 10*time.Minute || slept < 10*time.Minute-10*time.Second {
 			t.Fatalf("slept %v, want within the last sleep of 10m", slept)
 		}
-		if !errors.Is(err, retry.ErrTiKVServerBusy) || !errors.Is(err, retry.ErrBudgetExhausted) || bo.Remaining() != time.Second {
+		if !errors.Is(err, retry.ErrServerIsBusy) || !errors.Is(err, retry.ErrBudgetExhausted) || bo.Remaining() != time.Second {
 			t.Fatalf("err = %v, Remaining = %v", err, bo.Remaining())
 		}
 		// Once the operation budget is exhausted, server busy gives up too.

@@ -72,6 +72,14 @@
 // outer loop does not retry what an inner loop gave up on. [KindOf] lets an
 // error name the kind [Do] should back off with.
 //
+// The module is also the home of the error vocabulary every module shares,
+// because every module may import it: [ErrInvalidOption], [ErrClosed],
+// [ErrInvalidRange] and [ErrUnexpectedResponse], and the region conditions a
+// kind is named after ([ErrServerIsBusy], [ErrDiskFull], ...), which package
+// locate's region errors match too. Other modules re-export these values
+// rather than define their own; docs/errors.md lists every error of the
+// workspace.
+//
 // Jitter is drawn from math/rand/v2 unless [WithRand] supplies a seeded
 // source. Sleeps use the time package's timers, so tests run them on the
 // fake clock of testing/synctest.

@@ -21,10 +21,13 @@ var (
 	ErrInvalidKind = errors.New("retry: invalid backoff kind")
 )
 
-// Sentinels of the predefined kinds: an [*ExhaustedError] wraps the sentinel
-// of the kind it was backing off for and of the kind that slept longest, so
-// errors.Is(err, retry.ErrRegionUnavailable) tells a caller why it gave up.
-// Several kinds share a sentinel, as in client-go.
+// Sentinels of the predefined kinds that have no other owner: an
+// [*ExhaustedError] wraps the sentinel of the kind it was backing off for and
+// of the kind that slept longest, so errors.Is(err, retry.ErrRegionUnavailable)
+// tells a caller why it gave up. Several kinds share a sentinel, as in
+// client-go. Kinds named after one TiKV condition (ServerBusy, DiskFull, ...)
+// carry that condition's sentinel instead (see the next block), so the
+// condition has one sentinel whether it was seen once or given up on.
 var (
 	// ErrTiKVServerTimeout: gave up while TiKV could not be reached ([TiKVRPC]).
 	ErrTiKVServerTimeout = errors.New("retry: tikv server timeout")
@@ -33,35 +36,73 @@ var (
 	// ErrRegionUnavailable: gave up while a region had no usable leader or
 	// its cache entry kept failing ([RegionMiss], [RegionScheduling]).
 	ErrRegionUnavailable = errors.New("retry: region unavailable")
-	// ErrRegionRecoveryInProgress: gave up while a region was under unsafe
-	// recovery ([RegionRecoveryInProgress]).
-	ErrRegionRecoveryInProgress = errors.New("retry: region recovery in progress")
-	// ErrRegionNotInitialized: gave up while the peer was not initialised
-	// ([RegionNotInitialized]).
-	ErrRegionNotInitialized = errors.New("retry: region not initialized")
-	// ErrTiKVServerBusy: gave up while TiKV kept reporting it is busy
-	// ([ServerBusy]).
-	ErrTiKVServerBusy = errors.New("retry: tikv server is busy")
-	// ErrTiKVDiskFull: gave up while a store's disk was full ([DiskFull]).
-	ErrTiKVDiskFull = errors.New("retry: tikv disk full")
-	// ErrTiKVStaleCommand: gave up while proposals kept going stale
-	// ([StaleCommand]).
-	ErrTiKVStaleCommand = errors.New("retry: tikv stale command")
-	// ErrMaxTSNotSynced: gave up while the leader's max-ts was not synced
-	// ([MaxTSNotSynced]).
-	ErrMaxTSNotSynced = errors.New("retry: tikv max timestamp not synced")
-	// ErrIsWitness: gave up while requests kept reaching a witness peer
-	// ([IsWitness]).
-	ErrIsWitness = errors.New("retry: peer is witness")
-	// ErrRegionDataNotReady: gave up while a replica's data was not ready
-	// for a stale read ([DataNotReady]).
-	ErrRegionDataNotReady = errors.New("retry: region data not ready")
 	// ErrResolveLockTimeout: gave up while locks of other transactions
 	// stayed in the way ([TxnLock], [TxnLockFast], [TxnNotFound]).
 	ErrResolveLockTimeout = errors.New("retry: resolve lock timeout")
 	// ErrCommitTSLag: gave up while TSO stayed behind a commit-wait target
 	// ([CommitTSLag]).
 	ErrCommitTSLag = errors.New("retry: commit ts lag")
+)
+
+// Region conditions TiKV reports (kvproto errorpb) that a predefined kind
+// backs off for. They live here, in the lowest module, because two layers
+// name them: package locate's region errors match them (locate re-exports
+// them under the same names), and the kind of the same name carries them, so
+// an [*ExhaustedError] that gave up on, say, [ServerBusy] matches
+// [ErrServerIsBusy] just as the single region error did. To tell "gave up"
+// from "seen once", test for [ErrBudgetExhausted] or errors.As an
+// [*ExhaustedError].
+//
+// Their messages have no package prefix: locate's region error prints
+// "locate: region <id>: <message>".
+var (
+	// ErrServerIsBusy: TiKV is overloaded (ServerIsBusy); kind [ServerBusy].
+	ErrServerIsBusy = errors.New("server is busy")
+	// ErrDiskFull: a store refused a write because its disk is full
+	// (DiskFull); kind [DiskFull].
+	ErrDiskFull = errors.New("disk full")
+	// ErrStaleCommand: a proposal was dropped because the leader's term
+	// changed (StaleCommand); kind [StaleCommand].
+	ErrStaleCommand = errors.New("stale command")
+	// ErrMaxTimestampNotSynced: a new leader has not synced max-ts from PD
+	// yet (MaxTimestampNotSynced); kind [MaxTSNotSynced].
+	ErrMaxTimestampNotSynced = errors.New("max timestamp not synced")
+	// ErrDataIsNotReady: a stale read reached a replica whose safe-ts is
+	// behind the read ts (DataIsNotReady); kind [DataNotReady].
+	ErrDataIsNotReady = errors.New("data is not ready")
+	// ErrRegionNotInitialized: the target peer is not initialised yet
+	// (RegionNotInitialized); kind [RegionNotInitialized].
+	ErrRegionNotInitialized = errors.New("region not initialized")
+	// ErrIsWitness: the request reached a witness peer, which holds no data
+	// (IsWitness); kind [IsWitness].
+	ErrIsWitness = errors.New("peer is witness")
+	// ErrRecoveryInProgress: the region is under online unsafe recovery
+	// (RecoveryInProgress); kind [RegionRecoveryInProgress].
+	ErrRecoveryInProgress = errors.New("recovery in progress")
+)
+
+// The vocabulary every module shares: conditions several modules detect on
+// their own. Each has one value, defined here because every module may
+// import retry; a module that wants the name in its own namespace re-exports
+// it (var ErrClosed = retry.ErrClosed), which keeps identity, so errors.Is
+// matches whichever layer noticed. The messages have no package prefix: the
+// module that returns one wraps it with its own ("kvrpc: invalid option:
+// connection count 0 < 1").
+var (
+	// ErrInvalidOption is wrapped by the error a constructor returns for an
+	// option value that can never work. Nothing was sent.
+	ErrInvalidOption = errors.New("invalid option")
+	// ErrClosed is wrapped by the error of a call made after, or interrupted
+	// by, Close of the client that serves it (or of a client below it).
+	ErrClosed = errors.New("client closed")
+	// ErrInvalidRange is wrapped by the error of a call given a key range
+	// that can never be served (start after end, ranges out of order).
+	// Nothing was sent.
+	ErrInvalidRange = errors.New("invalid key range")
+	// ErrUnexpectedResponse is wrapped when a server (PD or TiKV) answered
+	// out of protocol: a response of the wrong type, or with a count or
+	// field the request rules out. The answer is discarded.
+	ErrUnexpectedResponse = errors.New("unexpected response")
 )
 
 // KindStats is what one kind contributed to an operation: how many times it

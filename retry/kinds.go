@@ -61,9 +61,9 @@ var (
 	RegionScheduling = predefined("regionScheduling", 2*time.Millisecond, 500*time.Millisecond, NoJitter, ErrRegionUnavailable)
 
 	// RegionRecoveryInProgress ("regionRecoveryInProgress": 100 ms, cap 10 s,
-	// equal jitter; exhausted: [ErrRegionRecoveryInProgress]) backs off while
+	// equal jitter; exhausted: [ErrRecoveryInProgress]) backs off while
 	// the region is under online unsafe recovery.
-	RegionRecoveryInProgress = predefined("regionRecoveryInProgress", 100*time.Millisecond, 10*time.Second, EqualJitter, ErrRegionRecoveryInProgress)
+	RegionRecoveryInProgress = predefined("regionRecoveryInProgress", 100*time.Millisecond, 10*time.Second, EqualJitter, ErrRecoveryInProgress)
 
 	// RegionNotInitialized ("regionNotInitialized": 2 ms, cap 1 s, no jitter;
 	// exhausted: [ErrRegionNotInitialized]) backs off while the target peer
@@ -71,26 +71,26 @@ var (
 	RegionNotInitialized = predefined("regionNotInitialized", 2*time.Millisecond, time.Second, NoJitter, ErrRegionNotInitialized)
 
 	// ServerBusy ("tikvServerBusy": 2 s, cap 10 s, equal jitter; exhausted:
-	// [ErrTiKVServerBusy]) backs off when TiKV reports ServerIsBusy. Its
+	// [ErrServerIsBusy]) backs off when TiKV reports ServerIsBusy. Its
 	// sleeps are charged to a separate pool of at least 10 minutes, not the
 	// operation budget (see [WithSeparateBudget]).
-	ServerBusy = predefined("tikvServerBusy", 2*time.Second, 10*time.Second, EqualJitter, ErrTiKVServerBusy,
+	ServerBusy = predefined("tikvServerBusy", 2*time.Second, 10*time.Second, EqualJitter, ErrServerIsBusy,
 		WithSeparateBudget(10*time.Minute))
 
 	// DiskFull ("tikvDiskFull": 500 ms, cap 5 s, no jitter; exhausted:
-	// [ErrTiKVDiskFull]) backs off when a store refuses a write because its
+	// [ErrDiskFull]) backs off when a store refuses a write because its
 	// disk is full.
-	DiskFull = predefined("tikvDiskFull", 500*time.Millisecond, 5*time.Second, NoJitter, ErrTiKVDiskFull)
+	DiskFull = predefined("tikvDiskFull", 500*time.Millisecond, 5*time.Second, NoJitter, ErrDiskFull)
 
 	// StaleCommand ("staleCommand": 2 ms, cap 1 s, no jitter; exhausted:
-	// [ErrTiKVStaleCommand]) backs off when a proposal was dropped because
+	// [ErrStaleCommand]) backs off when a proposal was dropped because
 	// the leader's term changed.
-	StaleCommand = predefined("staleCommand", 2*time.Millisecond, time.Second, NoJitter, ErrTiKVStaleCommand)
+	StaleCommand = predefined("staleCommand", 2*time.Millisecond, time.Second, NoJitter, ErrStaleCommand)
 
 	// MaxTSNotSynced ("maxTsNotSynced": 2 ms, cap 500 ms, no jitter;
-	// exhausted: [ErrMaxTSNotSynced]) backs off while a new leader has not
+	// exhausted: [ErrMaxTimestampNotSynced]) backs off while a new leader has not
 	// yet synced max-ts from PD, which async commit and 1PC need.
-	MaxTSNotSynced = predefined("maxTsNotSynced", 2*time.Millisecond, 500*time.Millisecond, NoJitter, ErrMaxTSNotSynced)
+	MaxTSNotSynced = predefined("maxTsNotSynced", 2*time.Millisecond, 500*time.Millisecond, NoJitter, ErrMaxTimestampNotSynced)
 
 	// IsWitness ("isWitness": 1 s, cap 10 s, equal jitter; exhausted:
 	// [ErrIsWitness]) backs off when the request reached a witness peer,
@@ -98,11 +98,11 @@ var (
 	IsWitness = predefined("isWitness", time.Second, 10*time.Second, EqualJitter, ErrIsWitness)
 
 	// DataNotReady ("dataNotReady": 2 ms, cap 2 s, no jitter; exhausted:
-	// [ErrRegionDataNotReady]) backs off when a stale read reached a replica
+	// [ErrDataIsNotReady]) backs off when a stale read reached a replica
 	// whose safe-ts is behind the read ts. Newest client-go retries the
 	// leader without backing off; the kind (client-go v2.0.4's numbers) is
 	// for callers that have no other replica to try.
-	DataNotReady = predefined("dataNotReady", 2*time.Millisecond, 2*time.Second, NoJitter, ErrRegionDataNotReady)
+	DataNotReady = predefined("dataNotReady", 2*time.Millisecond, 2*time.Second, NoJitter, ErrDataIsNotReady)
 
 	// TxnLock ("txnLock": 100 ms, cap 3 s, equal jitter; exhausted:
 	// [ErrResolveLockTimeout]) backs off when a write (prewrite, flush,

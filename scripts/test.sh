@@ -41,8 +41,20 @@ if go run ./e2e/cmd/dockercheck; then
 fi
 
 if [ -f peer/go.mod ]; then
-	step "peer module (outside go.work)"
-	(cd peer && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./... && GOWORK=off go mod tidy -diff)
+	# Three modules outside go.work: the harness (peer), the newest client-go's
+	# worker (peer/upstream, on client-go's older kvproto) and tikvgo's worker
+	# with the differential test (peer/tikvgo). Then every benchmark scenario
+	# once, for every client, with a few operations (peer/README.md).
+	step "peer modules (outside go.work): build, vet, tidy, tests, differential test, smoke run"
+	peerbin=$(mktemp -d)
+	for dir in peer peer/upstream peer/tikvgo; do
+		echo "--- $dir"
+		# -o a directory: a lone main package would otherwise leave its binary here.
+		(cd "$dir" && GOWORK=off go build -o "$peerbin/" ./... && GOWORK=off go vet ./... && GOWORK=off go mod tidy -diff &&
+			GOWORK=off go test -count=1 -timeout 15m ./...)
+	done
+	rm -rf "$peerbin"
+	(cd peer && GOWORK=off go run ./cmd/compare -smoke)
 fi
 
 echo

@@ -6,7 +6,8 @@
 //
 // The facade owns no protocol logic. It wires the modules below it
 // (pdclient, tso, kvrpc, locate, rawkv) and re-exports the raw API, types
-// and error values alike, so one import is enough.
+// and error values alike, with the error types and sentinels of the lower
+// modules that callers branch on, so one import is enough.
 //
 // # Connecting
 //
@@ -58,12 +59,60 @@
 //
 // # Errors
 //
-// Test errors with errors.Is and errors.As. The sentinels of this package are
-// the raw client's own values ([ErrClosed] is rawkv.ErrClosed), so either name
-// matches. Bad input (an empty key, start > end, a value over the limits, an
-// unknown column family) fails before any request is sent. Errors TiKV
-// reports are [*ServerError] values matching [ErrServer]; a write whose
-// outcome is unknown matches [ErrUndetermined].
+// Test errors with errors.Is and errors.As, never by text. Each condition
+// has one sentinel, owned by the lowest module that sees it; this package
+// re-exports the ones a caller branches on as aliases, so the facade's name
+// and the owner's are the same value ([ErrClosed] is rawkv.ErrClosed is
+// retry.ErrClosed, and a store connection or PD client closed under a call
+// matches it too). The whole taxonomy, with owners, causes and what to do,
+// is docs/errors.md in the repository; in short:
+//
+//   - Bad input fails before anything is sent and is never retryable:
+//     [ErrInvalidOption] from New (every module's option error is this
+//     value), [ErrInvalidRange], [ErrEmptyKey], [ErrKeyTooLarge],
+//     [ErrValueTooLarge], [ErrBatchTooLarge], [ErrLengthMismatch],
+//     [ErrUnknownColumnFamily], [ErrTTLNotSupported], [ErrInvalidTTL],
+//     [ErrScanLimitExceeded], [ErrCASNeedsAtomicMode], [ErrNotInAtomicMode].
+//   - Gave up: calls retry transport failures and region errors themselves,
+//     within their budget. When it is spent they return an [*ExhaustedError]
+//     matching [ErrBudgetExhausted] or [ErrMaxAttempts], the condition it
+//     kept hitting ([ErrTiKVServerTimeout], [ErrPDServerTimeout],
+//     [ErrRegionUnavailable], [ErrServerIsBusy], [ErrDiskFull],
+//     [ErrStaleCommand], [ErrMaxTimestampNotSynced], [ErrDataIsNotReady],
+//     [ErrRegionNotInitialized], [ErrIsWitness], [ErrRecoveryInProgress]),
+//     and its last cause: a [*RPCError] (transport; Sent says whether the
+//     store may have the request) or a [*RegionError]. Trying again later
+//     may work. A ctx that ends during a backoff gives an
+//     [*InterruptedError] matching ctx.Err().
+//   - Fail-fast region errors, in a [*RegionError] at once:
+//     [ErrFlashbackInProgress], [ErrFlashbackNotPrepared],
+//     [ErrRaftEntryTooLarge].
+//   - Unknown outcome: a write that may or may not have been applied matches
+//     [ErrUndetermined] (an [*UndeterminedError] when the answer was lost, a
+//     [*RegionError] when TiKV said so). It is never retried automatically:
+//     read back to learn the outcome.
+//   - Server answers: [*ServerError] matching [ErrServer] (TiKV rejected a
+//     raw request), [*PDError], [ErrRegionNotFound] and [ErrStoreNotFound]
+//     (PD knows no such region or store), [ErrClusterIDMismatch] (wrong
+//     endpoints, never retried), [ErrNoLeader], [ErrKeyspace],
+//     [ErrUnexpectedResponse] (an answer out of protocol).
+//   - [ErrClosed] after Close.
+//
+// [IsRetryable] asks an error whether the same call may succeed again; what
+// the clients return has already been retried, so it reports false for it.
+// Transactional errors (write conflict, key exists, deadlock, lock wait
+// timeout, transaction too large, undetermined commit, GC too early,
+// assertion failed) will join this list with package txnkv.
+//
+// # Background work
+//
+// Besides the connections, New starts the region cache's upkeep loop: it
+// drops expired regions a few thousand at a time, reloads the store list
+// from PD every 10 s, and probes each store a request could not reach once a
+// second through the gRPC health service TiKV serves, so that a store that
+// comes back takes requests again within about a second. [WithStoreProbe],
+// [WithRegionPurge] and [WithStoreRefresh] tune it, [WithoutUpkeep] turns it
+// off, and [Client.RegionCacheStats] shows what the cache and the loop did.
 //
 // # Concurrency
 //

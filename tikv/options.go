@@ -12,12 +12,15 @@ import (
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/rawkv"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // ErrInvalidOption is wrapped by the error New returns for an option that
 // can never work (a negative timeout, a keyspace without API V2, unreadable
-// TLS files, conflicting settings). New sends nothing when it returns it.
-var ErrInvalidOption = errors.New("tikv: invalid option")
+// TLS files, conflicting settings, a bad WithRawOptions value). New sends
+// nothing when it returns it. It is the one value every module wraps for a
+// bad option (retry.ErrInvalidOption), so it matches theirs too.
+var ErrInvalidOption = retry.ErrInvalidOption
 
 // Option configures New. Options are sealed: build them with the With*
 // functions of this package.
@@ -42,6 +45,7 @@ type config struct {
 	connCount      int
 	pd             *pdclient.Client
 	rawOpts        []rawkv.Option
+	upkeep         upkeepConfig
 	errs           []error
 }
 
@@ -89,10 +93,13 @@ func (c *config) validate() error {
 		// ignoring a PD setting here would hide a mistake.
 		errs = append(errs, errors.New("WithPDClient excludes WithPDTimeout"))
 	}
+	if err := c.upkeep.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrInvalidOption, errors.Join(errs...))
+	return fmt.Errorf("tikv: %w: %w", ErrInvalidOption, errors.Join(errs...))
 }
 
 // WithTLS makes every connection, to PD and to the stores, use TLS with cfg.
@@ -148,7 +155,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithMetrics hands m the client's events: every store RPC passes through
 // m.InterceptRPC, and the optional interfaces m implements (StatsTracker,
-// TSOObserver, BackoffObserver) are used too. The facade registers nothing anywhere; the
+// TSOObserver, BackoffObserver, CacheStatsTracker) are used too. The facade registers nothing anywhere; the
 // caller owns m and whatever registry it writes to. Default: none.
 func WithMetrics(m Metrics) Option {
 	return optionFunc(func(c *config) {

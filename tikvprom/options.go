@@ -6,11 +6,13 @@ import (
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // ErrInvalidOption is wrapped by the error New returns for a bad argument or
-// option.
-var ErrInvalidOption = errors.New("tikvprom: invalid option")
+// option (retry.ErrInvalidOption, re-exported).
+var ErrInvalidOption = retry.ErrInvalidOption
 
 // DefaultNamespace prefixes every metric name unless WithNamespace says
 // otherwise.
@@ -59,7 +61,7 @@ func (c *config) validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrInvalidOption, errors.Join(errs...))
+	return fmt.Errorf("tikvprom: %w: %w", ErrInvalidOption, errors.Join(errs...))
 }
 
 // WithNamespace sets the prefix of every metric name. Default

@@ -129,7 +129,7 @@ func (c *Client) join(ctx context.Context) (*group, int, error) {
 	for {
 		if c.closed {
 			c.mu.Unlock()
-			return nil, 0, ErrClosed
+			return nil, 0, errClosed
 		}
 		if c.pending < c.cfg.maxPending {
 			break

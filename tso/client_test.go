@@ -378,7 +378,7 @@ func TestNewFromPDSharesDiscovery(t *testing.T) {
 	if _, err := pd.Leader(); err != nil {
 		t.Fatalf("shared pdclient closed by tso: %v", err)
 	}
-	if _, err := tso.NewFromPD(t.Context(), pd, tso.WithMaxBatchSize(0)); !errors.Is(err, tso.ErrInvalidArgument) {
+	if _, err := tso.NewFromPD(t.Context(), pd, tso.WithMaxBatchSize(0)); !errors.Is(err, tso.ErrInvalidOption) {
 		t.Fatalf("invalid option: %v", err)
 	}
 }

@@ -96,7 +96,7 @@ func (d *dispatcher) run() {
 		if l, lerr := c.pd.Leader(); lerr == nil {
 			wake = l.Changed()
 		}
-		c.log.Debug("TSO round failed, retrying", slog.Any("error", err))
+		c.log.Debug("tso: round failed, retrying", slog.Any("error", err))
 		// Retrying is safe: a failed round handed nothing out, and the
 		// regression check guards whatever the next round returns.
 		if berr := bo.BackoffOrWake(c.ctx, c.cfg.kind, wake, err); berr != nil {
@@ -110,7 +110,7 @@ func (d *dispatcher) run() {
 }
 
 func (d *dispatcher) fail(g *group, err error) {
-	d.c.log.Warn("TSO requests failed", slog.Int("count", g.n), slog.Any("error", err))
+	d.c.log.Warn("tso: requests failed", slog.Int("count", g.n), slog.Any("error", err))
 	g.err = err
 	close(g.done)
 }
@@ -120,11 +120,11 @@ func (d *dispatcher) fail(g *group, err error) {
 func (d *dispatcher) shutdown(g *group) {
 	d.closeStream()
 	if g != nil {
-		g.err = ErrClosed
+		g.err = errClosed
 		close(g.done)
 	}
 	for g := d.c.take(); g != nil; g = d.c.take() {
-		g.err = ErrClosed
+		g.err = errClosed
 		close(g.done)
 	}
 }
@@ -156,7 +156,7 @@ func (d *dispatcher) openStream() error {
 	st.cli = cli
 	d.st = st
 	c.stats.streams.Add(1)
-	c.log.Debug("TSO stream opened", slog.String("addr", l.Addr))
+	c.log.Debug("tso: stream opened", slog.String("addr", l.Addr))
 	return nil
 }
 
@@ -199,13 +199,13 @@ func (d *dispatcher) round(n int) (Timestamp, error) {
 		return 0, err
 	}
 	if resp.Count != uint32(n) || resp.Timestamp == nil {
-		return 0, fmt.Errorf("%w: asked for %d, got count %d", ErrStreamBroken, n, resp.Count)
+		return 0, fmt.Errorf("tso: %w: asked for %d, got count %d", ErrUnexpectedResponse, n, resp.Count)
 	}
 	// The response carries the last timestamp of the batch.
 	lastLogical := resp.Timestamp.Logical
 	firstLogical := lastLogical - int64(n) + 1
 	if firstLogical < 0 || lastLogical >= MaxLogical {
-		return 0, fmt.Errorf("%w: logical %d for count %d", ErrStreamBroken, lastLogical, n)
+		return 0, fmt.Errorf("tso: %w: logical %d for count %d", ErrUnexpectedResponse, lastLogical, n)
 	}
 	first := Compose(resp.Timestamp.Physical, firstLogical)
 	if first <= d.last {
@@ -217,7 +217,7 @@ func (d *dispatcher) round(n int) (Timestamp, error) {
 
 func (d *dispatcher) streamErr(op string, err error) error {
 	if d.c.ctx.Err() != nil {
-		return ErrClosed
+		return errClosed
 	}
 	if status.Code(err) == codes.Canceled || errors.Is(err, context.Canceled) {
 		// Only our round timer cancels a live stream.
@@ -227,7 +227,7 @@ func (d *dispatcher) streamErr(op string, err error) error {
 }
 
 func retryable(err error) bool {
-	return !errors.Is(err, pdclient.ErrClusterIDMismatch) && !errors.Is(err, pdclient.ErrClosed) && !errors.Is(err, ErrClosed)
+	return !errors.Is(err, pdclient.ErrClusterIDMismatch) && !errors.Is(err, ErrClosed) // pdclient.ErrClosed is the same value
 }
 
 func isLeaderErr(err error) bool {
@@ -236,7 +236,7 @@ func isLeaderErr(err error) bool {
 	}
 	s, ok := status.FromError(err)
 	if !ok {
-		return errors.Is(err, ErrStreamBroken)
+		return errors.Is(err, ErrUnexpectedResponse)
 	}
 	return s.Code() == codes.Unavailable || strings.Contains(s.Message(), "not leader")
 }

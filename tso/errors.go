@@ -3,20 +3,34 @@ package tso
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tikvgo/tikvgo/retry"
 )
+
+// errClosed is what calls return after Close: ErrClosed with this module's
+// prefix.
+var errClosed = fmt.Errorf("tso: %w", ErrClosed)
 
 // Sentinel errors; test with errors.Is.
 var (
-	// ErrClosed is returned by calls made after, or interrupted by, Close.
-	ErrClosed = errors.New("tso: client closed")
+	// ErrClosed is matched by calls made after, or interrupted by, Close
+	// (retry.ErrClosed, re-exported).
+	ErrClosed = retry.ErrClosed
 	// ErrRoundTimeout means PD did not answer a Tso round in time.
 	ErrRoundTimeout = errors.New("tso: round timed out")
-	// ErrStreamBroken means the Tso stream answered out of protocol (wrong
-	// count, missing timestamp).
-	ErrStreamBroken = errors.New("tso: stream broken")
+	// ErrUnexpectedResponse means the Tso stream answered out of protocol
+	// (wrong count, missing timestamp); retry.ErrUnexpectedResponse,
+	// re-exported.
+	ErrUnexpectedResponse = retry.ErrUnexpectedResponse
 	// ErrRegression is matched by every [RegressionError].
 	ErrRegression = errors.New("tso: timestamp regression")
-	// ErrInvalidArgument is returned for option values that can never work.
+	// ErrInvalidOption is wrapped by the error New or NewOracle returns for
+	// an option value that can never work (retry.ErrInvalidOption,
+	// re-exported).
+	ErrInvalidOption = retry.ErrInvalidOption
+	// ErrInvalidArgument is wrapped by the error of a call given an argument
+	// that can never work (a stale age before the epoch, a non-positive
+	// refresh interval).
 	ErrInvalidArgument = errors.New("tso: invalid argument")
 )
 

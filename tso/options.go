@@ -53,17 +53,17 @@ func defaultConfig() config {
 func (c *config) validate() error {
 	switch {
 	case c.maxBatch <= 0 || c.maxBatch >= MaxLogical:
-		return fmt.Errorf("%w: max batch size must be in (0, %d)", ErrInvalidArgument, MaxLogical)
+		return fmt.Errorf("tso: %w: max batch size must be in (0, %d)", ErrInvalidOption, MaxLogical)
 	case c.maxPending <= 0:
-		return fmt.Errorf("%w: max pending must be positive", ErrInvalidArgument)
+		return fmt.Errorf("tso: %w: max pending must be positive", ErrInvalidOption)
 	case c.roundTimeout <= 0:
-		return fmt.Errorf("%w: round timeout must be positive", ErrInvalidArgument)
+		return fmt.Errorf("tso: %w: round timeout must be positive", ErrInvalidOption)
 	case c.retryBudget < 0:
-		return fmt.Errorf("%w: retry budget must not be negative", ErrInvalidArgument)
+		return fmt.Errorf("tso: %w: retry budget must not be negative", ErrInvalidOption)
 	}
 	k, err := retry.PDRPC.WithBackoff(c.backoff)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		return fmt.Errorf("tso: %w: %w", ErrInvalidOption, err)
 	}
 	c.kind = k
 	return nil

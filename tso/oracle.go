@@ -78,7 +78,7 @@ func NewOracle(src Source, opts ...OracleOption) (*Oracle, error) {
 		}
 	}
 	if cfg.interval <= 0 {
-		return nil, fmt.Errorf("%w: low-resolution interval must be positive", ErrInvalidArgument)
+		return nil, fmt.Errorf("tso: %w: low-resolution interval must be positive", ErrInvalidOption)
 	}
 	o := &Oracle{src: src, log: cfg.logger, reset: make(chan struct{}, 1)}
 	o.interval.Store(int64(cfg.interval))
@@ -108,7 +108,7 @@ func (o *Oracle) refresh() {
 		case <-o.reset:
 		case <-t.C:
 			if _, err := o.TS(o.ctx); err != nil && o.ctx.Err() == nil {
-				o.log.Warn("low-resolution TSO refresh failed", slog.Any("error", err))
+				o.log.Warn("tso: low-resolution refresh failed", slog.Any("error", err))
 			}
 		}
 		t.Reset(time.Duration(o.interval.Load()))

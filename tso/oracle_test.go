@@ -150,7 +150,7 @@ func TestOracleSourceErrors(t *testing.T) {
 		if _, err := o.StaleTS(t.Context(), time.Second); !errors.Is(err, boom) {
 			t.Fatalf("StaleTS without cache: %v", err)
 		}
-		if _, err := tso.NewOracle(src, tso.WithLowResolutionInterval(-1)); !errors.Is(err, tso.ErrInvalidArgument) {
+		if _, err := tso.NewOracle(src, tso.WithLowResolutionInterval(-1)); !errors.Is(err, tso.ErrInvalidOption) {
 			t.Fatalf("negative interval: %v", err)
 		}
 	})

@@ -124,14 +124,14 @@ func (ws *Workspace) Check() []string {
 			if !man.Has(dep) {
 				bad("%s: requires %s, which is missing from %s", m.Dir, dep, ManifestFile)
 			}
-			if man.Unpublished[dep] {
+			if _, published := man.Versions[m.Dir]; published && man.Unpublished[dep] {
 				bad("%s: requires %s, which is unpublished", m.Dir, dep)
 			}
 			if r.Mod.Version != Placeholder {
 				bad("%s: requires %s at %s, want %s (the release command writes real versions into the tagged tree only)", m.Dir, dep, r.Mod.Version, Placeholder)
 			}
 			rel, err := filepath.Rel(filepath.FromSlash(m.Dir), filepath.FromSlash(dep))
-			if want := filepath.ToSlash(rel); err != nil || replaces[r.Mod.Path] != want {
+			if want := filepath.ToSlash(rel); err != nil || path.Clean(replaces[r.Mod.Path]) != want {
 				bad("%s: replace for %s is %q, want %q (local builds resolve to the working tree)", m.Dir, dep, replaces[r.Mod.Path], want)
 			}
 		}
@@ -162,9 +162,10 @@ func (ws *Workspace) Check() []string {
 
 // ForTag returns a go.mod's text as the release command tags it: every
 // requirement on a workspace module is at that module's version in versions.
-// Replace directives stay, so the tagged tree still builds from its own
-// directories; a user's build ignores them, as Go ignores every replace
-// outside the main module.
+// Requirements on modules without a version (the unpublished ones, which
+// only unpublished modules may require) stay at v0.0.0. Replace directives
+// stay, so the tagged tree still builds from its own directories; a user's
+// build ignores them, as Go ignores every replace outside the main module.
 func ForTag(name string, data []byte, versions map[string]string) ([]byte, error) {
 	f, err := modfile.Parse(name, data, nil)
 	if err != nil {
@@ -178,7 +179,7 @@ func ForTag(name string, data []byte, versions map[string]string) ([]byte, error
 		}
 		ver, ok := versions[dep]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s requires %s, which has no version", ErrManifest, name, dep)
+			continue
 		}
 		if r.Mod.Version != ver {
 			if err := f.AddRequire(r.Mod.Path, ver); err != nil {

@@ -70,8 +70,9 @@ func TestForTag(t *testing.T) {
 	if string(out) != want {
 		t.Fatalf("got\n%s\nwant\n%s", out, want)
 	}
-	if _, err := ForTag("b/go.mod", []byte(in), map[string]string{"a": "v0.4.0"}); !errors.Is(err, ErrManifest) {
-		t.Fatalf("missing version: %v", err)
+	out, err = ForTag("b/go.mod", []byte(in), map[string]string{"a": "v0.4.0"})
+	if want := strings.Replace(in, "a v0.0.0", "a v0.4.0", 1); err != nil || string(out) != want {
+		t.Fatalf("an unpublished requirement: got %v\n%s\nwant\n%s", err, out, want)
 	}
 }
 
@@ -128,6 +129,13 @@ func TestCheck(t *testing.T) {
 	}
 	if got := check(nil); len(got) != 0 {
 		t.Fatalf("consistent tree reported %q", got)
+	}
+	nested := map[string]string{
+		ManifestFile:       manifest + "  - tests/sub\n",
+		"tests/sub/go.mod": "module " + Prefix + "tests/sub\n\nrequire " + Prefix + "tests v0.0.0\n\nreplace " + Prefix + "tests => ../\n",
+	}
+	if got := check(nested); len(got) != 0 {
+		t.Fatalf("a nested unpublished module requiring an unpublished one reported %q", got)
 	}
 	cases := []struct {
 		name string

@@ -1,0 +1,107 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// Scenario names shared by the workers and the orchestrator.
+const (
+	// RawGet is one RawGet of a 64-byte value.
+	RawGet = "raw.get"
+	// RawPut is one RawPut of a 64-byte value.
+	RawPut = "raw.put"
+	// RawBatchGet100 is one RawBatchGet of 100 existing keys.
+	RawBatchGet100 = "raw.batchget100"
+	// RawScan100 is one RawScan returning 100 pairs.
+	RawScan100 = "raw.scan100"
+	// TSOGetTS is one timestamp from PD's TSO service.
+	TSOGetTS = "tso.getts"
+	// LocateKey is one region-cache hit; Case.Arg is the number of cached
+	// regions. It runs in process against a synthetic PD, not against
+	// tikvsim.
+	LocateKey = "locate.key"
+)
+
+// ScenarioSpec describes one scenario for the orchestrator: which
+// concurrencies and arguments it runs at.
+type ScenarioSpec struct {
+	Name    string
+	Title   string // table heading
+	Callers []int
+	Args    []int // Case.Arg values; nil means one case with Arg 0
+	ArgName string
+}
+
+// Scenarios lists every scenario the orchestrator runs, in table order.
+// The transactional scenarios go here once the workers register them.
+var Scenarios = []ScenarioSpec{
+	{Name: RawGet, Title: "raw Get", Callers: []int{1, 16, 128}},
+	{Name: RawPut, Title: "raw Put", Callers: []int{1, 16, 128}},
+	{Name: RawBatchGet100, Title: "raw BatchGet(100)", Callers: []int{1, 16, 128}},
+	{Name: RawScan100, Title: "raw Scan(100)", Callers: []int{1, 16, 128}},
+	{Name: TSOGetTS, Title: "TSO GetTS", Callers: []int{1, 64, 1024}},
+	{Name: LocateKey, Title: "LocateKey (cache hit)", Callers: []int{1}, Args: []int{1_000, 100_000, 1_000_000}, ArgName: "regions"},
+}
+
+// Op performs one operation of a scenario. caller is the index of the
+// calling goroutine (0 to Case.Callers-1) and i counts that caller's
+// operations, so an Op can spread its keys without shared state.
+type Op func(ctx context.Context, caller, i int) error
+
+// Setup prepares a client for one case (connections, caches, data) and
+// returns the operation to time. Work done here is not measured. The
+// returned cleanup, if not nil, runs after the case.
+type Setup func(ctx context.Context, c Case) (op Op, cleanup func(), err error)
+
+// ErrUnknownScenario is returned for a scenario a worker has not registered.
+var ErrUnknownScenario = errors.New("peer: unknown scenario")
+
+// Registry maps scenario names to their setups in one worker.
+type Registry struct {
+	mu     sync.Mutex
+	setups map[string]Setup
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{setups: map[string]Setup{}} }
+
+// Register adds a scenario; registering a name twice fails.
+func (r *Registry) Register(name string, s Setup) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if name == "" || s == nil {
+		return fmt.Errorf("peer: Register: empty name or nil setup")
+	}
+	if _, ok := r.setups[name]; ok {
+		return fmt.Errorf("peer: Register: scenario %q registered twice", name)
+	}
+	r.setups[name] = s
+	return nil
+}
+
+// Lookup returns the setup registered under name.
+func (r *Registry) Lookup(name string) (Setup, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.setups[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownScenario, name)
+	}
+	return s, nil
+}
+
+// Names returns the registered scenario names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.setups))
+	for n := range r.setups {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}

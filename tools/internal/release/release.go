@@ -261,9 +261,12 @@ func nextVersion(t Target, cur string, curTagged bool, bump string) (string, err
 	return "", fmt.Errorf("%w: bump %q: want minor or patch", ErrRelease, bump)
 }
 
-// moveChangelog moves each module's "- **module**: ..." items from the
-// "## Unreleased" section into a new section per module, placed right after
-// Unreleased, newest first.
+// moveChangelog moves each released module's items from the "## Unreleased"
+// section into a new section per module, placed right after Unreleased. An
+// item is a bullet, at any depth, whose text starts with bold module names,
+// "- **tso**: ..." or "- **pdclient**, **tso**: ...", with the lines
+// indented under it. A released module is taken out of an item's names; the
+// item leaves Unreleased when no name is left.
 func moveChangelog(data []byte, order []string, releases map[string]string, notes string, date time.Time) ([]byte, string, error) {
 	lines := strings.Split(string(data), "\n")
 	start := -1
@@ -283,26 +286,49 @@ func moveChangelog(data []byte, order []string, releases map[string]string, note
 			break
 		}
 	}
+	released := map[string]bool{}
+	for _, mod := range order {
+		released[mod] = true
+	}
 	moved := map[string][]string{}
 	var kept []string
-	owner := "" // module of the item the current line belongs to
-	for _, l := range lines[start+1 : end] {
-		switch {
-		case strings.HasPrefix(l, "- **"):
-			owner = ""
-			for _, mod := range order {
-				if strings.HasPrefix(l, "- **"+mod+"**:") {
-					owner = mod
-				}
+	body := lines[start+1 : end]
+	for i := 0; i < len(body); {
+		l := body[i]
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		text, isItem := strings.CutPrefix(l[indent:], "- ")
+		// The item's own lines: the bullet and what is indented deeper.
+		n := 1
+		for isItem && i+n < len(body) {
+			next := body[i+n]
+			if strings.TrimSpace(next) == "" || len(next)-len(strings.TrimLeft(next, " ")) <= indent {
+				break
 			}
-		case strings.TrimSpace(l) == "" || !strings.HasPrefix(l, " "):
-			owner = ""
+			n++
 		}
-		if owner != "" {
-			moved[owner] = append(moved[owner], l)
-		} else {
+		names, rest := itemModules(text)
+		var left []string
+		for _, name := range names {
+			if released[name] {
+				entry := []string{"- **" + name + "**: " + rest}
+				for _, c := range body[i+1 : i+n] {
+					entry = append(entry, c[indent:])
+				}
+				moved[name] = append(moved[name], entry...)
+			} else {
+				left = append(left, "**"+name+"**")
+			}
+		}
+		switch {
+		case !isItem || len(names) == len(left):
+			// Untouched: its indented lines may hold items of their own.
 			kept = append(kept, l)
+			n = 1
+		case len(left) > 0:
+			kept = append(kept, l[:indent]+"- "+strings.Join(left, ", ")+": "+rest)
+			kept = append(kept, body[i+1:i+n]...)
 		}
+		i += n
 	}
 	for len(kept) > 0 && strings.TrimSpace(kept[len(kept)-1]) == "" {
 		kept = kept[:len(kept)-1]
@@ -314,7 +340,7 @@ func moveChangelog(data []byte, order []string, releases map[string]string, note
 			items = append(items, "- **"+mod+"**: "+notes)
 		}
 		if len(items) == 0 {
-			return nil, "", fmt.Errorf("%w: CHANGELOG.md has no \"- **%s**:\" line under Unreleased; add one or pass notes", ErrRelease, mod)
+			return nil, "", fmt.Errorf("%w: CHANGELOG.md has no \"- **%s**:\" item under Unreleased; add one or pass notes", ErrRelease, mod)
 		}
 		sections = append(sections, "", fmt.Sprintf("## %s %s (%s)", mod, releases[mod], date.Format(time.DateOnly)), "")
 		sections = append(sections, items...)
@@ -327,6 +353,28 @@ func moveChangelog(data []byte, order []string, releases map[string]string, note
 	}
 	out = append(out, lines[end:]...)
 	return []byte(strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"), strings.Join(sections[1:], "\n") + "\n", nil
+}
+
+// itemModules splits "**a**, **b**: text" into [a b] and "text"; text
+// without leading bold names gives none.
+func itemModules(text string) ([]string, string) {
+	var names []string
+	rest := text
+	for {
+		name, after, ok := strings.Cut(strings.TrimPrefix(rest, "**"), "**")
+		if !strings.HasPrefix(rest, "**") || !ok {
+			return nil, text
+		}
+		names = append(names, name)
+		if r, ok := strings.CutPrefix(after, ", "); ok {
+			rest = r
+			continue
+		}
+		if r, ok := strings.CutPrefix(after, ": "); ok {
+			return names, r
+		}
+		return nil, text
+	}
 }
 
 func (p *Plan) print(w io.Writer, dry bool) {

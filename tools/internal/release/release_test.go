@@ -196,6 +196,41 @@ func TestReleaseSynthetic(t *testing.T) {
 	}
 }
 
+func TestMoveChangelog(t *testing.T) {
+	in := "# Changelog\n\nAll v0.\n\n## Unreleased\n\n" +
+		"- **workspace**: stays.\n" +
+		"- **tso**: one;\n  continued.\n" +
+		"- **errors**: shared vocabulary.\n" +
+		"  - **retry**: holds it.\n" +
+		"    - detail.\n" +
+		"  - **tso**: uses it.\n" +
+		"- **pdclient**, **tso**, **e2e**: log prefixes.\n" +
+		"- **tsoish**: not tso.\n" +
+		"\n## retry v0.1.0 (2026-01-01)\n\n- **retry**: old.\n"
+	out, entry, err := moveChangelog([]byte(in), []string{"tso", "retry"}, map[string]string{"tso": "v0.2.0", "retry": "v0.1.1"}, "", time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Changelog\n\nAll v0.\n\n## Unreleased\n\n" +
+		"- **workspace**: stays.\n" +
+		"- **errors**: shared vocabulary.\n" +
+		"- **pdclient**, **e2e**: log prefixes.\n" +
+		"- **tsoish**: not tso.\n" +
+		"\n## tso v0.2.0 (2026-12-04)\n\n" +
+		"- **tso**: one;\n  continued.\n" +
+		"- **tso**: uses it.\n" +
+		"- **tso**: log prefixes.\n" +
+		"\n## retry v0.1.1 (2026-12-04)\n\n" +
+		"- **retry**: holds it.\n  - detail.\n" +
+		"\n## retry v0.1.0 (2026-01-01)\n\n- **retry**: old.\n"
+	if string(out) != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
+	}
+	if !strings.HasPrefix(entry, "## tso v0.2.0 (2026-12-04)\n") {
+		t.Fatalf("entry %q", entry)
+	}
+}
+
 func TestNextVersion(t *testing.T) {
 	for _, tc := range []struct {
 		t       Target

@@ -124,7 +124,7 @@ func (ws *Workspace) Check() []string {
 			if !man.Has(dep) {
 				bad("%s: requires %s, which is missing from %s", m.Dir, dep, ManifestFile)
 			}
-			if _, published := man.Versions[m.Dir]; published && man.Unpublished[dep] {
+			if _, published := man.Versions[m.Dir]; published && man.IsUnpublished(dep) {
 				bad("%s: requires %s, which is unpublished", m.Dir, dep)
 			}
 			if r.Mod.Version != Placeholder {
@@ -147,12 +147,12 @@ func (ws *Workspace) Check() []string {
 		}
 	}
 	for dir := range man.Unpublished {
-		if !found[dir] {
+		if !found[strings.TrimSuffix(dir, "/...")] {
 			bad("%s: listed in %s but has no go.mod", dir, ManifestFile)
 		}
 	}
 	for _, m := range ws.Mods {
-		if !ws.Work[m.Dir] && !man.Unpublished[m.Dir] {
+		if !ws.Work[m.Dir] && !man.IsUnpublished(m.Dir) {
 			bad("%s: go.mod is in neither go.work nor the unpublished list of %s", m.Dir, ManifestFile)
 		}
 	}

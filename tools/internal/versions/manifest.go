@@ -33,6 +33,7 @@ var ErrManifest = errors.New("versions: bad manifest")
 //	  retry: v0.1.0      # published: tagged retry/v0.1.0
 //	unpublished:
 //	  - e2e              # in the repository, never tagged
+//	  - peer/...         # peer and every module under it
 //
 // plus blank lines and # comments. Nothing else is accepted, so a typo fails
 // loudly instead of being ignored.
@@ -123,7 +124,22 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // Has reports whether the manifest lists the module, published or not.
 func (m *Manifest) Has(mod string) bool {
 	_, ok := m.Versions[mod]
-	return ok || m.Unpublished[mod]
+	return ok || m.IsUnpublished(mod)
+}
+
+// IsUnpublished reports whether the module is listed as unpublished, by
+// name or by a "dir/..." entry, which covers dir and every module under it
+// (the peer comparisons add modules there).
+func (m *Manifest) IsUnpublished(mod string) bool {
+	if m.Unpublished[mod] {
+		return true
+	}
+	for entry := range m.Unpublished {
+		if dir, ok := strings.CutSuffix(entry, "/..."); ok && (mod == dir || strings.HasPrefix(mod, dir+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // WithVersions returns the manifest text with the given modules' versions

@@ -137,6 +137,11 @@ func TestCheck(t *testing.T) {
 	if got := check(nested); len(got) != 0 {
 		t.Fatalf("a nested unpublished module requiring an unpublished one reported %q", got)
 	}
+	nested[ManifestFile] = strings.Replace(manifest, "  - tests\n", "  - tests/...\n", 1)
+	nested["tests/sub/deeper/go.mod"] = "module " + Prefix + "tests/sub/deeper\n"
+	if got := check(nested); len(got) != 0 {
+		t.Fatalf("modules under a tests/... entry reported %q", got)
+	}
 	cases := []struct {
 		name string
 		edit map[string]string

@@ -271,15 +271,24 @@ func TestReleaseClone(t *testing.T) {
 		t.Skip("not a git checkout")
 	}
 	root := filepath.Join(t.TempDir(), "repo")
-	cmd := exec.CommandContext(context.Background(), "git", "clone", "--quiet", "--no-hardlinks", "--shared", src, root)
+	// Without tags, and with notes for the CHANGELOG, so the test does not
+	// depend on what was released or written since.
+	cmd := exec.CommandContext(context.Background(), "git", "clone", "--quiet", "--no-tags", "--shared", src, root)
 	cmd.Env = append(os.Environ(), gitEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git clone: %v\n%s", err, out)
 	}
-	if _, _, err := run(t, root, false, "tso"); !errors.Is(err, ErrRelease) {
+	release := func(mods ...string) (*Plan, error) {
+		var ts []Target
+		for _, m := range mods {
+			ts = append(ts, Target{Module: m})
+		}
+		return Run(t.Context(), Options{Root: root, Targets: ts, Notes: "released by TestReleaseClone.", GitEnv: gitEnv})
+	}
+	if _, err := release("tso"); !errors.Is(err, ErrRelease) {
 		t.Fatalf("releasing tso before pdclient: %v", err)
 	}
-	p, _, err := run(t, root, false, "retry", "pdclient", "tso")
+	p, err := release("retry", "pdclient", "tso")
 	if err != nil {
 		t.Fatal(err)
 	}

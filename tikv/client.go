@@ -11,11 +11,13 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
 )
 
 // errClientClosed is what the facade's own calls return after Close; it
@@ -48,6 +50,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	tso     *tso.Client
+	gcTP    *twopc.Client // the GC client's lock resolver; nil until GC is first used
+	gc      *gc.Client
 	closed  bool
 	untrack func()
 	// untrackCache stops a CacheStatsTracker; set once in New.
@@ -274,7 +278,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	t, untrack := c.tso, c.untrack
+	t, untrack, gcTP := c.tso, c.untrack, c.gcTP
 	c.mu.Unlock()
 
 	if untrack != nil {
@@ -286,6 +290,9 @@ func (c *Client) Close() error {
 	// Users first, then what they use: the raw and TSO clients stop
 	// sending before the RPC and PD clients they send through go away.
 	errs := []error{c.raw.Close()}
+	if gcTP != nil {
+		errs = append(errs, gcTP.Close())
+	}
 	if t != nil {
 		errs = append(errs, t.Close())
 	}

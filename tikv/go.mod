@@ -19,6 +19,8 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0
+	github.com/tikvgo/tikvgo/twopc v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -38,3 +40,7 @@ replace (
 	github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../tso
 )
+
+replace github.com/tikvgo/tikvgo/gc => ../gc
+
+replace github.com/tikvgo/tikvgo/twopc => ../twopc

@@ -61,9 +61,6 @@ type cachedSafePoint struct {
 // UnsafeDestroyRange) and a lock resolver (twopc.Client.Resolver). The
 // resolver must use the same key codec as [WithCodec]. New does no I/O.
 func New(pd PD, sender *locate.Sender, rpc StoreSender, resolver *twopc.Resolver, opts ...Option) (*Client, error) {
-	if pd == nil || sender == nil || rpc == nil || resolver == nil {
-		return nil, fmt.Errorf("gc: %w: nil PD, sender, store sender or resolver", ErrInvalidOption)
-	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
@@ -72,6 +69,9 @@ func New(pd PD, sender *locate.Sender, rpc StoreSender, resolver *twopc.Resolver
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if pd == nil || sender == nil || rpc == nil || resolver == nil {
+		return nil, fmt.Errorf("gc: %w: nil PD, sender, store sender or resolver", ErrInvalidOption)
 	}
 	codec := cfg.codec
 	if codec == nil {

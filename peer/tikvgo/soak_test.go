@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/tikvgo/tikvgo/peer"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
@@ -61,12 +62,7 @@ const (
 	workerSlack = 30 * time.Second
 )
 
-// servedExceptions are the methods the upstream client may send that
-// tikvsim deliberately answers Unimplemented, with the reason. Anything
-// else answered Unimplemented fails TestUpstreamSoak.
-var servedExceptions = map[string]string{}
-
-// Where the soak's sub-steps stand, for the log.
+// soakPhase is how long each part of the soak lasts.
 type soakPhase struct {
 	outage  time.Duration
 	runFor  time.Duration // total run since the clients were built
@@ -225,7 +221,8 @@ func (w *soakWorker) stop(t *testing.T) {
 type rpcRecorder struct {
 	mu     sync.Mutex
 	counts map[rpcKey]int
-	polls  chan struct{} // one send per successful etcd KV Range, never blocking
+	cmds   map[string]int // store commands (BatchCommands sub-requests included) and PD calls, by OnRequest name
+	polls  chan struct{}  // one send per successful etcd KV Range, never blocking
 }
 
 type rpcKey struct {
@@ -238,7 +235,13 @@ type rpcKey struct {
 const etcdRange = "/etcdserverpb.KV/Range"
 
 func newRPCRecorder() *rpcRecorder {
-	return &rpcRecorder{counts: map[rpcKey]int{}, polls: make(chan struct{}, 1024)}
+	return &rpcRecorder{counts: map[rpcKey]int{}, cmds: map[string]int{}, polls: make(chan struct{}, 1024)}
+}
+
+func (r *rpcRecorder) command(_ uint64, cmd string) {
+	r.mu.Lock()
+	r.cmds[cmd]++
+	r.mu.Unlock()
 }
 
 func (r *rpcRecorder) add(rpc tikvsim.RPC) {
@@ -254,23 +257,21 @@ func (r *rpcRecorder) add(rpc tikvsim.RPC) {
 }
 
 // unserved lists the methods answered Unimplemented that are not
-// deliberate exceptions.
+// deliberate exceptions (peer.ServedExceptions).
 func (r *rpcRecorder) unserved() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
+	unimplemented := map[string]int{}
 	for k, n := range r.counts {
 		if k.code == codes.Unimplemented {
-			if _, ok := servedExceptions[k.method]; !ok {
-				out = append(out, fmt.Sprintf("%s (%d calls)", k.method, n))
-			}
+			unimplemented[k.method] += n
 		}
 	}
-	slices.Sort(out)
-	return out
+	return peer.Unserved(unimplemented)
 }
 
-// table is every method seen with its count per code, one per line.
+// table is every method seen with its count per code, then every store
+// command by name, one per line.
 func (r *rpcRecorder) table() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -279,23 +280,31 @@ func (r *rpcRecorder) table() string {
 		lines = append(lines, fmt.Sprintf("  %-60s %-16v %d", k.method, k.code, n))
 	}
 	slices.Sort(lines)
-	return strings.Join(lines, "\n")
+	var cmds []string
+	for c, n := range r.cmds {
+		if !strings.HasPrefix(c, "pd.") {
+			cmds = append(cmds, fmt.Sprintf("%s %d", c, n))
+		}
+	}
+	slices.Sort(cmds)
+	return strings.Join(lines, "\n") + "\n  store commands (unary and BatchCommands): " + strings.Join(cmds, ", ")
 }
 
 // TestUpstreamSoak runs the newest client-go's txnkv and rawkv clients
 // against tikvsim through a restart of the leader's store and across
 // client-go's safe-point window (the long form; the short form shows the
 // safe-point poll succeeding instead), and fails if tikvsim answered any
-// method the client sent Unimplemented (servedExceptions aside).
+// method the client sent Unimplemented (peer.ServedExceptions aside).
 func TestUpstreamSoak(t *testing.T) {
 	plan := soakPlan(*flagLong)
 	c := startSim(t, tikvsim.Options{Stores: 3})
 	rec := newRPCRecorder()
 	defer c.OnRPC(rec.add)()
+	defer c.OnRequest(rec.command)()
 	defer func() {
 		t.Logf("gRPC calls the upstream client made, by method and code:\n%s", rec.table())
 		if bad := rec.unserved(); len(bad) > 0 {
-			t.Errorf("tikvsim answered the upstream client Unimplemented for:\n  %s\n(serve them, or list them in servedExceptions with the reason)", strings.Join(bad, "\n  "))
+			t.Errorf("tikvsim answered the upstream client Unimplemented for:\n  %s\n(serve them, or list them in peer.ServedExceptions with the reason)", strings.Join(bad, "\n  "))
 		}
 	}()
 

@@ -118,7 +118,8 @@ func soakKeys(prefix string, seq, n int) [][]byte {
 func soakValue(k []byte) []byte { return append([]byte("v:"), k...) }
 
 // round writes and reads back through both clients: an optimistic
-// transaction, a pessimistic one that locks a key it then updates,
+// transaction, a pessimistic one that locks a key it then updates, async
+// commit and one-phase commit,
 // snapshot point, batch and range reads, and raw put/get/batch/scan/
 // delete. Any failed call or wrong value fails the round.
 func (s *soakClients) round(ctx context.Context, seq int) error {
@@ -217,6 +218,50 @@ func (s *soakClients) txnRound(ctx context.Context, seq int) error {
 	// A key never written reads as absent, not as an error.
 	if _, err := read.Get(ctx, soakKeys("absent", seq, 1)[0]); !tikverr.IsErrNotFound(err) {
 		return fmt.Errorf("get of an absent key: %v, want not found", err)
+	}
+	// The other commit protocols: async commit and one-phase commit.
+	for _, mode := range []string{"async", "1pc"} {
+		if err := s.commitAndRead(ctx, seq, mode); err != nil {
+			return fmt.Errorf("%s: %w", mode, err)
+		}
+	}
+	return nil
+}
+
+// commitAndRead commits two keys with async commit ("async") or one-phase
+// commit ("1pc") and reads them back in a later transaction.
+func (s *soakClients) commitAndRead(ctx context.Context, seq int, mode string) error {
+	keys := soakKeys(mode, seq, 2)
+	txn, err := s.txn.Begin()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if mode == "async" {
+		txn.SetEnableAsyncCommit(true)
+	} else {
+		txn.SetEnable1PC(true)
+	}
+	for _, k := range keys {
+		if err := txn.Set(k, soakValue(k)); err != nil {
+			return err
+		}
+	}
+	if err := txn.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	read, err := s.txn.Begin()
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer read.Rollback()
+	got, err := read.BatchGet(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("batch get: %w", err)
+	}
+	for _, k := range keys {
+		if !bytes.Equal(got[string(k)].Value, soakValue(k)) {
+			return fmt.Errorf("batch get %s = %q, want %q", k, got[string(k)].Value, soakValue(k))
+		}
 	}
 	return nil
 }

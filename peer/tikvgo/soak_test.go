@@ -296,6 +296,7 @@ func (r *rpcRecorder) table() string {
 // safe-point poll succeeding instead), and fails if tikvsim answered any
 // method the client sent Unimplemented (peer.ServedExceptions aside).
 func TestUpstreamSoak(t *testing.T) {
+	t.Parallel() // mostly waiting for client-go's 10 s poll: overlap it with the rest
 	plan := soakPlan(*flagLong)
 	c := startSim(t, tikvsim.Options{Stores: 3})
 	rec := newRPCRecorder()

@@ -10,6 +10,7 @@ require (
 	github.com/tikvgo/tikvgo/retry v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	github.com/tikvgo/tikvgo/twopc v0.0.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.25.0
 )
 

@@ -105,11 +105,18 @@ func (e *env) send(key []byte, req *kvrpc.Request) *kvrpc.Response {
 // "crashed"); startTS is old enough for the lock to have expired.
 func (e *env) lock(key string, startTS tso.Timestamp) {
 	e.t.Helper()
+	e.lockTTL(key, startTS, 1)
+}
+
+// lockTTL leaves a lock of a transaction that started at startTS, alive
+// for ttlMS milliseconds from startTS's physical time.
+func (e *env) lockTTL(key string, startTS tso.Timestamp, ttlMS uint64) {
+	e.t.Helper()
 	resp := e.send([]byte(key), kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
 		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte("v")}},
 		PrimaryLock:  []byte(key),
 		StartVersion: uint64(startTS),
-		LockTtl:      1,
+		LockTtl:      ttlMS,
 	}))
 	if errs := resp.Message().(*kvrpcpb.PrewriteResponse).GetErrors(); len(errs) > 0 {
 		e.t.Fatalf("prewrite %q: %v", key, errs)

@@ -217,6 +217,11 @@ func (c *Client) resolveRegion(ctx context.Context, bo *retry.Backoffer, s locat
 		}
 		found += len(infos)
 		if r.GetError() != nil {
+			// Scan again once the in-memory lock is resolved; the backoff
+			// bounds a lock that keeps coming back by the budget.
+			if err := bo.Backoff(ctx, retry.TxnLockFast, errLocksAlive); err != nil {
+				return found, err
+			}
 			continue
 		}
 		if len(infos) < c.cfg.scanLimit {

@@ -4,13 +4,16 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"google.golang.org/grpc/codes"
 
 	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/tso"
 )
 
 // TestRunWaitsOutLiveLock: a lock below the target whose transaction is
@@ -124,5 +127,35 @@ func TestConcurrentSafeCheckReadTSDuringRun(t *testing.T) {
 	}
 	if err := e.gc.CheckReadTS(t.Context(), first); !errors.Is(err, gc.ErrTooEarly) {
 		t.Errorf("after the rounds: %v, want ErrTooEarly", err)
+	}
+}
+
+// TestRunResolvesInMemoryLockRefusingScan: a ScanLock refused with
+// KeyIsLocked (an in-memory lock) has that lock resolved and is sent again.
+func TestRunResolvesInMemoryLockRefusingScan(t *testing.T) {
+	e := startEnv(t, splits)
+	old := tso.Compose(e.now().Physical()-60_000, 0)
+	e.lock("q1", old)
+	info := &kvrpcpb.LockInfo{Key: []byte("q1"), PrimaryLock: []byte("q1"), LockVersion: uint64(old), LockTtl: 1, LockType: kvrpcpb.Op_Put}
+	defer e.sim.InjectFault(tikvsim.Fault{Command: "KvScanLock", Key: []byte("p"), Count: 1, KeyError: &kvrpcpb.KeyError{Locked: info}})()
+	var scans atomic.Int64
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvScanLock" {
+			scans.Add(1)
+		}
+	})()
+	target := e.now()
+	res, err := e.gc.Run(t.Context(), target)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.GCSafePoint != target || res.Locks < 1 {
+		t.Fatalf("Run = %+v", res)
+	}
+	if n := scans.Load(); n != int64(len(splits)+2) {
+		t.Errorf("%d ScanLock requests, want one per region and one again for the refused scan (%d)", n, len(splits)+2)
+	}
+	if got := e.locks(target); len(got) != 0 {
+		t.Errorf("locks left: %q", got)
 	}
 }

@@ -145,6 +145,13 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		re := resp.RegionError()
 		if re == nil {
 			cfg.outcome.mark()
+			if !t.replicaRead && !t.staleRead && int(region.leader.Load()) != t.idx {
+				// TiKV serves a leader read only on the leader, so the
+				// peer that just did leads the region now (found after
+				// the cached leader failed): send there from now on
+				// instead of waiting on the old leader again.
+				s.cache.UpdateLeader(ver, t.peer.Meta())
+			}
 			return resp, nil
 		}
 		if kindOf(re) == ErrUndetermined {

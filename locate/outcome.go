@@ -43,7 +43,16 @@ func (o *Outcome) recordSendErr(err error) {
 		return
 	}
 	var rpcErr *kvrpc.RPCError
-	if !errors.As(err, &rpcErr) || rpcErr.Sent {
+	switch {
+	case errors.As(err, &rpcErr):
+		if rpcErr.Sent {
+			o.mark()
+		}
+	case errors.Is(err, kvrpc.ErrInvalidRequest):
+		// Rejected before anything was sent.
+	default:
+		// An error of unknown origin (an interceptor's, a fake's) proves
+		// nothing about the request: assume it may have left.
 		o.mark()
 	}
 }

@@ -97,7 +97,9 @@ func wantValue(k, v string) func(context.Context, *testing.T, *rawkv.Client) {
 // undetermined, since part of it was applied.
 func TestUndeterminedPartialBatch(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, tikvsim.Options{SplitKeys: [][]byte{b("m")}}, rawkv.WithAtomicForCAS())
+	// One batch at a time, in key order: region "a" is written before
+	// region "z" is refused (in parallel, the refusal could cancel "a").
+	e := startEnv(t, tikvsim.Options{SplitKeys: [][]byte{b("m")}}, rawkv.WithAtomicForCAS(), rawkv.WithParallelism(1))
 	ctx := ctxT(t)
 	defer e.sim.InjectFault(tikvsim.Fault{Command: "RawBatchPut", Key: b("z"),
 		RegionError: &errorpb.Error{Message: "raft entry too large", RaftEntryTooLarge: &errorpb.RaftEntryTooLarge{}}})()

@@ -201,10 +201,7 @@ func (c *Client) resolveRegion(ctx context.Context, bo *retry.Backoffer, s locat
 			}
 			infos = []*kvrpcpb.LockInfo{ke.GetLocked()}
 		}
-		locks := make([]*twopc.Lock, len(infos))
-		for i, info := range infos {
-			locks[i] = twopc.NewLock(info)
-		}
+		locks := expandLocks(infos)
 		rr, err := c.resolver.ResolveLocks(ctx, bo, locks)
 		if err != nil {
 			return found, err
@@ -230,6 +227,27 @@ func (c *Client) resolveRegion(ctx context.Context, bo *retry.Backoffer, s locat
 		last := infos[len(infos)-1].GetKey()
 		key = append(append(make([]byte, 0, len(last)+1), last...), 0)
 	}
+}
+
+// expandLocks converts ScanLock's LockInfos to locks to resolve. A shared
+// lock comes as one wrapper of type SharedLock listing its holders; each
+// holder is a transaction of its own, so each is resolved on its own.
+func expandLocks(infos []*kvrpcpb.LockInfo) []*twopc.Lock {
+	locks := make([]*twopc.Lock, 0, len(infos))
+	for _, info := range infos {
+		if info.GetLockType() != kvrpcpb.Op_SharedLock {
+			locks = append(locks, twopc.NewLock(info))
+			continue
+		}
+		for _, h := range info.GetSharedLockInfos() {
+			l := twopc.NewLock(h)
+			if len(l.Key) == 0 {
+				l.Key = info.GetKey()
+			}
+			locks = append(locks, l)
+		}
+	}
+	return locks
 }
 
 // SetBarrier sets (or moves) the GC barrier id at ts for ttl: until it is

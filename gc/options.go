@@ -1,6 +1,7 @@
 package gc
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,6 +25,7 @@ type config struct {
 	safePointTTL time.Duration
 	codec        *keycodec.Codec
 	keyspaceID   uint32
+	spSource     SafePointSource
 	logger       *slog.Logger
 }
 
@@ -89,4 +91,18 @@ func WithLogger(l *slog.Logger) Option {
 			c.logger = l
 		}
 	})
+}
+
+// SafePointSource reads the txn safe point from somewhere other than PD's
+// GC-state API; *gcetcd.Loader satisfies it, for PD versions that keep the
+// safe point only in their etcd.
+type SafePointSource interface {
+	TxnSafePoint(ctx context.Context) (uint64, error)
+}
+
+// WithSafePointSource makes [Client.CheckReadTS] and the other safe point
+// reads fetch the txn safe point from src instead of PD's GetGCState.
+// Rounds and barriers still use the GC-state API. Default: PD.
+func WithSafePointSource(src SafePointSource) Option {
+	return option(func(c *config) { c.spSource = src })
 }

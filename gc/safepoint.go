@@ -65,6 +65,13 @@ func (c *Client) fetchSafePoint(ctx context.Context, old *cachedSafePoint) (*cac
 	if cur := c.safePoint.Load(); cur != old && cur != nil {
 		return cur, nil
 	}
+	if src := c.cfg.spSource; src != nil {
+		sp, err := src.TxnSafePoint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("gc: read txn safe point: %w", err)
+		}
+		return c.store(tso.Timestamp(sp)), nil
+	}
 	st, err := c.pd.GetGCState(ctx, c.cfg.keyspaceID, false)
 	if err != nil {
 		return nil, fmt.Errorf("gc: read txn safe point: %w", err)

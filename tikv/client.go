@@ -52,6 +52,7 @@ type Client struct {
 	tso     *tso.Client
 	gcTP    *twopc.Client // the GC client's lock resolver; nil until GC is first used
 	gc      *gc.Client
+	oracle  *tso.Oracle // started with the TSO client's first Oracle call
 	closed  bool
 	untrack func()
 	// untrackCache stops a CacheStatsTracker; set once in New.
@@ -152,7 +153,7 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	cachePtr.Store(cache)
 	c.cache = cache
 	if !cfg.upkeep.off {
-		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc)...)
+		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc, rpc)...)
 		if err != nil {
 			// The facade validated the settings; a bad one would still
 			// match ErrInvalidOption, the sentinel every module wraps.
@@ -278,7 +279,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	t, untrack, gcTP := c.tso, c.untrack, c.gcTP
+	t, o, untrack, gcTP := c.tso, c.oracle, c.untrack, c.gcTP
 	c.mu.Unlock()
 
 	if untrack != nil {
@@ -292,6 +293,10 @@ func (c *Client) Close() error {
 	errs := []error{c.raw.Close()}
 	if gcTP != nil {
 		errs = append(errs, gcTP.Close())
+	}
+	if o != nil {
+		// Before the TSO client its refresher reads.
+		errs = append(errs, o.Close())
 	}
 	if t != nil {
 		errs = append(errs, t.Close())

@@ -2,6 +2,7 @@ package gc_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 )
@@ -154,6 +156,42 @@ func TestRunResolvesInMemoryLockRefusingScan(t *testing.T) {
 	}
 	if n := scans.Load(); n != int64(len(splits)+2) {
 		t.Errorf("%d ScanLock requests, want one per region and one again for the refused scan (%d)", n, len(splits)+2)
+	}
+	if got := e.locks(target); len(got) != 0 {
+		t.Errorf("locks left: %q", got)
+	}
+}
+
+// TestRunResolvesSharedLockHolders: a shared lock held by two abandoned
+// transactions comes from ScanLock as one wrapper; both holders are
+// resolved.
+func TestRunResolvesSharedLockHolders(t *testing.T) {
+	e := startEnv(t, splits)
+	old := tso.Compose(e.now().Physical()-60_000, 0)
+	lock := func(key, primary string, op kvrpcpb.Op, ts tso.Timestamp) {
+		t.Helper()
+		resp := e.send([]byte(key), kvrpc.NewPessimisticLock(&kvrpcpb.PessimisticLockRequest{
+			Mutations:    []*kvrpcpb.Mutation{{Op: op, Key: []byte(key)}},
+			PrimaryLock:  []byte(primary),
+			StartVersion: uint64(ts), ForUpdateTs: uint64(ts), LockTtl: 1, WaitTimeout: -1,
+		}))
+		if errs := resp.Message().(*kvrpcpb.PessimisticLockResponse).GetErrors(); len(errs) > 0 {
+			t.Fatalf("lock %q at %d: %v", key, ts, errs)
+		}
+	}
+	// Each transaction holds its primary exclusively and shares "s".
+	for i, ts := range []tso.Timestamp{old, old + 1} {
+		primary := fmt.Sprintf("p%d", i)
+		lock(primary, primary, kvrpcpb.Op_PessimisticLock, ts)
+		lock("s", primary, kvrpcpb.Op_SharedPessimisticLock, ts)
+	}
+	target := e.now()
+	res, err := e.gc.Run(t.Context(), target)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Locks != 3 || res.GCSafePoint != target {
+		t.Errorf("Run = %+v, want 3 locks found (two primaries, one shared wrapper)", res)
 	}
 	if got := e.locks(target); len(got) != 0 {
 		t.Errorf("locks left: %q", got)

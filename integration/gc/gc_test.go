@@ -1,6 +1,7 @@
 package gc_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -165,4 +166,23 @@ func TestCheckReadTS(t *testing.T) {
 func startOther(t *testing.T, e *env) *gc.Client {
 	t.Helper()
 	return attach(t, e.sim).gc
+}
+
+// fixedSource is a safe point source (as gcetcd.Loader is) with a fixed
+// value.
+type fixedSource uint64
+
+func (f fixedSource) TxnSafePoint(context.Context) (uint64, error) { return uint64(f), nil }
+
+// TestCheckReadTSFromSource: with a safe point source, reads are checked
+// against its value instead of PD's GC state.
+func TestCheckReadTSFromSource(t *testing.T) {
+	e := startEnv(t, nil, gc.WithSafePointSource(fixedSource(100)))
+	var te *gc.TooEarlyError
+	if err := e.gc.CheckReadTS(t.Context(), 99); !errors.As(err, &te) || te.SafePoint != 100 {
+		t.Fatalf("CheckReadTS(99) = %v, want TooEarlyError at 100", err)
+	}
+	if err := e.gc.CheckReadTS(t.Context(), 100); err != nil {
+		t.Fatalf("CheckReadTS(100) = %v", err)
+	}
 }

@@ -1,0 +1,81 @@
+package twopc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
+)
+
+// Example commits two keys with async commit against an in-process
+// simulated cluster.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sim, err := tikvsim.Start(ctx, tikvsim.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer sim.Close()
+	pd, err := pdclient.New(ctx, sim.PDAddrs())
+	if err != nil {
+		panic(err)
+	}
+	defer pd.Close()
+	ts, err := tso.NewFromPD(ctx, pd)
+	if err != nil {
+		panic(err)
+	}
+	defer ts.Close()
+	rpc, err := kvrpc.New()
+	if err != nil {
+		panic(err)
+	}
+	defer rpc.Close()
+	cache, err := locate.New(pd)
+	if err != nil {
+		panic(err)
+	}
+
+	c, err := twopc.New(cache, locate.NewSender(cache, rpc), ts)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	start, err := ts.GetTS(ctx)
+	if err != nil {
+		panic(err)
+	}
+	res, err := c.Commit(ctx, twopc.MutationSlice{
+		{Op: twopc.OpPut, Key: []byte("k1"), Value: []byte("v1")},
+		{Op: twopc.OpInsert, Key: []byte("k2"), Value: []byte("v2")},
+	}, start, twopc.WithAsyncCommit())
+	switch {
+	case errors.Is(err, twopc.ErrUndetermined):
+		fmt.Println("outcome unknown: check the primary before retrying")
+		return
+	case err != nil:
+		fmt.Println("not committed:", err)
+		return
+	}
+	fmt.Println(res.Mode(), res.CommitTS() > start)
+	if err := res.Wait(ctx); err != nil {
+		fmt.Println("secondaries left for readers to resolve:", err)
+	}
+
+	// Inserting k2 again fails with a typed error.
+	again, _ := ts.GetTS(ctx)
+	_, err = c.Commit(ctx, twopc.MutationSlice{{Op: twopc.OpInsert, Key: []byte("k2"), Value: []byte("v")}}, again)
+	var exists *twopc.KeyExistsError
+	fmt.Println(errors.As(err, &exists), string(exists.Key))
+	// Output:
+	// async-commit true
+	// true k2
+}

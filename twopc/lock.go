@@ -1,0 +1,106 @@
+package twopc
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
+	"github.com/tikvgo/tikvgo/tso"
+)
+
+// LockType is the kind of a lock.
+type LockType uint8
+
+// Lock types.
+const (
+	// LockPut is a prewritten put.
+	LockPut LockType = iota
+	// LockDelete is a prewritten delete.
+	LockDelete
+	// LockLock is a prewritten lock-only mutation.
+	LockLock
+	// LockPessimistic is a pessimistic lock not yet prewritten.
+	LockPessimistic
+	// LockOther is any other kind (shared locks).
+	LockOther
+)
+
+// String returns the lock type's name.
+func (t LockType) String() string {
+	switch t {
+	case LockPut:
+		return "put"
+	case LockDelete:
+		return "delete"
+	case LockLock:
+		return "lock"
+	case LockPessimistic:
+		return "pessimistic"
+	}
+	return "other"
+}
+
+// Lock is another transaction's lock met by a command or a read.
+type Lock struct {
+	Key     []byte
+	Primary []byte
+	StartTS tso.Timestamp
+	// TTL counts from the physical time of StartTS.
+	TTL            time.Duration
+	TxnSize        uint64
+	Type           LockType
+	UseAsyncCommit bool
+	ForUpdateTS    tso.Timestamp
+	MinCommitTS    tso.Timestamp
+}
+
+// String describes the lock.
+func (l *Lock) String() string {
+	return fmt.Sprintf("lock{key %q, primary %q, txn %d, ttl %v, %s, async %v}", l.Key, l.Primary, l.StartTS, l.TTL, l.Type, l.UseAsyncCommit)
+}
+
+// NewLock converts the LockInfo of a KeyIsLocked error.
+func NewLock(info *kvrpcpb.LockInfo) *Lock { return lockFromInfo(info) }
+
+func lockFromInfo(info *kvrpcpb.LockInfo) *Lock {
+	l := &Lock{
+		Key:            info.GetKey(),
+		Primary:        info.GetPrimaryLock(),
+		StartTS:        tso.Timestamp(info.GetLockVersion()),
+		TTL:            time.Duration(info.GetLockTtl()) * time.Millisecond,
+		TxnSize:        info.GetTxnSize(),
+		UseAsyncCommit: info.GetUseAsyncCommit(),
+		ForUpdateTS:    tso.Timestamp(info.GetLockForUpdateTs()),
+		MinCommitTS:    tso.Timestamp(info.GetMinCommitTs()),
+	}
+	switch info.GetLockType() {
+	case kvrpcpb.Op_Put, kvrpcpb.Op_Insert:
+		l.Type = LockPut
+	case kvrpcpb.Op_Del:
+		l.Type = LockDelete
+	case kvrpcpb.Op_Lock:
+		l.Type = LockLock
+	case kvrpcpb.Op_PessimisticLock:
+		l.Type = LockPessimistic
+	default:
+		l.Type = LockOther
+	}
+	return l
+}
+
+// expired reports whether a lock of startTS with ttl has expired at now,
+// TiKV's rule: physical(start) + ttl < physical(now).
+func expired(startTS tso.Timestamp, ttl time.Duration, now tso.Timestamp) bool {
+	return startTS.Physical()+ttl.Milliseconds() < now.Physical()
+}
+
+// untilExpired is how long until a lock of startTS with ttl expires at now
+// (0 if it has).
+func untilExpired(startTS tso.Timestamp, ttl time.Duration, now tso.Timestamp) time.Duration {
+	ms := startTS.Physical() + ttl.Milliseconds() - now.Physical()
+	if ms < 0 {
+		return 0
+	}
+	return time.Duration(ms+1) * time.Millisecond
+}

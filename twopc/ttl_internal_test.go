@@ -1,0 +1,87 @@
+package twopc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tikvgo/tikvgo/tso"
+)
+
+// TestHeartbeatSchedule drives the TTL manager's loop on synctest's fake
+// clock: a beat every half managed TTL, each advising the transaction's age
+// plus the managed TTL, until the transaction reaches the max TTL.
+func TestHeartbeatSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const managed, maxTTL = 20 * time.Second, time.Minute
+		start := tso.FromTime(time.Now())
+		var ttls []time.Duration
+		send := func(_ context.Context, ttl time.Duration) (bool, error) {
+			ttls = append(ttls, ttl)
+			return false, nil
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runHeartbeat(t.Context(), nil, start, managed, maxTTL, slog.New(slog.DiscardHandler), send)
+		}()
+		<-done // returns by itself once the age passes maxTTL
+		// Beats at 10 s, 20 s, ... 60 s; the one at 70 s finds the age
+		// over the max and stops.
+		want := []time.Duration{30 * time.Second, 40 * time.Second, 50 * time.Second, 60 * time.Second, 70 * time.Second, 80 * time.Second}
+		if len(ttls) != len(want) {
+			t.Fatalf("ttls = %v, want %v", ttls, want)
+		}
+		for i := range want {
+			if ttls[i] != want[i] {
+				t.Fatalf("ttls = %v, want %v", ttls, want)
+			}
+		}
+	})
+}
+
+func TestHeartbeatStops(t *testing.T) {
+	tests := []struct {
+		name  string
+		send  heartbeatFunc
+		beats int
+	}{
+		{"lock gone", func(context.Context, time.Duration) (bool, error) { return true, errors.New("txn not found") }, 1},
+		{"repeated failures", func(context.Context, time.Duration) (bool, error) { return false, errors.New("unreachable") }, maxHeartbeatFailures},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				beats := 0
+				send := func(ctx context.Context, ttl time.Duration) (bool, error) {
+					beats++
+					return tc.send(ctx, ttl)
+				}
+				runHeartbeat(t.Context(), nil, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send)
+				if beats != tc.beats {
+					t.Fatalf("beats = %d, want %d", beats, tc.beats)
+				}
+			})
+		})
+	}
+	t.Run("stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			stop := make(chan struct{})
+			beats := 0
+			send := func(context.Context, time.Duration) (bool, error) {
+				beats++
+				if beats == 3 {
+					close(stop)
+				}
+				return false, nil
+			}
+			runHeartbeat(t.Context(), stop, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send)
+			if beats != 3 {
+				t.Fatalf("beats = %d", beats)
+			}
+		})
+	})
+}

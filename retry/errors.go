@@ -103,6 +103,14 @@ var (
 	// out of protocol: a response of the wrong type, or with a count or
 	// field the request rules out. The answer is discarded.
 	ErrUnexpectedResponse = errors.New("unexpected response")
+	// ErrTxnTooLarge is wrapped when a transaction outgrows a size or key
+	// count limit, whether its write buffer (txnkv/memdb) or its committer
+	// (twopc) noticed. Retrying cannot help: split the transaction.
+	ErrTxnTooLarge = errors.New("transaction too large")
+	// ErrEntryTooLarge is wrapped when one key, or a key with its value,
+	// exceeds a per-entry limit, whether the write buffer or the committer
+	// noticed.
+	ErrEntryTooLarge = errors.New("entry too large")
 )
 
 // KindStats is what one kind contributed to an operation: how many times it

@@ -57,5 +57,10 @@ if [ -f peer/go.mod ]; then
 	(cd peer && GOWORK=off go run ./cmd/compare -smoke)
 fi
 
+if [ -f peer/memdbcmp/go.mod ]; then
+	step "peer/memdbcmp (own module: client-go's newest kvproto): vet, tidy, benchmarks once"
+	(cd peer/memdbcmp && GOWORK=off go vet ./... && GOWORK=off go mod tidy -diff && GOWORK=off go test -count=1 -run '^$' -bench . -benchtime 1x ./...)
+fi
+
 echo
 echo "all checks passed"

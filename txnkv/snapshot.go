@@ -201,8 +201,9 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 							mu.Unlock()
 							return err
 						}
+						// TiKV names the key only in the lock info.
 						locks = append(locks, lock)
-						locked = append(locked, p.GetKey())
+						locked = append(locked, lock.Key)
 						continue
 					}
 					v := p.GetValue()
@@ -287,9 +288,11 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 		if len(end) > 0 && bytes.Equal(start, end) {
 			return
 		}
-		cur := slices.Clone(start)
+		// cur is never nil while pages remain: an empty start is the
+		// first key.
+		cur := append([]byte{}, start...)
 		if reverse {
-			cur = slices.Clone(end)
+			cur = append([]byte{}, end...)
 		}
 		for cur != nil {
 			pairs, next, err := s.scanPage(ctx, cur, start, end, reverse, rc)

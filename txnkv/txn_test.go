@@ -240,3 +240,46 @@ func TestIterMergesBuffer(t *testing.T) {
 	}
 	_ = txn.Rollback(ctx)
 }
+
+func TestCommitWhileSplitting(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, []string{"k050"})
+	ctx := testCtx(t)
+	for _, cmd := range []string{"KvPrewrite", "KvCommit"} {
+		txn, _ := e.cli.Begin(ctx)
+		keys := keysN("k", 100)
+		for _, k := range keys {
+			_ = txn.Set([]byte(k), []byte(cmd+k))
+		}
+		arrived, release := e.park(cmd, []byte("k020"))
+		done := make(chan error, 1)
+		go func() { done <- txn.Commit(ctx) }()
+		<-arrived
+		split := "k025"
+		if cmd == "KvCommit" {
+			split = "k075"
+		}
+		e.reshape(split)
+		release()
+		if err := <-done; err != nil {
+			t.Fatalf("commit with %s parked: %v", cmd, err)
+		}
+		snap, err := e.cli.Snapshot(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for p, err := range snap.Iter(ctx, nil, nil) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(p.Value) != cmd+string(p.Key) {
+				t.Fatalf("%s = %q", p.Key, p.Value)
+			}
+			n++
+		}
+		if n != len(keys) {
+			t.Fatalf("read %d keys back, want %d", n, len(keys))
+		}
+	}
+}

@@ -397,7 +397,7 @@ func (s *batchStream) fail(b *batchConn, cause error) {
 		pool.client.stats.streamFailures.Add(1)
 		err = fmt.Errorf("%w: %w", ErrStreamBroken, cause)
 		pool.client.cfg.logger.Warn("kvrpc: batch stream broken",
-			slog.String("addr", pool.addr), slog.Int("in_flight", len(pending)), slog.Any("err", cause))
+			slog.String("addr", pool.addr), slog.Int("in_flight", len(pending)), slog.Any("error", cause))
 	}
 	for _, e := range pending {
 		e.done <- result{err: &RPCError{Addr: pool.addr, Cmd: e.req.Type(), Sent: true, Err: err}}

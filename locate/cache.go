@@ -33,8 +33,10 @@ const btreeDegree = 32
 // Cache is the region cache: regions ordered by start key, indexed by id,
 // loaded from PD on a miss and replaced when PD or TiKV prove them stale.
 //
-// A Cache is safe for concurrent use. It starts no goroutines; expired
-// regions are detected lazily on access.
+// A Cache is safe for concurrent use. It starts no goroutines of its own:
+// expired regions are detected lazily on access, and the optional
+// background upkeep (purge, store refresh, store liveness probes) runs only
+// once started with [Cache.StartUpkeep].
 //
 // Lookups take no lock: the B-tree is copy-on-write. A writer clones the
 // published tree (a constant-time, lazy copy), changes the clone, which copies
@@ -54,6 +56,7 @@ type Cache struct {
 
 	regionFlight singleflight.Group
 	stores       storeCache
+	stats        cacheCounters
 
 	// epoch is the cache's creation time; region expiries are monotonic
 	// nanoseconds since it (see now).
@@ -111,7 +114,7 @@ func (c *Cache) fresh(r *Region, now int64) bool {
 	}
 	exp := r.expireAt.Load()
 	if now >= exp {
-		r.invalidate(Expired)
+		c.invalidate(r, Expired)
 		return false
 	}
 	// Every TTL is below ttl+jitter, so while more than half of that is
@@ -150,9 +153,12 @@ func (c *Cache) searchBefore(key []byte) *Region {
 	return found
 }
 
-// TryLocateKey returns the location of key from the cache only.
+// TryLocateKey returns the location of key from the cache only. It never
+// calls PD, so it is for observing the cache (tests, diagnostics) rather
+// than routing.
 func (c *Cache) TryLocateKey(key []byte) (Location, bool) {
 	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
+		c.stats.hits.add(r.id)
 		return r.location(), true
 	}
 	return Location{}, false
@@ -176,6 +182,7 @@ func (c *Cache) RegionByKey(ctx context.Context, key []byte) (*Region, error) {
 
 func (c *Cache) regionByKey(ctx context.Context, key []byte) (*Region, error) {
 	if r := c.search(key); r != nil && r.Contains(key) && c.fresh(r, c.now()) {
+		c.stats.hits.add(r.id)
 		return r, nil
 	}
 	return c.load(ctx, "k"+string(key), func(ctx context.Context) (*Region, error) {
@@ -191,6 +198,7 @@ func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) 
 		return c.LocateKey(ctx, lastKeyProbe)
 	}
 	if r := c.searchBefore(key); r != nil && r.ContainsByEnd(key) && c.fresh(r, c.now()) {
+		c.stats.hits.add(r.id)
 		return r.location(), nil
 	}
 	r, err := c.load(ctx, "e"+string(key), func(ctx context.Context) (*Region, error) {
@@ -206,7 +214,8 @@ func (c *Cache) LocateEndKey(ctx context.Context, key []byte) (Location, error) 
 var lastKeyProbe = bytes.Repeat([]byte{0xff}, 512)
 
 // LocateRegionByID returns the location of the region with the given id,
-// loading it from PD on a miss.
+// loading it from PD on a miss: for callers that hold a region id from
+// elsewhere (a lock's region in lock resolution, a CLI argument).
 func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, error) {
 	r, err := c.RegionByID(ctx, id)
 	if err != nil {
@@ -219,6 +228,7 @@ func (c *Cache) LocateRegionByID(ctx context.Context, id uint64) (Location, erro
 // on a miss.
 func (c *Cache) RegionByID(ctx context.Context, id uint64) (*Region, error) {
 	if r := c.regionOfID(id); r != nil && c.fresh(r, c.now()) {
+		c.stats.hits.add(r.id)
 		return r, nil
 	}
 	return c.load(ctx, fmt.Sprintf("i%d", id), func(ctx context.Context) (*Region, error) {
@@ -260,6 +270,7 @@ func (c *Cache) dropID(r *Region) {
 // load runs fn once per flight key however many callers miss on it at the
 // same time; every caller still honours its own ctx.
 func (c *Cache) load(ctx context.Context, key string, fn func(context.Context) (*Region, error)) (*Region, error) {
+	c.stats.misses.Add(1)
 	for retried := false; ; retried = true {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -270,7 +281,12 @@ func (c *Cache) load(ctx context.Context, key string, fn func(context.Context) (
 		ch := c.regionFlight.DoChan(key, func() (any, error) {
 			fctx, cancel := flightContext(ctx)
 			defer cancel()
-			return fn(fctx)
+			c.stats.loads.Add(1)
+			r, err := fn(fctx)
+			if err != nil {
+				c.stats.loadErrors.Add(1)
+			}
+			return r, err
 		})
 		select {
 		case res := <-ch:
@@ -444,7 +460,7 @@ func (c *Cache) insertLocked(t *btree.BTreeG[item], r *Region) bool {
 			t.Delete(item{start: o.StartKey()})
 		}
 		c.dropID(o)
-		o.invalidate(EpochNotMatch)
+		c.invalidate(o, EpochNotMatch)
 	}
 	t.ReplaceOrInsert(item{start: start, r: r})
 	c.idMu.Lock()
@@ -470,9 +486,9 @@ func containsRegion(rs []*Region, r *Region) bool {
 func (c *Cache) Len() int { return c.tree.Load().Len() }
 
 // PurgeExpired removes up to limit regions that are invalid or whose TTL
-// passed, and returns how many it removed. The cache never runs it by itself
-// (it starts no goroutines); an owner that keeps a cache for long may call it
-// periodically to bound memory held by regions nobody reads any more.
+// passed, and returns how many it removed. The cache runs nothing by itself;
+// [Cache.StartUpkeep] runs a bounded purge periodically, or an owner may call
+// this to bound memory held by regions nobody reads any more.
 func (c *Cache) PurgeExpired(limit int) int {
 	now := c.now()
 	var dead []*Region
@@ -482,6 +498,13 @@ func (c *Cache) PurgeExpired(limit int) int {
 		}
 		return len(dead) < limit
 	})
+	return c.remove(dead)
+}
+
+// remove drops the given regions from the cache, each only if it is still
+// the cached entry for its start key (a reload may have replaced it since
+// the caller saw it), and returns how many it removed.
+func (c *Cache) remove(dead []*Region) int {
 	if len(dead) == 0 {
 		return 0
 	}
@@ -490,8 +513,6 @@ func (c *Cache) PurgeExpired(limit int) int {
 	t := c.tree.Load().Clone()
 	n := 0
 	for _, r := range dead {
-		// Only remove the entry if it is still this region: a reload
-		// may have replaced it since the scan.
 		if got, ok := t.Get(item{start: r.StartKey()}); ok && got.r == r {
 			t.Delete(item{start: r.StartKey()})
 			c.dropID(r)
@@ -499,5 +520,29 @@ func (c *Cache) PurgeExpired(limit int) int {
 		}
 	}
 	c.tree.Store(t)
+	c.stats.purged.Add(uint64(n))
 	return n
+}
+
+// purgeScan looks at up to scan cached regions starting at from (the first
+// region when from is nil), removes the expired or invalid ones, and returns
+// the start key to resume from (nil after the last region) and how many it
+// removed. Unlike PurgeExpired it bounds the work of one call whatever the
+// cache size, for a loop that sweeps the cache a little at a time.
+func (c *Cache) purgeScan(from []byte, scan int) (next []byte, removed int) {
+	now := c.now()
+	var dead []*Region
+	seen := 0
+	c.tree.Load().AscendGreaterOrEqual(item{start: from}, func(it item) bool {
+		if seen == scan {
+			next = it.start
+			return false
+		}
+		seen++
+		if it.r.Invalid() != Valid || now >= it.r.expireAt.Load() {
+			dead = append(dead, it.r)
+		}
+		return true
+	})
+	return next, c.remove(dead)
 }

@@ -122,7 +122,7 @@ func TestLocateEndKey(t *testing.T) {
 			for _, warm := range []bool{false, true} {
 				c := newCache(t, pd)
 				if warm {
-					if _, err := c.LocateKeyRange(t.Context(), nil, nil); err != nil {
+					if err := warmAll(t.Context(), c); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -345,52 +345,6 @@ func TestRegionTTL(t *testing.T) {
 			t.Fatalf("PD scans = %d after TTL, want 2", n)
 		}
 	})
-}
-
-func TestGroupKeysByRegion(t *testing.T) {
-	t.Parallel()
-	c := newCache(t, newFakePD("c", "f"))
-	keys := [][]byte{[]byte("a"), []byte("b"), []byte("g"), []byte("d"), []byte("a1"), []byte("h")}
-	groups, err := c.GroupKeysByRegion(t.Context(), keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := ""
-	for _, g := range groups {
-		got += fmt.Sprintf("%d:%q ", g.Location.Region.ID, g.Keys)
-	}
-	if want := `1:["a" "b" "a1"] 3:["g" "h"] 2:["d"] `; got != want {
-		t.Fatalf("groups %s, want %s", got, want)
-	}
-}
-
-func TestSplitRangeByRegions(t *testing.T) {
-	t.Parallel()
-	c := newCache(t, newFakePD("c", "f"))
-	for _, tc := range []struct {
-		start, end string
-		want       string
-	}{
-		{"a", "b", `1["a","b") `},
-		{"b", "g", `1["b","c") 2["c","f") 3["f","g") `},
-		{"c", "f", `2["c","f") `},
-		{"", "", `1["","c") 2["c","f") 3["f","") `},
-	} {
-		rs, err := c.SplitRangeByRegions(t.Context(), []byte(tc.start), []byte(tc.end))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := ""
-		for _, r := range rs {
-			got += fmt.Sprintf("%d[%q,%q) ", r.Location.Region.ID, r.Start, r.End)
-		}
-		if got != tc.want {
-			t.Errorf("[%q,%q): %s, want %s", tc.start, tc.end, got, tc.want)
-		}
-	}
-	if _, err := c.SplitRangeByRegions(t.Context(), []byte("z"), []byte("a")); !errors.Is(err, locate.ErrInvalidRange) {
-		t.Fatalf("reversed range: %v", err)
-	}
 }
 
 func TestBuckets(t *testing.T) {

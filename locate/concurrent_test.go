@@ -1,9 +1,11 @@
 package locate_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // TestConcurrentSafeCache runs lookups against splits, invalidations and
@@ -68,7 +71,7 @@ func TestPurgeExpired(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		c := newCache(t, newFakePD("c", "f", "k"), locate.WithRegionTTL(time.Minute, 0))
-		if _, err := c.LocateKeyRange(t.Context(), nil, nil); err != nil {
+		if err := warmAll(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 		c.InvalidateRegion(2, locate.Other)
@@ -94,4 +97,62 @@ func TestRecordHealthFeedback(t *testing.T) {
 	if s.SlowScore() != 90 {
 		t.Fatalf("slow score %d, want 90", s.SlowScore())
 	}
+}
+
+// TestConcurrentSafeRouter sends batches from several goroutines while PD
+// splits regions under them: every key must be served exactly once, by a
+// batch whose region holds it.
+func TestConcurrentSafeRouter(t *testing.T) {
+	t.Parallel()
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	e := newRouteEnv(t, nil, "m")
+	key := func(k []byte) ([]byte, int) { return k, len(k) }
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(seed, uint64(g)))
+			for range 50 {
+				keys := make([][]byte, 1+rng.IntN(40))
+				for i := range keys {
+					keys[i] = fmt.Appendf(nil, "%c%03d", 'a'+rng.IntN(26), rng.IntN(1000))
+				}
+				opts := []locate.BatchOption{locate.WithBatchLimit(1+rng.IntN(8), 0), locate.WithConcurrency(1 + rng.IntN(4))}
+				batches, err := locate.GroupByRegion(t.Context(), e.router, keys, key, opts...)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				served := make([]atomic.Int32, len(keys))
+				err = locate.SendBatches(t.Context(), retry.New(time.Minute), e.router, batches, key, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[[]byte]) error {
+					if _, err := e.sender.Send(ctx, bo, batchGet(b.Items), b.Location.Region); err != nil {
+						return err
+					}
+					for i, k := range b.Items {
+						if !b.Location.Contains(k) {
+							return fmt.Errorf("batch of [%q, %q) holds %q", b.Location.StartKey, b.Location.EndKey, k)
+						}
+						served[b.Index[i]].Add(1)
+					}
+					return nil
+				}, opts...)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i := range served {
+					if n := served[i].Load(); n != 1 {
+						t.Errorf("key %q served %d times", keys[i], n)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 25 {
+			e.pd.split(fmt.Sprintf("%c5", 'a'+i))
+		}
+	})
+	wg.Wait()
 }

@@ -7,10 +7,54 @@
 //
 // # Usage
 //
-//	cache, err := locate.New(pd) // pd: *pdclient.Client or any [PD]
-//	loc, err := cache.LocateKey(ctx, key)
-//	groups, err := cache.GroupKeysByRegion(ctx, keys)
-//	ranges, err := cache.SplitRangeByRegions(ctx, start, end)
+// Client modules (rawkv today, twopc and txnkv next) route every request
+// through a [Router]; they never locate keys or retry stale regions
+// themselves:
+//
+//	cache, err := locate.New(pd)             // pd: *pdclient.Client or any [PD]
+//	sender := locate.NewSender(cache, rpc)   // rpc: *kvrpc.Client
+//	codec, err := keycodec.NewV1(keycodec.Txn) // or NewV2(mode, keyspaceID)
+//	router := locate.NewRouter(sender, codec)
+//
+//	resp, err := router.SendKey(ctx, bo, key, req)                    // one key
+//	err = router.WalkRange(ctx, bo, start, end, fn)                   // region by region
+//	batches, err := locate.GroupByRegion(ctx, router, items, keyOf, opts...)
+//	err = locate.SendBatches(ctx, bo, router, batches, keyOf, send, opts...)
+//
+// # Routing
+//
+// The Router covers the three shapes of traffic; each locates again and
+// resends on its own after an error matching [ErrRegionStale], backing off
+// with retry.RegionMiss on the caller's Backoffer, and honours ctx:
+//
+//   - [Router.SendKey] sends one request to the region of one key (point
+//     reads and writes, a transaction's primary-key operations).
+//   - [Router.WalkRange] and [Router.WalkRangeReverse] hand a [SpanFunc] the
+//     range's piece in each region, one region at a time, so memory stays
+//     bounded (scans page by page, DeleteRange, Checksum, GC's ScanLock
+//     over every region).
+//   - [GroupByRegion] sorts caller items of any type by key, groups them by
+//     region and cuts each group by count and bytes ([WithBatchLimit]);
+//     [SendBatches] fans the batches out under [WithConcurrency], each on a
+//     fork of the caller's Backoffer, and groups a batch again when its
+//     region changed. [Batch.Index] maps results back to the caller's
+//     order. For 2PC, [WithPrimary] marks and places first the primary's
+//     batch and [WithPrimaryFirst] sends it before the others.
+//
+// The transactional modules use the same helpers: 2PC groups mutations
+// with [WithPrimary] and client-go's 16 KiB [WithBatchLimit] (key+value
+// sizes for prewrite, key sizes for commit and cleanup), and commits with
+// [WithPrimaryFirst] (or sends the primary batch alone and the rest later on
+// a Clone of its Backoffer); a snapshot's BatchGet groups by 5120 keys; a
+// snapshot's Scan and GC's ScanLock call [Router.WalkRange] once per page,
+// stopping a walk when a page fills and resuming after its last key.
+//
+// Keys given to a Router are wire keys (what TiKV stores in its key space,
+// keyspace prefix included); region boundaries in a [Location] are region
+// keys, as PD reports them. The Router's codec (package locate/keycodec)
+// converts between the two (identity for raw API V1, memcomparable encoding for
+// transactional keys and for API V2), so raw and transactional clients can
+// share one [Cache]. [Span] bounds are wire keys.
 //
 // # The cache
 //
@@ -32,23 +76,26 @@
 // failed, so one request never loops on one replica. Each region error TiKV
 // returns is turned into a cache update and, where waiting helps, a backoff of
 // the matching retry kind (see package retry). An error matching
-// [ErrRegionStale] sends the caller back to locate its keys again:
+// [ErrRegionStale] means the keys must be located again, which the
+// [Router] does.
 //
-//	for {
-//		loc, err := cache.LocateKey(ctx, key)
-//		...
-//		resp, err := sender.Send(ctx, bo, req, loc.Region)
-//		if errors.Is(err, locate.ErrRegionStale) {
-//			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil { return err }
-//			continue
-//		}
-//		...
-//	}
+// # Upkeep and stats
+//
+// [Cache.StartUpkeep] starts the cache's optional background loop (the
+// facade runs it for its whole life): it purges expired and invalid regions
+// a bounded number at a time ([WithPurge]), reloads the store list from PD
+// ([WithStoreRefresh]) and, given a [HealthChecker] such as *kvrpc.Client,
+// probes every store the sender marked unreachable through the gRPC health
+// service until it answers SERVING, then marks it reachable again
+// ([WithProbe]). [Upkeep.Close] stops it. [Cache.Stats] returns the cache's
+// counters: hits, misses, PD loads, invalidations by [InvalidReason],
+// purges, store refreshes and probes.
 //
 // # Concurrency and errors
 //
-// A [Cache] and a [Sender] are safe for concurrent use and start no
-// goroutines. Lookups
+// A [Cache], a [Sender] and a [Router] are safe for concurrent use and
+// start no goroutines ([SendBatches] runs batches on goroutines it waits
+// for). Lookups
 // honour their ctx; a PD load shared by several callers runs until the last
 // caller's deadline. Errors are sentinels or the PD client's own errors,
 // wrapped. PD knowing no region or store is [ErrRegionNotFound] and

@@ -183,3 +183,18 @@ func (pd *fakePD) regionVer(key string) uint64 {
 	defer pd.mu.Unlock()
 	return pd.regions[pd.indexLocked([]byte(key))].Meta.RegionEpoch.Version
 }
+
+// warmAll loads every region into c, walking the key space from -inf.
+func warmAll(ctx context.Context, c *locate.Cache) error {
+	var key []byte
+	for {
+		loc, err := c.LocateKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		if len(loc.EndKey) == 0 {
+			return nil
+		}
+		key = loc.EndKey
+	}
+}

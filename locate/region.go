@@ -193,8 +193,10 @@ func (r *Region) Buckets() *metapb.Buckets { return r.buckets.Load() }
 // Invalid returns why the region was invalidated, or [Valid].
 func (r *Region) Invalid() InvalidReason { return InvalidReason(r.invalid.Load()) }
 
-func (r *Region) invalidate(reason InvalidReason) {
-	r.invalid.CompareAndSwap(uint32(Valid), uint32(reason))
+// invalidate records reason unless r is invalid already, and reports
+// whether it did.
+func (r *Region) invalidate(reason InvalidReason) bool {
+	return r.invalid.CompareAndSwap(uint32(Valid), uint32(reason))
 }
 
 // switchLeader moves the leader to the peer on storeID. It reports false

@@ -188,7 +188,7 @@ func (s *Sender) onSendFail(ctx context.Context, bo *retry.Backoffer, sel *selec
 	}
 	sel.markFailed(t.idx)
 	t.store.MarkUnreachable()
-	s.logger.Info("locate: store unreachable", slog.Uint64("store_id", t.store.ID()), slog.Any("err", err))
+	s.logger.Info("locate: store unreachable", slog.Uint64("store_id", t.store.ID()), slog.Any("error", err))
 	return bo.Backoff(ctx, retry.TiKVRPC, err)
 }
 
@@ -299,7 +299,7 @@ func (s *Sender) onRegionError(ctx context.Context, bo *retry.Backoffer, sel *se
 		return fail()
 	default:
 		s.cache.InvalidateRegion(ver.ID, Other)
-		s.logger.Info("locate: unknown region error", slog.Uint64("region_id", ver.ID), slog.String("err", fmt.Sprint(re)))
+		s.logger.Info("locate: unknown region error", slog.Uint64("region_id", ver.ID), slog.String("error", fmt.Sprint(re)))
 		return stale()
 	}
 }

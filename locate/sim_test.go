@@ -13,6 +13,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
@@ -51,24 +52,10 @@ func startSimEnv(t *testing.T, opts tikvsim.Options, cacheOpts ...locate.Option)
 	return &simEnv{sim: sim, pd: pd, cache: cache, rpc: rpc, snd: locate.NewSender(cache, rpc)}
 }
 
-// do is the loop every client module runs around the sender: locate the key,
-// send, and on a stale-region error back off and locate again.
+// do sends the request build returns to the region of key through a
+// Router, which locates again after stale-region errors.
 func (e *simEnv) do(ctx context.Context, key []byte, build func() *kvrpc.Request, opts ...locate.SendOption) (*kvrpc.Response, error) {
-	bo := retry.New(20 * time.Second)
-	for {
-		loc, err := e.cache.LocateKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := e.snd.Send(ctx, bo, build(), loc.Region, opts...)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		return resp, err
-	}
+	return locate.NewRouter(e.snd, nil).SendKey(ctx, retry.New(20*time.Second), key, build(), opts...)
 }
 
 func (e *simEnv) put(ctx context.Context, key, value string) error {
@@ -376,5 +363,71 @@ func TestSimStaleReadFallsBackToLeader(t *testing.T) {
 	// follower; each of those must have fallen back to the leader.
 	if followers == 0 || perStore[r.Leader] != 20 {
 		t.Fatalf("requests per store %v: want followers tried and all 20 reads finished on leader %d", perStore, r.Leader)
+	}
+}
+
+// TestSimTxnRouting routes transactional requests (API V1) through regions
+// split at transactional keys, whose boundaries PD holds memcomparable-
+// encoded. tikvsim checks every key against the encoded boundaries, so a
+// request routed by raw-key comparison would come back KeyNotInRegion until
+// the budget ran out.
+func TestSimTxnRouting(t *testing.T) {
+	t.Parallel()
+	e := startSimEnv(t, tikvsim.Options{Stores: 1, Replicas: 1})
+	for _, k := range []string{"b\x00", "c", "d"} {
+		if _, err := e.sim.SplitRegion([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codec, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router := locate.NewRouter(e.snd, codec)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	bo := retry.New(2 * time.Second)
+
+	keys := [][]byte{[]byte("c"), []byte("b"), []byte("b\x00"), []byte("ba"), []byte("a"), []byte("d\x00")}
+	for _, k := range keys {
+		if _, err := router.SendKey(ctx, bo, k, kvrpc.NewGet(&kvrpcpb.GetRequest{Key: k, Version: 1})); err != nil {
+			t.Fatalf("Get %q: %v", k, err)
+		}
+	}
+
+	key := func(k []byte) ([]byte, int) { return k, len(k) }
+	batches, err := locate.GroupByRegion(ctx, router, keys, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range batches {
+		got = append(got, fmt.Sprintf("%q", b.Items))
+	}
+	if g, want := fmt.Sprint(got), `[["a" "b"] ["b\x00" "ba"] ["c"] ["d\x00"]]`; g != want {
+		t.Fatalf("batches %s, want %s", g, want)
+	}
+	err = locate.SendBatches(ctx, bo, router, batches, key, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[[]byte]) error {
+		_, err := e.snd.Send(ctx, bo, kvrpc.NewBatchGet(&kvrpcpb.BatchGetRequest{Keys: b.Items, Version: 1}), b.Location.Region)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var spans []string
+	err = router.WalkRange(ctx, bo, []byte("a"), []byte("e"), func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+		spans = append(spans, fmt.Sprintf("[%q,%q)", s.Start, s.End))
+		_, err := e.snd.Send(ctx, bo, kvrpc.NewScan(&kvrpcpb.ScanRequest{StartKey: s.Start, EndKey: s.End, Limit: 10, Version: 1}), s.Location.Region)
+		return false, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, want := fmt.Sprint(spans), `[["a","b\x00") ["b\x00","c") ["c","d") ["d","e")]`; g != want {
+		t.Fatalf("spans %s, want %s", g, want)
+	}
+	if tries := bo.Tries(); len(tries) != 0 {
+		t.Fatalf("backed off %v: some request was routed to the wrong region", tries)
 	}
 }

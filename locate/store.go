@@ -190,8 +190,10 @@ func (c *Cache) InvalidateStore(id uint64) {
 func (c *Cache) RefreshStores(ctx context.Context) ([]*Store, error) {
 	ms, err := c.pd.GetAllStores(ctx)
 	if err != nil {
+		c.stats.refreshErrors.Add(1)
 		return nil, err
 	}
+	c.stats.refreshes.Add(1)
 	out := make([]*Store, 0, len(ms))
 	for _, m := range ms {
 		if m.GetState() == metapb.StoreState_Tombstone {

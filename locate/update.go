@@ -12,7 +12,7 @@ import (
 // next lookup reloads it from PD.
 func (c *Cache) InvalidateRegion(id uint64, reason InvalidReason) {
 	if r := c.regionOfID(id); r != nil {
-		r.invalidate(reason)
+		c.invalidate(r, reason)
 		c.cfg.logger.Info("locate: region invalidated", slog.Uint64("region_id", id), slog.String("reason", reason.String()))
 	}
 }
@@ -27,7 +27,7 @@ func (c *Cache) UpdateLeader(ver VerID, leader *metapb.Peer) bool {
 		return r != nil
 	}
 	if !r.switchLeader(leader.GetId(), leader.GetStoreId()) {
-		r.invalidate(NoLeader)
+		c.invalidate(r, NoLeader)
 		c.cfg.logger.Info("locate: leader hint names unknown peer", slog.Uint64("region_id", ver.ID),
 			slog.Uint64("store_id", leader.GetStoreId()))
 		return false

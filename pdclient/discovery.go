@@ -200,9 +200,9 @@ func (c *Client) discoverFrom(ctx context.Context, addr string) error {
 	if old != nil {
 		c.stats.leaderChanges.Add(1)
 		close(old.changed)
-		c.log.Info("PD leader changed", slog.String("from", old.Addr), slog.String("to", leaderAddr))
+		c.log.Info("pdclient: leader changed", slog.String("from", old.Addr), slog.String("to", leaderAddr))
 	} else {
-		c.log.Info("PD leader found", slog.String("addr", leaderAddr), slog.Uint64("cluster_id", c.clusterID.Load()))
+		c.log.Info("pdclient: leader found", slog.String("addr", leaderAddr), slog.Uint64("cluster_id", c.clusterID.Load()))
 	}
 	return nil
 }
@@ -227,7 +227,7 @@ func (c *Client) discoveryLoop() {
 			if err == nil || c.ctx.Err() != nil {
 				break
 			}
-			c.log.Warn("PD member discovery failed", slog.Any("error", err))
+			c.log.Warn("pdclient: member discovery failed", slog.Any("error", err))
 			if bo.Backoff(c.ctx, c.cfg.kind, err) != nil {
 				return // only the lifecycle ctx ends an unbounded backoff
 			}

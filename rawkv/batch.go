@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
@@ -18,27 +16,17 @@ import (
 
 // item is one key of a batch call.
 type item struct {
-	idx   int    // position in the caller's slices
 	wire  []byte // key as TiKV sees it
-	rk    []byte // region key
 	value []byte
 	ttl   uint64
 }
 
-func (it *item) size() int { return len(it.wire) + len(it.value) }
+// itemKey is the routing view of an item: its wire key, and the bytes it
+// adds to a request (counted against WithBatchLimits' byte limit).
+func itemKey(it item) ([]byte, int) { return it.wire, len(it.wire) + len(it.value) }
 
-// chunk is the part of a batch one RPC carries.
-type chunk struct {
-	loc   locate.Location
-	items []item
-}
-
-// chunkSender sends one chunk; a stale-region error sends its keys back to
-// be grouped again.
-type chunkSender func(ctx context.Context, bo *retry.Backoffer, ch chunk) error
-
-// prepareItems validates keys (and values) and returns them sorted by region
-// key, so grouping walks each region once.
+// prepareItems validates keys (and values) and returns them in the
+// caller's order.
 func (c *Client) prepareItems(keys, values [][]byte, ttls []uint64) ([]item, error) {
 	if len(keys) > c.cfg.maxBatchKeys {
 		return nil, fmt.Errorf("%w: %d keys, limit %d", ErrBatchTooLarge, len(keys), c.cfg.maxBatchKeys)
@@ -50,7 +38,7 @@ func (c *Client) prepareItems(keys, values [][]byte, ttls []uint64) ([]item, err
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", i, err)
 		}
-		it := item{idx: i, wire: w, rk: c.codec.regionKey(w)}
+		it := item{wire: w}
 		if values != nil {
 			if err := c.checkValue(values[i]); err != nil {
 				return nil, fmt.Errorf("key %d: %w", i, err)
@@ -60,85 +48,32 @@ func (c *Client) prepareItems(keys, values [][]byte, ttls []uint64) ([]item, err
 		if ttls != nil {
 			it.ttl = ttls[i]
 		}
-		total += it.size()
+		total += len(it.wire) + len(it.value)
 		if total > c.cfg.maxBatchBytes {
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrBatchTooLarge, c.cfg.maxBatchBytes)
 		}
 		items[i] = it
 	}
-	slices.SortStableFunc(items, func(a, b item) int { return bytes.Compare(a.rk, b.rk) })
 	return items, nil
 }
 
 // runBatch groups items by region, cuts each group by the batch limits and
-// sends the chunks in parallel, at most WithParallelism at a time. Chunks
-// whose region changed are grouped again and resent; every chunk shares the
-// call's backoff budget.
-//
-// Resending a chunk after a stale-region error is safe for reads and writes:
-// TiKV rejected the whole request before executing it.
-func (c *Client) runBatch(ctx context.Context, bo *retry.Backoffer, items []item, send chunkSender) error {
-	chunks, err := c.groupItems(ctx, items)
+// sends the batches in parallel, at most WithParallelism at a time, all on
+// the call's backoff budget. The router groups again and resends a batch
+// whose region changed: safe for reads and writes, since TiKV rejected the
+// whole request before executing it.
+func (c *Client) runBatch(ctx context.Context, items []item, send locate.BatchFunc[item]) error {
+	batches, err := locate.GroupByRegion(ctx, c.router, items, itemKey, c.batchOpts...)
 	if err != nil {
-		return err
+		return c.wrapErr(err)
 	}
-	if len(chunks) == 1 {
-		return c.sendChunk(ctx, bo, chunks[0], send)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.cfg.parallelism)
-	for _, ch := range chunks {
-		g.Go(func() error { return c.sendChunk(gctx, bo.Fork(), ch, send) })
-	}
-	return g.Wait()
+	return c.wrapErr(locate.SendBatches(ctx, c.newBackoffer(), c.router, batches, itemKey, send, c.batchOpts...))
 }
 
-func (c *Client) sendChunk(ctx context.Context, bo *retry.Backoffer, ch chunk, send chunkSender) error {
-	err := send(ctx, bo, ch)
-	if errors.Is(err, locate.ErrRegionStale) {
-		if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-			return c.wrapErr(err)
-		}
-		return c.runBatch(ctx, bo, ch.items, send)
-	}
-	return err
-}
-
-// groupItems cuts sorted items into chunks: one region each, at most
-// batchKeys keys, closed once batchBytes is reached.
-func (c *Client) groupItems(ctx context.Context, items []item) ([]chunk, error) {
-	var out []chunk
-	for i := 0; i < len(items); {
-		loc, err := c.cache.LocateKey(ctx, items[i].rk)
-		if err != nil {
-			return nil, c.wrapErr(err)
-		}
-		j := i
-		for j < len(items) && loc.Contains(items[j].rk) {
-			j++
-		}
-		if j == i {
-			// The cache answered with a region that does not hold the
-			// key; never loop on it.
-			return nil, fmt.Errorf("rawkv: region cache returned %v not containing key %q", loc.Region, items[i].wire)
-		}
-		for start := i; start < j; {
-			end, size := start, 0
-			for end < j && end-start < c.cfg.batchKeys && size < c.cfg.batchBytes {
-				size += items[end].size()
-				end++
-			}
-			out = append(out, chunk{loc: loc, items: items[start:end]})
-			start = end
-		}
-		i = j
-	}
-	return out, nil
-}
-
-// sendChunkRPC sends one chunk's request to its region.
-func (c *Client) sendChunkRPC(ctx context.Context, bo *retry.Backoffer, ch chunk, write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
-	resp, err := c.sender.Send(ctx, bo, req, ch.loc.Region, c.sendOpts()...)
+// sendBatchRPC sends one batch's request to its region. A stale region
+// error goes back to the router unchanged, to be grouped again.
+func (c *Client) sendBatchRPC(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item], write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
+	resp, err := c.sender.Send(ctx, bo, req, b.Location.Region, c.sendOpts()...)
 	if err != nil {
 		if errors.Is(err, locate.ErrRegionStale) {
 			return nil, err
@@ -155,7 +90,7 @@ func (c *Client) BatchGet(ctx context.Context, keys [][]byte, opts ...CallOption
 	if err := c.checkOpen(); err != nil {
 		return nil, err
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return nil, err
 	}
@@ -167,34 +102,34 @@ func (c *Client) BatchGet(ctx context.Context, keys [][]byte, opts ...CallOption
 	if len(items) == 0 {
 		return out, nil
 	}
-	err = c.runBatch(ctx, c.newBackoffer(), items, func(ctx context.Context, bo *retry.Backoffer, ch chunk) error {
-		ks := make([][]byte, 0, len(ch.items))
-		for i, it := range ch.items {
-			if i == 0 || !bytes.Equal(it.wire, ch.items[i-1].wire) {
+	err = c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+		ks := make([][]byte, 0, len(b.Items))
+		for i, it := range b.Items {
+			if i == 0 || !bytes.Equal(it.wire, b.Items[i-1].wire) {
 				ks = append(ks, it.wire)
 			}
 		}
-		req := kvrpc.NewRawBatchGet(&kvrpcpb.RawBatchGetRequest{Context: c.codec.context(), Keys: ks, Cf: cf})
-		resp, err := c.sendChunkRPC(ctx, bo, ch, false, req)
+		req := kvrpc.NewRawBatchGet(&kvrpcpb.RawBatchGetRequest{Context: c.codec.Context(), Keys: ks, Cf: cf})
+		resp, err := c.sendBatchRPC(ctx, bo, b, false, req)
 		if err != nil {
 			return err
 		}
-		// Each chunk writes only its own items' slots, so chunks running in
-		// parallel never touch the same element.
+		// Each batch writes only its own items' slots, so batches running
+		// in parallel never touch the same element.
 		pos := 0
 		for _, p := range resp.Message().(*kvrpcpb.RawBatchGetResponse).Pairs {
 			if p.Error != nil {
 				return serverErr(kvrpc.CmdRawBatchGet, keyErrorText(p.Error))
 			}
-			for pos < len(ch.items) && bytes.Compare(ch.items[pos].wire, p.Key) < 0 {
+			for pos < len(b.Items) && bytes.Compare(b.Items[pos].wire, p.Key) < 0 {
 				pos++
 			}
 			v := p.Value
 			if v == nil {
 				v = []byte{}
 			}
-			for k := pos; k < len(ch.items) && bytes.Equal(ch.items[k].wire, p.Key); k++ {
-				out[ch.items[k].idx] = v
+			for k := pos; k < len(b.Items) && bytes.Equal(b.Items[k].wire, p.Key); k++ {
+				out[b.Index[k]] = v
 			}
 		}
 		return nil
@@ -212,7 +147,7 @@ func (c *Client) BatchGet(ctx context.Context, keys [][]byte, opts ...CallOption
 // the rules of Put.
 func (c *Client) BatchPut(ctx context.Context, keys, values [][]byte, opts ...CallOption) error {
 	co := callOpts(opts)
-	ttl, err := c.codec.ttlSeconds(co.ttl)
+	ttl, err := c.ttlSeconds(co.ttl)
 	if err != nil {
 		return err
 	}
@@ -233,7 +168,7 @@ func (c *Client) BatchPutWithTTL(ctx context.Context, keys, values [][]byte, ttl
 	}
 	secs := make([]uint64, len(ttls))
 	for i, d := range ttls {
-		s, err := c.codec.ttlSeconds(d)
+		s, err := c.ttlSeconds(d)
 		if err != nil {
 			return fmt.Errorf("ttl %d: %w", i, err)
 		}
@@ -249,7 +184,7 @@ func (c *Client) batchPut(ctx context.Context, keys, values [][]byte, ttls []uin
 	if len(keys) != len(values) {
 		return fmt.Errorf("%w: %d keys, %d values", ErrLengthMismatch, len(keys), len(values))
 	}
-	cf, err := c.codec.checkCF(co.cf)
+	cf, err := c.checkCF(co.cf)
 	if err != nil {
 		return err
 	}
@@ -263,13 +198,13 @@ func (c *Client) batchPut(ctx context.Context, keys, values [][]byte, ttls []uin
 	if len(items) == 0 {
 		return nil
 	}
-	return c.runBatch(ctx, c.newBackoffer(), items, func(ctx context.Context, bo *retry.Backoffer, ch chunk) error {
-		pairs := make([]*kvrpcpb.KvPair, len(ch.items))
+	return c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+		pairs := make([]*kvrpcpb.KvPair, len(b.Items))
 		var secs []uint64
 		if ttls != nil {
-			secs = make([]uint64, len(ch.items))
+			secs = make([]uint64, len(b.Items))
 		}
-		for i, it := range ch.items {
+		for i, it := range b.Items {
 			pairs[i] = &kvrpcpb.KvPair{Key: it.wire, Value: it.value}
 			if secs != nil {
 				secs[i] = it.ttl
@@ -278,7 +213,7 @@ func (c *Client) batchPut(ctx context.Context, keys, values [][]byte, ttls []uin
 		req := kvrpc.NewRawBatchPut(&kvrpcpb.RawBatchPutRequest{
 			Context: c.writeContext(), Pairs: pairs, Cf: cf, Ttls: secs, ForCas: c.cfg.atomic,
 		})
-		resp, err := c.sendChunkRPC(ctx, bo, ch, true, req)
+		resp, err := c.sendBatchRPC(ctx, bo, b, true, req)
 		if err != nil {
 			return err
 		}
@@ -295,7 +230,7 @@ func (c *Client) BatchDelete(ctx context.Context, keys [][]byte, opts ...CallOpt
 	if err := c.checkOpen(); err != nil {
 		return err
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return err
 	}
@@ -306,13 +241,13 @@ func (c *Client) BatchDelete(ctx context.Context, keys [][]byte, opts ...CallOpt
 	if len(items) == 0 {
 		return nil
 	}
-	return c.runBatch(ctx, c.newBackoffer(), items, func(ctx context.Context, bo *retry.Backoffer, ch chunk) error {
-		ks := make([][]byte, len(ch.items))
-		for i, it := range ch.items {
+	return c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+		ks := make([][]byte, len(b.Items))
+		for i, it := range b.Items {
 			ks[i] = it.wire
 		}
 		req := kvrpc.NewRawBatchDelete(&kvrpcpb.RawBatchDeleteRequest{Context: c.writeContext(), Keys: ks, Cf: cf, ForCas: c.cfg.atomic})
-		resp, err := c.sendChunkRPC(ctx, bo, ch, true, req)
+		resp, err := c.sendBatchRPC(ctx, bo, b, true, req)
 		if err != nil {
 			return err
 		}

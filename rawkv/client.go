@@ -12,6 +12,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 )
@@ -39,9 +40,12 @@ type Cluster struct {
 // releases what it owns.
 type Client struct {
 	cfg    config
-	codec  *codec
-	cache  *locate.Cache
+	codec  *keycodec.Codec
+	router *locate.Router
 	sender *locate.Sender
+	// batchOpts are the routing options of every batch call; shared
+	// read-only.
+	batchOpts []locate.BatchOption
 
 	closed  atomic.Bool
 	closeMu sync.Mutex
@@ -126,26 +130,44 @@ func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 		if ks.State != keyspacepb.KeyspaceState_ENABLED {
 			return nil, fmt.Errorf("%w: %q is %v", ErrKeyspace, name, ks.State)
 		}
-		if ks.ID > maxKeyspaceID {
+		if ks.ID > keycodec.MaxKeyspaceID {
 			return nil, fmt.Errorf("%w: %q has id %d beyond 24 bits", ErrKeyspace, name, ks.ID)
 		}
 		ksID = ks.ID
 		cfg.logger.Info("rawkv: keyspace loaded", slog.String("keyspace", name), slog.Uint64("keyspace_id", uint64(ksID)))
 	}
 	cfg.boOpts = backoffOptions(cfg.observers)
+	codec, err := newCodec(cfg.apiVersion, ksID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKeyspace, err)
+	}
+	sender := locate.NewSender(cl.Cache, cl.RPC)
 	return &Client{
 		cfg:    cfg,
-		codec:  newCodec(cfg.apiVersion, ksID),
-		cache:  cl.Cache,
-		sender: locate.NewSender(cl.Cache, cl.RPC),
+		codec:  codec,
+		router: locate.NewRouter(sender, codec),
+		sender: sender,
+		batchOpts: []locate.BatchOption{
+			locate.WithBatchLimit(cfg.batchKeys, cfg.batchBytes),
+			locate.WithConcurrency(cfg.parallelism),
+		},
 	}, nil
+}
+
+// newCodec returns the raw key codec of an API version (V1TTL keys are V1
+// keys).
+func newCodec(v APIVersion, keyspaceID uint32) (*keycodec.Codec, error) {
+	if v == V2 {
+		return keycodec.NewV2(keycodec.Raw, keyspaceID)
+	}
+	return keycodec.NewV1(keycodec.Raw)
 }
 
 // APIVersion returns the API version the client speaks.
 func (c *Client) APIVersion() APIVersion { return c.cfg.apiVersion }
 
 // KeyspaceID returns the keyspace id of an API V2 client, 0 otherwise.
-func (c *Client) KeyspaceID() uint32 { return c.codec.keyspaceID }
+func (c *Client) KeyspaceID() uint32 { return c.codec.KeyspaceID() }
 
 // Close releases the parts New built (none for NewWithCluster). Calls made
 // after Close fail with ErrClosed; calls in flight may fail with it too.
@@ -189,34 +211,14 @@ func (c *Client) sendOpts() []locate.SendOption {
 	return opts
 }
 
-// sendToKey sends the request build returns to the region holding the wire
-// key w, locating again after region changes. build is called for every
-// attempt on a new region, so the request never travels to two regions
-// concurrently.
-//
-// Retrying after a stale-region error is safe for reads and writes alike:
-// TiKV answered with a region error, so it did not execute the request.
-func (c *Client) sendToKey(ctx context.Context, bo *retry.Backoffer, w []byte, write bool, build func() *kvrpc.Request) (*kvrpc.Response, error) {
-	rk := c.codec.regionKey(w)
-	opts := c.sendOpts()
-	for {
-		loc, err := c.cache.LocateKey(ctx, rk)
-		if err != nil {
-			return nil, c.wrapErr(err)
-		}
-		req := build()
-		resp, err := c.sender.Send(ctx, bo, req, loc.Region, opts...)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return nil, c.wrapErr(err)
-			}
-			continue
-		}
-		if err != nil {
-			return nil, c.writeErr(req, write, err)
-		}
-		return resp, nil
+// sendToKey sends req to the region holding the wire key w; the router
+// locates the key again after region changes.
+func (c *Client) sendToKey(ctx context.Context, w []byte, write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
+	resp, err := c.router.SendKey(ctx, c.newBackoffer(), w, req, c.sendOpts()...)
+	if err != nil {
+		return nil, c.writeErr(req, write, err)
 	}
+	return resp, nil
 }
 
 // writeErr maps a send failure: a write whose request may have reached the
@@ -242,10 +244,10 @@ func (c *Client) checkKey(k []byte) ([]byte, error) {
 	if len(k) == 0 {
 		return nil, ErrEmptyKey
 	}
-	if len(k)+len(c.codec.prefix) > c.cfg.maxKeySize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(k)+len(c.codec.prefix), c.cfg.maxKeySize)
+	if n := len(k) + c.codec.PrefixLen(); n > c.cfg.maxKeySize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, n, c.cfg.maxKeySize)
 	}
-	return c.codec.wireKey(k), nil
+	return c.codec.EncodeKey(k), nil
 }
 
 func (c *Client) checkValue(v []byte) error {
@@ -261,9 +263,9 @@ func (c *Client) checkRange(start, end []byte) ([]byte, []byte, error) {
 	if len(end) > 0 && string(start) > string(end) {
 		return nil, nil, fmt.Errorf("rawkv: %w: start %q after end %q", ErrInvalidRange, start, end)
 	}
-	if len(start)+len(c.codec.prefix) > c.cfg.maxKeySize || len(end)+len(c.codec.prefix) > c.cfg.maxKeySize {
+	if p := c.codec.PrefixLen(); len(start)+p > c.cfg.maxKeySize || len(end)+p > c.cfg.maxKeySize {
 		return nil, nil, ErrKeyTooLarge
 	}
-	ws, we := c.codec.wireRange(start, end)
+	ws, we := c.codec.EncodeRange(start, end)
 	return ws, we, nil
 }

@@ -20,13 +20,11 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...CallOption) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.sendToKey(ctx, c.newBackoffer(), w, false, func() *kvrpc.Request {
-		return kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: c.codec.context(), Key: w, Cf: cf})
-	})
+	resp, err := c.sendToKey(ctx, w, false, kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
 	if err != nil {
 		return nil, err
 	}
@@ -62,19 +60,17 @@ func (c *Client) Put(ctx context.Context, key, value []byte, opts ...CallOption)
 		return err
 	}
 	co := callOpts(opts)
-	cf, err := c.codec.checkCF(co.cf)
+	cf, err := c.checkCF(co.cf)
 	if err != nil {
 		return err
 	}
-	ttl, err := c.codec.ttlSeconds(co.ttl)
+	ttl, err := c.ttlSeconds(co.ttl)
 	if err != nil {
 		return err
 	}
-	resp, err := c.sendToKey(ctx, c.newBackoffer(), w, true, func() *kvrpc.Request {
-		return kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{
-			Context: c.writeContext(), Key: w, Value: value, Cf: cf, Ttl: ttl, ForCas: c.cfg.atomic,
-		})
-	})
+	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{
+		Context: c.writeContext(), Key: w, Value: value, Cf: cf, Ttl: ttl, ForCas: c.cfg.atomic,
+	}))
 	if err != nil {
 		return err
 	}
@@ -99,13 +95,11 @@ func (c *Client) Delete(ctx context.Context, key []byte, opts ...CallOption) err
 	if err != nil {
 		return err
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return err
 	}
-	resp, err := c.sendToKey(ctx, c.newBackoffer(), w, true, func() *kvrpc.Request {
-		return kvrpc.NewRawDelete(&kvrpcpb.RawDeleteRequest{Context: c.writeContext(), Key: w, Cf: cf, ForCas: c.cfg.atomic})
-	})
+	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawDelete(&kvrpcpb.RawDeleteRequest{Context: c.writeContext(), Key: w, Cf: cf, ForCas: c.cfg.atomic}))
 	if err != nil {
 		return err
 	}
@@ -122,20 +116,18 @@ func (c *Client) GetKeyTTL(ctx context.Context, key []byte, opts ...CallOption) 
 	if err := c.checkOpen(); err != nil {
 		return 0, false, err
 	}
-	if !c.codec.ttlEnabled() {
+	if !c.ttlEnabled() {
 		return 0, false, ErrTTLNotSupported
 	}
 	w, err := c.checkKey(key)
 	if err != nil {
 		return 0, false, err
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return 0, false, err
 	}
-	resp, err := c.sendToKey(ctx, c.newBackoffer(), w, false, func() *kvrpc.Request {
-		return kvrpc.NewRawGetKeyTTL(&kvrpcpb.RawGetKeyTTLRequest{Context: c.codec.context(), Key: w, Cf: cf})
-	})
+	resp, err := c.sendToKey(ctx, w, false, kvrpc.NewRawGetKeyTTL(&kvrpcpb.RawGetKeyTTLRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
 	if err != nil {
 		return 0, false, err
 	}
@@ -184,20 +176,18 @@ func (c *Client) CompareAndSwap(ctx context.Context, key, expected, newValue []b
 		return CASResult{}, err
 	}
 	co := callOpts(opts)
-	cf, err := c.codec.checkCF(co.cf)
+	cf, err := c.checkCF(co.cf)
 	if err != nil {
 		return CASResult{}, err
 	}
-	ttl, err := c.codec.ttlSeconds(co.ttl)
+	ttl, err := c.ttlSeconds(co.ttl)
 	if err != nil {
 		return CASResult{}, err
 	}
-	resp, err := c.sendToKey(ctx, c.newBackoffer(), w, true, func() *kvrpc.Request {
-		return kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{
-			Context: c.writeContext(), Key: w, Value: newValue, Cf: cf, Ttl: ttl,
-			PreviousNotExist: expected == nil, PreviousValue: expected,
-		})
-	})
+	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{
+		Context: c.writeContext(), Key: w, Value: newValue, Cf: cf, Ttl: ttl,
+		PreviousNotExist: expected == nil, PreviousValue: expected,
+	}))
 	if err != nil {
 		return CASResult{}, err
 	}
@@ -218,7 +208,7 @@ func (c *Client) CompareAndSwap(ctx context.Context, key, expected, newValue []b
 // writeContext is the request context of a write: it also bounds how long
 // TiKV may spend executing it.
 func (c *Client) writeContext() *kvrpcpb.Context {
-	ctx := c.codec.context()
+	ctx := c.codec.Context()
 	ctx.MaxExecutionDurationMs = uint64(writeExecutionLimit / time.Millisecond)
 	return ctx
 }

@@ -3,7 +3,6 @@ package rawkv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 
@@ -27,78 +26,6 @@ type Checksum struct {
 	Crc64Xor   uint64
 	TotalKVs   uint64
 	TotalBytes uint64
-}
-
-// regionStep is called for each region piece [start, end) (wire keys; empty
-// end = +inf) of a range walk; it returns whether the walk is done. A stale
-// region error makes the walk locate the piece again.
-type regionStep func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, start, end []byte) (done bool, err error)
-
-// walkForward visits the regions of the wire range [ws, we) in key order.
-// Each region piece is sent once it succeeds, so a piece redone after a
-// stale-region error (TiKV did not execute it) is never counted twice.
-func (c *Client) walkForward(ctx context.Context, bo *retry.Backoffer, ws, we []byte, step regionStep) error {
-	key := ws
-	for {
-		loc, err := c.cache.LocateKey(ctx, c.codec.regionKey(key))
-		if err != nil {
-			return c.wrapErr(err)
-		}
-		regionEnd, err := c.codec.wireBound(loc.EndKey)
-		if err != nil {
-			return err
-		}
-		end, last := regionEnd, false
-		if len(regionEnd) == 0 || (len(we) > 0 && bytes.Compare(regionEnd, we) >= 0) {
-			end, last = we, true
-		} else if bytes.Compare(regionEnd, key) <= 0 {
-			return fmt.Errorf("rawkv: region %v ends at %q, not after %q", loc.Region, regionEnd, key)
-		}
-		done, err := step(ctx, bo, loc, key, end)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return c.wrapErr(err)
-			}
-			continue
-		}
-		if err != nil || done || last {
-			return err
-		}
-		key = regionEnd
-	}
-}
-
-// walkBackward visits the regions of the wire range [ws, we) from the end
-// down; we must be non-empty.
-func (c *Client) walkBackward(ctx context.Context, bo *retry.Backoffer, ws, we []byte, step regionStep) error {
-	upper := we
-	for {
-		loc, err := c.cache.LocateEndKey(ctx, c.codec.regionKey(upper))
-		if err != nil {
-			return c.wrapErr(err)
-		}
-		regionStart, err := c.codec.wireBound(loc.StartKey)
-		if err != nil {
-			return err
-		}
-		lower, last := regionStart, false
-		if bytes.Compare(regionStart, ws) <= 0 {
-			lower, last = ws, true
-		} else if bytes.Compare(regionStart, upper) >= 0 {
-			return fmt.Errorf("rawkv: region %v starts at %q, not before %q", loc.Region, regionStart, upper)
-		}
-		done, err := step(ctx, bo, loc, lower, upper)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return c.wrapErr(err)
-			}
-			continue
-		}
-		if err != nil || done || last {
-			return err
-		}
-		upper = regionStart
-	}
 }
 
 // Scan returns up to limit pairs of [start, end) in ascending key order,
@@ -126,7 +53,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		return nil, fmt.Errorf("%w: %d not in [0, %d]", ErrScanLimitExceeded, limit, MaxScanLimit)
 	}
 	co := callOpts(opts)
-	cf, err := c.codec.checkCF(co.cf)
+	cf, err := c.checkCF(co.cf)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +62,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		return nil, err
 	}
 	if reverse && len(we) == 0 {
-		return nil, fmt.Errorf("rawkv: %w: reverse scan needs an end key under api version %v", ErrInvalidRange, c.codec.version)
+		return nil, fmt.Errorf("rawkv: %w: reverse scan needs an end key under api version %v", ErrInvalidRange, c.cfg.apiVersion)
 	}
 	if limit == 0 || (len(we) > 0 && bytes.Equal(ws, we)) {
 		return nil, nil
@@ -143,15 +70,16 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 	// Sized for the common case up front: growing by append would copy
 	// the pairs several times.
 	out := make([]KV, 0, min(limit, 256))
-	step := func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, s, e []byte) (bool, error) {
+	step := func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+		s, e := sp.Start, sp.End
 		q := &kvrpcpb.RawScanRequest{
-			Context: c.codec.context(), StartKey: s, EndKey: e,
+			Context: c.codec.Context(), StartKey: s, EndKey: e,
 			Limit: uint32(limit - len(out)), KeyOnly: co.keyOnly, Cf: cf,
 		}
 		if reverse {
 			q.StartKey, q.EndKey, q.Reverse = e, s, true
 		}
-		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), loc.Region, c.sendOpts()...)
+		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), sp.Location.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}
@@ -159,7 +87,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 			if p.Error != nil {
 				return false, serverErr(kvrpc.CmdRawScan, keyErrorText(p.Error))
 			}
-			k, err := c.codec.userKey(p.Key)
+			k, err := c.userKey(p.Key)
 			if err != nil {
 				return false, err
 			}
@@ -174,14 +102,13 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		}
 		return len(out) >= limit, nil
 	}
-	bo := c.newBackoffer()
 	if reverse {
-		err = c.walkBackward(ctx, bo, ws, we, step)
+		err = c.router.WalkRangeReverse(ctx, c.newBackoffer(), ws, we, step)
 	} else {
-		err = c.walkForward(ctx, bo, ws, we, step)
+		err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, step)
 	}
 	if err != nil {
-		return nil, err
+		return nil, c.wrapErr(err)
 	}
 	return out, nil
 }
@@ -228,7 +155,7 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 	if c.cfg.atomic {
 		return fmt.Errorf("%w: DeleteRange", ErrNotInAtomicMode)
 	}
-	cf, err := c.codec.checkCF(callOpts(opts).cf)
+	cf, err := c.checkCF(callOpts(opts).cf)
 	if err != nil {
 		return err
 	}
@@ -239,20 +166,18 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 	if len(we) > 0 && bytes.Equal(ws, we) {
 		return nil
 	}
-	return c.walkForward(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, s, e []byte) (bool, error) {
-		req := kvrpc.NewRawDeleteRange(&kvrpcpb.RawDeleteRangeRequest{Context: c.writeContext(), StartKey: s, EndKey: e, Cf: cf})
-		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts()...)
+	err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+		req := kvrpc.NewRawDeleteRange(&kvrpcpb.RawDeleteRangeRequest{Context: c.writeContext(), StartKey: sp.Start, EndKey: sp.End, Cf: cf})
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
 		if err != nil {
-			if errors.Is(err, locate.ErrRegionStale) {
-				return false, err
-			}
-			return false, c.wrapErr(err)
+			return false, err
 		}
 		if m := resp.Message().(*kvrpcpb.RawDeleteRangeResponse); m.Error != "" {
 			return false, serverErr(kvrpc.CmdRawDeleteRange, m.Error)
 		}
 		return false, nil
 	})
+	return c.wrapErr(err)
 }
 
 // Checksum computes the checksum of [start, end) region by region and
@@ -270,13 +195,13 @@ func (c *Client) Checksum(ctx context.Context, start, end []byte) (Checksum, err
 	if len(we) > 0 && bytes.Equal(ws, we) {
 		return sum, nil
 	}
-	err = c.walkForward(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, loc locate.Location, s, e []byte) (bool, error) {
+	err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		req := kvrpc.NewRawChecksum(&kvrpcpb.RawChecksumRequest{
-			Context:   c.codec.context(),
+			Context:   c.codec.Context(),
 			Algorithm: kvrpcpb.ChecksumAlgorithm_Crc64_Xor,
-			Ranges:    []*kvrpcpb.KeyRange{{StartKey: s, EndKey: e}},
+			Ranges:    []*kvrpcpb.KeyRange{{StartKey: sp.Start, EndKey: sp.End}},
 		})
-		resp, err := c.sender.Send(ctx, bo, req, loc.Region, c.sendOpts()...)
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
 		if err != nil {
 			return false, err
 		}

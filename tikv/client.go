@@ -40,6 +40,7 @@ type Client struct {
 	ownPD bool
 	rpc   *kvrpc.Client
 	cache *locate.Cache
+	keep  *locate.Upkeep // nil with WithoutUpkeep
 	raw   *rawkv.Client
 	tsoOb TSOObserver
 
@@ -49,6 +50,8 @@ type Client struct {
 	tso     *tso.Client
 	closed  bool
 	untrack func()
+	// untrackCache stops a CacheStatsTracker; set once in New.
+	untrackCache func()
 }
 
 // New connects to the PD cluster at pdAddrs and builds the shared client
@@ -144,6 +147,16 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	}
 	cachePtr.Store(cache)
 	c.cache = cache
+	if !cfg.upkeep.off {
+		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc)...)
+		if err != nil {
+			// The facade validated the settings; a bad one would still
+			// match ErrInvalidOption, the sentinel every module wraps.
+			return fail(fmt.Errorf("tikv: region cache upkeep: %w", err))
+		}
+		c.keep = keep
+		closers = append(closers, keep.Close)
+	}
 
 	// The caller's raw options come first so the facade's own settings,
 	// which New already validated, win.
@@ -177,6 +190,9 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 				pdStats = c.pd.Stats
 			}
 			c.untrack = st.TrackStats(rpc.Stats, pdStats, c.tsoStats)
+		}
+		if ct, ok := cfg.metrics.(CacheStatsTracker); ok {
+			c.untrackCache = ct.TrackCacheStats(cache.Stats)
 		}
 	}
 	cfg.logger.Info("tikv: client ready",
@@ -248,7 +264,7 @@ func (c *Client) currentTS(ctx context.Context) (Timestamp, error) {
 }
 
 // Close releases everything New started: the raw client, the timestamp
-// client, store connections, and the PD client unless it was shared with
+// client, the region cache's background loop, store connections, and the PD client unless it was shared with
 // WithPDClient. It returns once their goroutines have stopped. Close is
 // idempotent; calls made after it fail with ErrClosed.
 func (c *Client) Close() error {
@@ -264,11 +280,18 @@ func (c *Client) Close() error {
 	if untrack != nil {
 		untrack()
 	}
+	if c.untrackCache != nil {
+		c.untrackCache()
+	}
 	// Users first, then what they use: the raw and TSO clients stop
 	// sending before the RPC and PD clients they send through go away.
 	errs := []error{c.raw.Close()}
 	if t != nil {
 		errs = append(errs, t.Close())
+	}
+	if c.keep != nil {
+		// Before the RPC and PD clients its probes and refreshes use.
+		errs = append(errs, c.keep.Close())
 	}
 	errs = append(errs, c.rpc.Close())
 	if c.ownPD {

@@ -104,6 +104,16 @@
 // timeout, transaction too large, undetermined commit, GC too early,
 // assertion failed) will join this list with package txnkv.
 //
+// # Background work
+//
+// Besides the connections, New starts the region cache's upkeep loop: it
+// drops expired regions a few thousand at a time, reloads the store list
+// from PD every 10 s, and probes each store a request could not reach once a
+// second through the gRPC health service TiKV serves, so that a store that
+// comes back takes requests again within about a second. [WithStoreProbe],
+// [WithRegionPurge] and [WithStoreRefresh] tune it, [WithoutUpkeep] turns it
+// off, and [Client.RegionCacheStats] shows what the cache and the loop did.
+//
 // # Concurrency
 //
 // A Client and the raw client are safe for concurrent use and immutable after

@@ -17,8 +17,9 @@ import (
 // anywhere.
 //
 // Implementations must be safe for concurrent use. Further events come as
-// optional interfaces (StatsTracker, TSOObserver, BackoffObserver) that New looks for with a
-// type assertion, so adding one never breaks an existing implementation.
+// optional interfaces (StatsTracker, TSOObserver, BackoffObserver,
+// CacheStatsTracker) that New looks for with a type assertion, so adding one
+// never breaks an existing implementation.
 type Metrics interface {
 	// InterceptRPC is installed as the kvrpc interceptor of every store
 	// RPC: it must call next exactly once and return its result. It runs

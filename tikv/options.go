@@ -45,6 +45,7 @@ type config struct {
 	connCount      int
 	pd             *pdclient.Client
 	rawOpts        []rawkv.Option
+	upkeep         upkeepConfig
 	errs           []error
 }
 
@@ -91,6 +92,9 @@ func (c *config) validate() error {
 		// The shared PD client was configured by its owner; silently
 		// ignoring a PD setting here would hide a mistake.
 		errs = append(errs, errors.New("WithPDClient excludes WithPDTimeout"))
+	}
+	if err := c.upkeep.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -151,7 +155,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithMetrics hands m the client's events: every store RPC passes through
 // m.InterceptRPC, and the optional interfaces m implements (StatsTracker,
-// TSOObserver, BackoffObserver) are used too. The facade registers nothing anywhere; the
+// TSOObserver, BackoffObserver, CacheStatsTracker) are used too. The facade registers nothing anywhere; the
 // caller owns m and whatever registry it writes to. Default: none.
 func WithMetrics(m Metrics) Option {
 	return optionFunc(func(c *config) {

@@ -5,9 +5,9 @@
 //
 // Library modules never import it, and it never imports the facade: its
 // [Metrics] satisfies the facade's tikv.Metrics interface, and the optional
-// tikv.StatsTracker, tikv.TSOObserver and tikv.BackoffObserver, structurally,
-// with methods whose signatures use only types of kvrpc, pdclient, tso and
-// retry.
+// tikv.StatsTracker, tikv.TSOObserver, tikv.BackoffObserver and
+// tikv.CacheStatsTracker, structurally, with methods whose signatures use
+// only types of kvrpc, locate, pdclient, tso and retry.
 //
 // # Usage
 //
@@ -38,9 +38,22 @@
 //     tikvgo_tso_rounds_total, tikvgo_tso_timestamps_total (their ratio is
 //     the average TSO batch size), tikvgo_tso_failed_rounds_total and
 //     tikvgo_tso_streams_total.
+//   - Region cache counters, from locate.Stats through
+//     [Metrics.TrackCacheStats]: tikvgo_region_cache_hits_total,
+//     tikvgo_region_cache_misses_total (hit ratio = hits / (hits + misses)),
+//     tikvgo_region_cache_loads_total, tikvgo_region_cache_load_errors_total,
+//     tikvgo_region_cache_invalidations_total{reason} (one series per
+//     locate.InvalidReasons value: no_leader, region_not_found,
+//     epoch_not_match, store_not_found, expired, other),
+//     tikvgo_region_cache_purged_total,
+//     tikvgo_region_cache_store_refreshes_total,
+//     tikvgo_region_cache_store_refresh_errors_total,
+//     tikvgo_region_cache_store_probes_total,
+//     tikvgo_region_cache_store_probe_failures_total and
+//     tikvgo_region_cache_stores_recovered_total.
 //
 // Labels are bounded: command names, result classes, backoff kinds and
-// outcomes. Keys, region ids, store addresses and transaction ids never
+// outcomes, invalidation reasons. Keys, region ids, store addresses and transaction ids never
 // become labels.
 //
 // # Concurrency

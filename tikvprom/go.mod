@@ -7,6 +7,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0
+	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/retry v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
@@ -18,11 +19,13 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
+	github.com/google/btree v1.1.3 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
@@ -32,6 +35,7 @@ require (
 
 replace (
 	github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
+	github.com/tikvgo/tikvgo/locate => ../locate
 	github.com/tikvgo/tikvgo/pdclient => ../pdclient
 	github.com/tikvgo/tikvgo/retry => ../retry
 	github.com/tikvgo/tikvgo/tso => ../tso

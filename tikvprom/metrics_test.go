@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvprom"
@@ -36,6 +37,9 @@ type (
 	facadeBackoffObserver interface {
 		ObserveBackoff(ev retry.BackoffEvent)
 	}
+	facadeCacheStatsTracker interface {
+		TrackCacheStats(cache func() locate.Stats) (untrack func())
+	}
 )
 
 var (
@@ -45,6 +49,8 @@ var (
 	// The facade's tikv.BackoffObserver, which hands ObserveBackoff to
 	// rawkv.WithBackoffObserver.
 	_ facadeBackoffObserver = (*tikvprom.Metrics)(nil)
+	// The facade's tikv.CacheStatsTracker.
+	_ facadeCacheStatsTracker = (*tikvprom.Metrics)(nil)
 	// ObserveBackoff fits retry.WithObserver.
 	_ = retry.WithObserver((*tikvprom.Metrics)(nil).ObserveBackoff)
 )
@@ -269,5 +275,42 @@ func TestTrackStatsSumsAndKeepsClosedClients(t *testing.T) {
 	check("tikvgo_tso_timestamps_total", 40)
 	untrackB()
 	check("tikvgo_rpc_batched_requests_total", 15)
+	lint(t, reg)
+}
+
+func TestTrackCacheStats(t *testing.T) {
+	t.Parallel()
+	m, reg := newMetrics(t)
+	a := locate.Stats{Hits: 10, Misses: 2, Loads: 1, Probes: 3, StoresRecovered: 1,
+		Invalidations: locate.Invalidations{EpochNotMatch: 4, Expired: 1}}
+	b := locate.Stats{Hits: 5, Invalidations: locate.Invalidations{EpochNotMatch: 1, NoLeader: 2}}
+	untrackA := m.TrackCacheStats(func() locate.Stats { return a })
+	untrackB := m.TrackCacheStats(func() locate.Stats { return b })
+	defer untrackB()
+	check := func(name string, labels map[string]string, want float64) {
+		t.Helper()
+		mt := find(t, reg, name, labels)
+		if mt == nil {
+			t.Fatalf("no metric %s%v", name, labels)
+		}
+		if got := mt.GetCounter().GetValue(); got != want {
+			t.Errorf("%s%v = %v, want %v", name, labels, got, want)
+		}
+	}
+	none := map[string]string{}
+	check("tikvgo_region_cache_hits_total", none, 15)
+	check("tikvgo_region_cache_misses_total", none, 2)
+	check("tikvgo_region_cache_loads_total", none, 1)
+	check("tikvgo_region_cache_store_probes_total", none, 3)
+	check("tikvgo_region_cache_stores_recovered_total", none, 1)
+	check("tikvgo_region_cache_invalidations_total", map[string]string{"reason": "epoch_not_match"}, 5)
+	check("tikvgo_region_cache_invalidations_total", map[string]string{"reason": "no_leader"}, 2)
+	check("tikvgo_region_cache_invalidations_total", map[string]string{"reason": "region_not_found"}, 0)
+	if n := testutil.CollectAndCount(reg, "tikvgo_region_cache_invalidations_total"); n != len(locate.InvalidReasons) {
+		t.Fatalf("%d invalidation series, want one per reason (%d)", n, len(locate.InvalidReasons))
+	}
+	untrackA()
+	a.Hits = 1000
+	check("tikvgo_region_cache_hits_total", none, 15)
 	lint(t, reg)
 }

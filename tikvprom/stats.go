@@ -1,11 +1,13 @@
 package tikvprom
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/tso"
 )
@@ -18,17 +20,28 @@ func (m *Metrics) TrackStats(rpc func() kvrpc.Stats, pd func() pdclient.Stats, t
 	return m.stats.track(&source{rpc: rpc, pd: pd, tso: t})
 }
 
+// TrackCacheStats starts exporting the cumulative Stats of one region cache
+// (the facade's tikv.CacheStatsTracker): hits, misses, PD loads,
+// invalidations by cause, purges and store probes. cache is called at scrape
+// time. The returned untrack function reads it one last time, keeps those
+// counts, and stops calling it; it is idempotent.
+func (m *Metrics) TrackCacheStats(cache func() locate.Stats) (untrack func()) {
+	return m.stats.track(&source{cache: cache})
+}
+
 type source struct {
-	rpc func() kvrpc.Stats
-	pd  func() pdclient.Stats
-	tso func() tso.Stats
+	rpc   func() kvrpc.Stats
+	pd    func() pdclient.Stats
+	tso   func() tso.Stats
+	cache func() locate.Stats
 }
 
 // totals is the sum of the counters of every source.
 type totals struct {
-	rpc kvrpc.Stats
-	pd  pdclient.Stats
-	tso tso.Stats
+	rpc   kvrpc.Stats
+	pd    pdclient.Stats
+	tso   tso.Stats
+	cache locate.Stats
 }
 
 func (t *totals) add(s *source) {
@@ -54,7 +67,31 @@ func (t *totals) add(s *source) {
 		t.tso.FailedRounds += x.FailedRounds
 		t.tso.Streams += x.Streams
 	}
+	if s.cache != nil {
+		x := s.cache()
+		c := &t.cache
+		c.Hits += x.Hits
+		c.Misses += x.Misses
+		c.Loads += x.Loads
+		c.LoadErrors += x.LoadErrors
+		c.Purged += x.Purged
+		c.StoreRefreshes += x.StoreRefreshes
+		c.StoreRefreshErrors += x.StoreRefreshErrors
+		c.Probes += x.Probes
+		c.ProbeFailures += x.ProbeFailures
+		c.StoresRecovered += x.StoresRecovered
+		v, w := &c.Invalidations, x.Invalidations
+		v.NoLeader += w.NoLeader
+		v.RegionNotFound += w.RegionNotFound
+		v.EpochNotMatch += w.EpochNotMatch
+		v.StoreNotFound += w.StoreNotFound
+		v.Expired += w.Expired
+		v.Other += w.Other
+	}
 }
+
+// reasonLabel is the invalidation reason as a label value ("no_leader").
+func reasonLabel(r locate.InvalidReason) string { return strings.ReplaceAll(r.String(), " ", "_") }
 
 type counter struct {
 	desc  *prometheus.Desc
@@ -66,6 +103,9 @@ type counter struct {
 // down when a client closes.
 type statsCollector struct {
 	counters []counter
+	// invalidations is labelled by reason, one of locate.InvalidReasons:
+	// a fixed, small label set.
+	invalidations *prometheus.Desc
 
 	mu      sync.Mutex
 	live    map[*source]struct{}
@@ -78,6 +118,8 @@ func newStatsCollector(ns string, labels prometheus.Labels) *statsCollector {
 	}
 	return &statsCollector{
 		live: map[*source]struct{}{},
+		invalidations: prometheus.NewDesc(prometheus.BuildFQName(ns, "region_cache", "invalidations_total"),
+			"Cached regions invalidated, by reason.", []string{"reason"}, labels),
 		counters: []counter{
 			c("rpc", "batch_messages_total", "BatchCommands messages sent to stores.", func(t *totals) uint64 { return t.rpc.BatchMessages }),
 			c("rpc", "batched_requests_total", "Requests carried by BatchCommands messages.", func(t *totals) uint64 { return t.rpc.BatchedRequests }),
@@ -92,6 +134,16 @@ func newStatsCollector(ns string, labels prometheus.Labels) *statsCollector {
 			c("tso", "timestamps_total", "Timestamps handed out by TSO rounds.", func(t *totals) uint64 { return t.tso.Timestamps }),
 			c("tso", "failed_rounds_total", "TSO stream rounds that failed.", func(t *totals) uint64 { return t.tso.FailedRounds }),
 			c("tso", "streams_total", "TSO streams opened.", func(t *totals) uint64 { return t.tso.Streams }),
+			c("region_cache", "hits_total", "Region lookups served from the cache.", func(t *totals) uint64 { return t.cache.Hits }),
+			c("region_cache", "misses_total", "Region lookups that waited for a PD load.", func(t *totals) uint64 { return t.cache.Misses }),
+			c("region_cache", "loads_total", "Region loads from PD (concurrent misses share one).", func(t *totals) uint64 { return t.cache.Loads }),
+			c("region_cache", "load_errors_total", "Region loads from PD that failed.", func(t *totals) uint64 { return t.cache.LoadErrors }),
+			c("region_cache", "purged_total", "Expired or invalid regions removed from the cache.", func(t *totals) uint64 { return t.cache.Purged }),
+			c("region_cache", "store_refreshes_total", "Store list reloads from PD.", func(t *totals) uint64 { return t.cache.StoreRefreshes }),
+			c("region_cache", "store_refresh_errors_total", "Store list reloads from PD that failed.", func(t *totals) uint64 { return t.cache.StoreRefreshErrors }),
+			c("region_cache", "store_probes_total", "Liveness probes of unreachable stores.", func(t *totals) uint64 { return t.cache.Probes }),
+			c("region_cache", "store_probe_failures_total", "Liveness probes that did not find the store serving.", func(t *totals) uint64 { return t.cache.ProbeFailures }),
+			c("region_cache", "stores_recovered_total", "Unreachable stores a probe marked reachable again.", func(t *totals) uint64 { return t.cache.StoresRecovered }),
 		},
 	}
 }
@@ -116,6 +168,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, k := range c.counters {
 		ch <- k.desc
 	}
+	ch <- c.invalidations
 }
 
 // Collect implements prometheus.Collector.
@@ -128,5 +181,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Unlock()
 	for _, k := range c.counters {
 		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.value(&t)))
+	}
+	for _, r := range locate.InvalidReasons {
+		ch <- prometheus.MustNewConstMetric(c.invalidations, prometheus.CounterValue,
+			float64(t.cache.Invalidations.Of(r)), reasonLabel(r))
 	}
 }

@@ -175,6 +175,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			register: func(g *grpc.Server) { tikvpb.RegisterTikvServer(g, &tikvService{s: s}) },
 			opts: []grpc.ServerOption{
 				grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+				grpc.ChainStreamInterceptor(s.streamInterceptor),
 			},
 		}
 		if err := s.ep.start(); err != nil {

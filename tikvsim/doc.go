@@ -50,6 +50,13 @@
 //     keys. Splits derive right (the original id keeps the right-most part),
 //     merges keep the target, leader changes raise max_ts.
 //
+// # Health
+//
+// Every store and PD member serves grpc.health.v1.Health: SERVING while up;
+// a stopped server refuses connections (open Watch streams hear NOT_SERVING,
+// then end); a partitioned store answers nothing, health checks included, as
+// with every other request; after a restart or heal it is SERVING again.
+//
 // # Simplifications
 //
 // All stores share one storage engine: replication is instantaneous, so a

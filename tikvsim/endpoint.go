@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -25,6 +26,7 @@ type endpoint struct {
 	mu      sync.Mutex
 	addr    string // actual listen address
 	srv     *grpc.Server
+	health  *health.Server
 	serving chan struct{} // closed when Serve returns
 	closed  bool          // shut down for good by Cluster.Close
 }
@@ -49,6 +51,7 @@ func (e *endpoint) start() error {
 	e.addr = lis.Addr().String()
 	srv := grpc.NewServer(append(serverOptions(), e.opts...)...)
 	e.register(srv)
+	e.health = serveHealth(srv)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -68,12 +71,15 @@ func (e *endpoint) shutdown() { e.halt(true) }
 func (e *endpoint) halt(final bool) {
 	e.mu.Lock()
 	e.closed = e.closed || final
-	srv, done := e.srv, e.serving
-	e.srv, e.serving = nil, nil
+	srv, done, h := e.srv, e.serving, e.health
+	e.srv, e.serving, e.health = nil, nil, nil
 	e.mu.Unlock()
 	if srv == nil {
 		return
 	}
+	// Watchers hear NOT_SERVING before their streams close, as from a
+	// server that shuts down cleanly.
+	h.Shutdown()
 	srv.Stop()
 	<-done
 }

@@ -32,7 +32,7 @@ func (c *Cluster) splitRegionRPC(regionID, version uint64, keys [][]byte) ([]*me
 	for i, p := range parts {
 		out[i] = p.meta
 	}
-	c.log.Info("region split", "region_id", regionID, "parts", len(parts))
+	c.log.Info("tikvsim: region split", "region_id", regionID, "parts", len(parts))
 	return out, nil
 }
 
@@ -50,7 +50,7 @@ func (c *Cluster) splitAt(keys [][]byte) ([]uint64, error) {
 		parts := c.splitLocked(r, [][]byte{k})
 		c.regions.replace(idx, 1, parts...)
 		ids = append(ids, parts[0].meta.GetId())
-		c.log.Info("region split", "region_id", r.meta.GetId(), "new_region_id", parts[0].meta.GetId())
+		c.log.Info("tikvsim: region split", "region_id", r.meta.GetId(), "new_region_id", parts[0].meta.GetId())
 	}
 	return ids, nil
 }
@@ -110,7 +110,7 @@ func (c *Cluster) MergeRegions(sourceID, targetID uint64) error {
 	lo := min(si, di)
 	c.regions.replace(lo, 2, merged)
 	c.engine.UpdateMaxTS(c.tso.next())
-	c.log.Info("regions merged", "region_id", targetID, "source_region_id", sourceID)
+	c.log.Info("tikvsim: regions merged", "region_id", targetID, "source_region_id", sourceID)
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (c *Cluster) TransferLeader(regionID, storeID uint64) error {
 		n.leader = storeID
 		n.term++
 	}))
-	c.log.Info("leader transferred", "region_id", regionID, "store_id", storeID)
+	c.log.Info("tikvsim: leader transferred", "region_id", regionID, "store_id", storeID)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (c *Cluster) StopStore(id uint64) error {
 		return err
 	}
 	s.ep.stop()
-	c.log.Info("store stopped", "store_id", id)
+	c.log.Info("tikvsim: store stopped", "store_id", id)
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (c *Cluster) RestartStore(id uint64) error {
 	if c.isClosed() {
 		return ErrStopped
 	}
-	c.log.Info("store restarted", "store_id", id)
+	c.log.Info("tikvsim: store restarted", "store_id", id)
 	return s.ep.start()
 }
 
@@ -282,7 +282,7 @@ func (c *Cluster) SetPDLeader(i int) error {
 	c.mu.Lock()
 	c.pdLeader = i
 	c.mu.Unlock()
-	c.log.Info("pd leader changed", "member", i)
+	c.log.Info("tikvsim: PD leader changed", "pd_member", i)
 	return nil
 }
 
@@ -377,7 +377,7 @@ func (c *Cluster) EvacuateLeaders(storeID uint64) error {
 				n.leader = p.GetStoreId()
 				n.term++
 			}))
-			c.log.Info("leader transferred", "region_id", r.meta.GetId(), "store_id", p.GetStoreId())
+			c.log.Info("tikvsim: leader transferred", "region_id", r.meta.GetId(), "store_id", p.GetStoreId())
 			break
 		}
 	}

@@ -96,7 +96,7 @@ func (d *dispatcher) run() {
 		if l, lerr := c.pd.Leader(); lerr == nil {
 			wake = l.Changed()
 		}
-		c.log.Debug("TSO round failed, retrying", slog.Any("error", err))
+		c.log.Debug("tso: round failed, retrying", slog.Any("error", err))
 		// Retrying is safe: a failed round handed nothing out, and the
 		// regression check guards whatever the next round returns.
 		if berr := bo.BackoffOrWake(c.ctx, c.cfg.kind, wake, err); berr != nil {
@@ -110,7 +110,7 @@ func (d *dispatcher) run() {
 }
 
 func (d *dispatcher) fail(g *group, err error) {
-	d.c.log.Warn("TSO requests failed", slog.Int("count", g.n), slog.Any("error", err))
+	d.c.log.Warn("tso: requests failed", slog.Int("count", g.n), slog.Any("error", err))
 	g.err = err
 	close(g.done)
 }
@@ -156,7 +156,7 @@ func (d *dispatcher) openStream() error {
 	st.cli = cli
 	d.st = st
 	c.stats.streams.Add(1)
-	c.log.Debug("TSO stream opened", slog.String("addr", l.Addr))
+	c.log.Debug("tso: stream opened", slog.String("addr", l.Addr))
 	return nil
 }
 

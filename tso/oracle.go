@@ -108,7 +108,7 @@ func (o *Oracle) refresh() {
 		case <-o.reset:
 		case <-t.C:
 			if _, err := o.TS(o.ctx); err != nil && o.ctx.Err() == nil {
-				o.log.Warn("low-resolution TSO refresh failed", slog.Any("error", err))
+				o.log.Warn("tso: low-resolution refresh failed", slog.Any("error", err))
 			}
 		}
 		t.Reset(time.Duration(o.interval.Load()))

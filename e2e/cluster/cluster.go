@@ -137,7 +137,7 @@ func (c *Cluster) fault(ctx context.Context, want Capability, what string, do fu
 	if err := do(ctx); err != nil {
 		return fmt.Errorf("cluster: %s: %w", what, err)
 	}
-	c.log.Info("fault injected", "backend", string(c.kind), "fault", what)
+	c.log.Info("cluster: fault injected", "backend", string(c.kind), "fault", what)
 	return nil
 }
 

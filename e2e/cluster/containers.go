@@ -41,7 +41,7 @@ func startContainers(ctx context.Context, cfg *config) (backend, error) {
 		if errPD == nil && errKV == nil && pd && kv {
 			mode = ImageOfficial
 		}
-		cfg.logger.Info("containers: image mode chosen", "mode", string(mode),
+		cfg.logger.Info("cluster: container image mode chosen", "mode", string(mode),
 			"pd_image", cfg.pdImage, "pd_image_present", pd, "tikv_image", cfg.tikvImage, "tikv_image_present", kv)
 	}
 	if mode == ImageOfficial {
@@ -65,7 +65,7 @@ func (d *dockerSet) newNetwork(ctx context.Context) error {
 		return fmt.Errorf("cluster: create Docker network: %w", err)
 	}
 	d.network = nw
-	d.cfg.logger.Info("containers: network created", "network", nw.Name)
+	d.cfg.logger.Info("cluster: container network created", "network", nw.Name)
 	return nil
 }
 
@@ -126,7 +126,7 @@ func (d *dockerSet) run(ctx context.Context, alias string, req testcontainers.Co
 	if dc, ok := c.(*testcontainers.DockerContainer); ok && dc != nil {
 		d.containers = append(d.containers, dc)
 		if err == nil {
-			d.cfg.logger.Info("containers: started", "alias", alias, "id", dc.GetContainerID()[:12], "ports", publish)
+			d.cfg.logger.Info("cluster: container started", "alias", alias, "container_id", dc.GetContainerID()[:12], "ports", publish)
 			return dc, nil
 		}
 	}
@@ -182,7 +182,7 @@ func (d *dockerSet) teardown(ctx context.Context) error {
 		if err := d.network.Remove(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", d.network.Name, err))
 		}
-		d.cfg.logger.Info("containers: removed", "network", d.network.Name)
+		d.cfg.logger.Info("cluster: container network removed", "network", d.network.Name)
 		d.network = nil
 	}
 	for _, dir := range d.tempDirs {

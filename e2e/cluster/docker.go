@@ -78,7 +78,7 @@ func isNotFound(err error) bool {
 type slogPrinter struct{ cfg *config }
 
 func (p slogPrinter) Printf(format string, v ...any) {
-	p.cfg.logger.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "component", "testcontainers")
+	p.cfg.logger.Debug("cluster: testcontainers", "line", strings.TrimSpace(fmt.Sprintf(format, v...)))
 }
 
 var _ tclog.Logger = slogPrinter{}

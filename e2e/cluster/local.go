@@ -59,7 +59,7 @@ func startLocal(ctx context.Context, cfg *config) (backend, error) {
 		if attempt == portAttempts || !strings.Contains(err.Error(), "address already in use") {
 			return nil, err
 		}
-		cfg.logger.Info("containers: a published port was taken, retrying with new ports", "attempt", attempt)
+		cfg.logger.Info("cluster: published port taken, retrying with new ports", "attempt", attempt)
 	}
 }
 
@@ -190,7 +190,7 @@ func buildTikvsim(ctx context.Context, cfg *config, out string) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cluster: build tikvsim binary in %s: %w\n%s", dir, err, outBuf.String())
 	}
-	cfg.logger.Info("containers: built tikvsim binary", "dir", dir, "goarch", arch)
+	cfg.logger.Info("cluster: tikvsim binary built", "dir", dir, "goarch", arch)
 	return nil
 }
 
@@ -252,7 +252,7 @@ type logWriter struct{ cfg *config }
 
 func (w logWriter) Write(p []byte) (int, error) {
 	if s := strings.TrimSpace(string(p)); s != "" {
-		w.cfg.logger.Debug(s, "component", "docker build")
+		w.cfg.logger.Debug("cluster: docker build output", "line", s)
 	}
 	return len(p), nil
 }

@@ -111,7 +111,7 @@ func ensureImage(ctx context.Context, cfg *config, img string) error {
 	if ok {
 		return nil
 	}
-	cfg.logger.Info("containers: pulling image", "image", img)
+	cfg.logger.Info("cluster: pulling container image", "image", img)
 	if err := pullImage(ctx, img); err != nil {
 		return fmt.Errorf("%w: %s is not in the local image store and pulling it failed (%v); "+
 			"pull or load it first, name other images with %s and %s, or set %s=%s to run the local tikvsim image",

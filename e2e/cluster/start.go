@@ -38,7 +38,7 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.logger.Info("cluster ready", "backend", string(cfg.kind), "pd", strings.Join(b.pdAddrs(), ","),
+	cfg.logger.Info("cluster: ready", "backend", string(cfg.kind), "pd", strings.Join(b.pdAddrs(), ","),
 		"api_version", string(cfg.apiVersion))
 	return &Cluster{kind: cfg.kind, api: cfg.apiVersion, b: b, log: cfg.logger}, nil
 }

@@ -319,6 +319,8 @@ var (
 	// BackoffObserver carries the raw client's backoffs to
 	// tikvgo_backoff_sleep_seconds.
 	_ tikv.BackoffObserver = (*tikvprom.Metrics)(nil)
+	// CacheStatsTracker feeds the tikvgo_region_cache_* counters.
+	_ tikv.CacheStatsTracker = (*tikvprom.Metrics)(nil)
 )
 
 // TestFacadeWithPrometheus runs the facade with tikvprom on a fresh
@@ -394,6 +396,10 @@ tikvgo_pd_discoveries_total 1
 	}
 	if got := counts["tikvgo_rpc_batched_requests_total"] + counts["tikvgo_rpc_unary_requests_total"]; got != 4 {
 		t.Errorf("batched+unary requests = %d, want 4", got)
+	}
+	// Four raw calls on one key: one region load, the rest cache hits.
+	if counts["tikvgo_region_cache_loads_total"] < 1 || counts["tikvgo_region_cache_hits_total"] < 1 {
+		t.Errorf("region cache counters missing or zero: %v", counts)
 	}
 }
 

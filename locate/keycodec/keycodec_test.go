@@ -1,0 +1,155 @@
+package keycodec_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
+	"github.com/tikvgo/tikvgo/locate/keycodec"
+)
+
+func TestEncodeBytes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"empty", "", "\x00\x00\x00\x00\x00\x00\x00\x00\xf7"},
+		{"short", "abc", "abc\x00\x00\x00\x00\x00\xfa"},
+		{"one group", "abcdefgh", "abcdefgh\xff\x00\x00\x00\x00\x00\x00\x00\x00\xf7"},
+		{"nine", "abcdefghi", "abcdefgh\xffi\x00\x00\x00\x00\x00\x00\x00\xf8"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := keycodec.EncodeBytes([]byte(tc.in))
+			if string(got) != tc.want {
+				t.Fatalf("EncodeBytes(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			back, err := keycodec.DecodeBytes(got)
+			if err != nil || string(back) != tc.in {
+				t.Fatalf("DecodeBytes = %q, %v; want %q", back, err, tc.in)
+			}
+		})
+	}
+	if _, err := keycodec.DecodeBytes([]byte("abcdefgh\x01")); !errors.Is(err, keycodec.ErrBadRegionKey) {
+		t.Fatalf("bad marker: err = %v, want ErrBadRegionKey", err)
+	}
+}
+
+// TestCompareRegionKey checks the allocation-free comparison against
+// comparing materialised encodings, on random keys and on truncated
+// boundaries (which PD may report for regions split outside any client).
+func TestCompareRegionKey(t *testing.T) {
+	t.Parallel()
+	seed := rand.Uint64()
+	rnd := rand.New(rand.NewPCG(seed, 0))
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func() []byte {
+		b := make([]byte, rnd.IntN(20))
+		for i := range b {
+			b[i] = "\x00\x01a\xfe\xff"[rnd.IntN(5)]
+		}
+		return b
+	}
+	for range 20000 {
+		w := key()
+		r := keycodec.EncodeBytes(key())
+		if rnd.IntN(3) == 0 {
+			r = r[:rnd.IntN(len(r)+1)]
+		}
+		want := bytes.Compare(keycodec.EncodeBytes(w), r)
+		if got := txn.CompareRegionKey(w, r); got != want {
+			t.Fatalf("seed %d: CompareRegionKey(%q, %q) = %d, want %d", seed, w, r, got, want)
+		}
+	}
+}
+
+func TestCodecs(t *testing.T) {
+	t.Parallel()
+	raw1, _ := keycodec.NewV1(keycodec.Raw)
+	txn1, _ := keycodec.NewV1(keycodec.Txn)
+	raw2, err := keycodec.NewV2(keycodec.Raw, 0x010203)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txn2, _ := keycodec.NewV2(keycodec.Txn, keycodec.MaxKeyspaceID)
+	cases := []struct {
+		name       string
+		c          *keycodec.Codec
+		wire, end  string
+		region     string
+		apiVersion kvrpcpb.APIVersion
+	}{
+		{"v1 raw", raw1, "k", "", "k", kvrpcpb.APIVersion_V1},
+		{"zero value", &keycodec.Codec{}, "k", "", "k", kvrpcpb.APIVersion_V1},
+		{"v1 txn", txn1, "k", "", "k\x00\x00\x00\x00\x00\x00\x00\xf8", kvrpcpb.APIVersion_V1},
+		{"v2 raw", raw2, "r\x01\x02\x03k", "r\x01\x02\x04", "r\x01\x02\x03k\x00\x00\x00\xfc", kvrpcpb.APIVersion_V2},
+		{"v2 txn last keyspace", txn2, "x\xff\xff\xffk", "y", "x\xff\xff\xffk\x00\x00\x00\xfc", kvrpcpb.APIVersion_V2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ws, we := tc.c.EncodeRange([]byte("k"), nil)
+			if string(ws) != tc.wire || string(we) != tc.end {
+				t.Fatalf("EncodeRange = %q, %q; want %q, %q", ws, we, tc.wire, tc.end)
+			}
+			if got := tc.c.RegionKey(ws); string(got) != tc.region {
+				t.Fatalf("RegionKey = %q, want %q", got, tc.region)
+			}
+			if got, err := tc.c.WireBound([]byte(tc.region)); err != nil || string(got) != tc.wire {
+				t.Fatalf("WireBound = %q, %v; want %q", got, err, tc.wire)
+			}
+			if got, err := tc.c.DecodeKey(ws); err != nil || string(got) != "k" {
+				t.Fatalf("DecodeKey = %q, %v", got, err)
+			}
+			if got := tc.c.Context().GetApiVersion(); got != tc.apiVersion {
+				t.Fatalf("api version %v, want %v", got, tc.apiVersion)
+			}
+		})
+	}
+	if _, err := raw2.DecodeKey([]byte("r\x00\x00\x00k")); !errors.Is(err, keycodec.ErrOutsideKeyspace) {
+		t.Fatalf("foreign key: err = %v", err)
+	}
+	if _, err := keycodec.NewV2(keycodec.Raw, 1<<24); !errors.Is(err, keycodec.ErrBadKeyspace) {
+		t.Fatalf("keyspace 1<<24: err = %v", err)
+	}
+	if _, err := keycodec.NewV1(keycodec.Mode(9)); !errors.Is(err, keycodec.ErrBadMode) {
+		t.Fatalf("mode 9: err = %v", err)
+	}
+}
+
+// BenchmarkCodec measures the conversions on the routing path: encoding a
+// key to locate it, and comparing a key with an encoded boundary.
+func BenchmarkCodec(b *testing.B) {
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{8, 32, 256} {
+		key := bytes.Repeat([]byte("k"), n)
+		bound := keycodec.EncodeBytes(append(bytes.Repeat([]byte("k"), n-1), 'l'))
+		b.Run(fmt.Sprintf("RegionKey/len=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = txn.RegionKey(key)
+			}
+		})
+		b.Run(fmt.Sprintf("CompareRegionKey/len=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if txn.CompareRegionKey(key, bound) >= 0 {
+					b.Fatal("order")
+				}
+			}
+		})
+	}
+}

@@ -24,6 +24,14 @@ const (
 	// regions. It runs in process against a synthetic PD, not against
 	// tikvsim.
 	LocateKey = "locate.key"
+	// TxnCommit2PC, TxnCommitAsync and TxnCommit1PC commit Case.Arg keys
+	// (64-byte values) in one transaction: start ts from TSO, then the
+	// commit by plain 2PC, async commit or 1PC (each client falls back to
+	// 2PC where its rules say so, for example 1PC over 16 KiB). Each caller
+	// writes its own keys, so callers never conflict.
+	TxnCommit2PC   = "txn.commit.2pc"
+	TxnCommitAsync = "txn.commit.async"
+	TxnCommit1PC   = "txn.commit.1pc"
 )
 
 // ScenarioSpec describes one scenario for the orchestrator: which
@@ -45,6 +53,15 @@ var Scenarios = []ScenarioSpec{
 	{Name: RawScan100, Title: "raw Scan(100)", Callers: []int{1, 16, 128}},
 	{Name: TSOGetTS, Title: "TSO GetTS", Callers: []int{1, 64, 1024}},
 	{Name: LocateKey, Title: "LocateKey (cache hit)", Callers: []int{1}, Args: []int{1_000, 100_000, 1_000_000}, ArgName: "regions"},
+	{Name: TxnCommit2PC, Title: "txn commit, 2PC", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
+	{Name: TxnCommitAsync, Title: "txn commit, async commit", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
+	{Name: TxnCommit1PC, Title: "txn commit, 1PC", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
+}
+
+// TxnCommitKey is the key of the j-th mutation of caller's transactions in
+// a commit scenario; both workers write the same keys.
+func TxnCommitKey(scenario string, caller, j int) []byte {
+	return fmt.Appendf(nil, "bench-txn-%s-c%03d-%03d", scenario, caller, j)
 }
 
 // Op performs one operation of a scenario. caller is the index of the

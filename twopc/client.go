@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
@@ -21,8 +22,9 @@ type TimestampSource interface {
 // concurrent use. Background work (secondary commits, cleanups,
 // heartbeats) runs on the client's lifetime: Close waits for it.
 type Client struct {
-	cache    *locate.Cache
 	sender   *locate.Sender
+	router   *locate.Router
+	codec    *keycodec.Codec
 	ts       TimestampSource
 	cfg      config
 	resolver *Resolver
@@ -36,11 +38,13 @@ type Client struct {
 	idle    chan struct{} // closed when pending drops to 0
 }
 
-// New returns a client that routes through cache and sender and takes
-// timestamps from ts. It does no I/O.
-func New(cache *locate.Cache, sender *locate.Sender, ts TimestampSource, opts ...Option) (*Client, error) {
-	if cache == nil || sender == nil || ts == nil {
-		return nil, fmt.Errorf("twopc: %w: nil cache, sender or timestamp source", ErrInvalidOption)
+// New returns a client that sends through sender (and its region cache)
+// and takes timestamps from ts. Keys are wire keys: under API V2 the
+// caller applies the keyspace codec given with [WithCodec]. New does no
+// I/O.
+func New(sender *locate.Sender, ts TimestampSource, opts ...Option) (*Client, error) {
+	if sender == nil || ts == nil {
+		return nil, fmt.Errorf("twopc: %w: nil sender or timestamp source", ErrInvalidOption)
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -49,7 +53,11 @@ func New(cache *locate.Cache, sender *locate.Sender, ts TimestampSource, opts ..
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{cache: cache, sender: sender, ts: ts, cfg: cfg, idle: make(chan struct{})}
+	codec := cfg.codec
+	if codec == nil {
+		codec, _ = keycodec.NewV1(keycodec.Txn) // cannot fail for a valid mode
+	}
+	c := &Client{sender: sender, router: locate.NewRouter(sender, codec), codec: codec, ts: ts, cfg: cfg, idle: make(chan struct{})}
 	close(c.idle)
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.resolver = newResolver(c)

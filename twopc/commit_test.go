@@ -156,3 +156,27 @@ func TestCommitTypedErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestCommitInKeyspace commits wire keys of keyspace 1 under API V2: the
+// codec gives every request its keyspace, and region keys are the encoded
+// wire keys.
+func TestCommitInKeyspace(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{keyspace: "ks1"})
+	ctx := testCtx(t)
+	var muts twopc.MutationSlice
+	for _, m := range puts("a", 20) {
+		m.Key = e.codec.EncodeKey(m.Key)
+		muts = append(muts, m)
+	}
+	for _, opts := range [][]twopc.CommitOption{nil, {twopc.WithAsyncCommit()}, {twopc.With1PC()}} {
+		res, err := e.cli.Commit(ctx, muts, e.now(ctx), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.checkAll(ctx, muts, true)
+	}
+}

@@ -316,7 +316,7 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 	m := co.m
 	pessimistic := co.cfg.forUpdateTS != 0
 	q := &kvrpcpb.PrewriteRequest{
-		Context:        &kvrpcpb.Context{},
+		Context:        co.c.codec.Context(),
 		Mutations:      make([]*kvrpcpb.Mutation, len(b.idx)),
 		PrimaryLock:    co.primary,
 		StartVersion:   uint64(co.startTS),
@@ -470,6 +470,7 @@ func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, err
 	}
 	primary := batches[pi]
 	rest := append(batches[:pi:pi], batches[pi+1:]...)
+	var restMu sync.Mutex // parts of a re-split primary batch may run in parallel
 
 	commitTS, err := co.commitTS(ctx, 0)
 	if err != nil {
@@ -479,12 +480,14 @@ func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, err
 	bo := retry.New(retry.CommitBudget)
 	for attempt := 0; ; attempt++ {
 		run := co.runner(keySize)
-		run.first = func(b batch) bool { return co.contains(b, co.primary) }
+		run.primary = co.primary
 		err = run.run(ctx, bo, []batch{primary}, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
 			if !co.contains(b, co.primary) {
 				// The primary's region split: this part holds only
 				// secondaries, which wait for the background.
+				restMu.Lock()
 				rest = append(rest, b)
+				restMu.Unlock()
 				return nil
 			}
 			return co.commitBatch(ctx, bo, b, commitTS, true)
@@ -535,7 +538,7 @@ func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b bat
 		keys[j] = co.m.Key(i)
 	}
 	req := kvrpc.NewCommit(&kvrpcpb.CommitRequest{
-		Context: &kvrpcpb.Context{}, StartVersion: uint64(co.startTS), Keys: keys, CommitVersion: uint64(commitTS),
+		Context: co.c.codec.Context(), StartVersion: uint64(co.startTS), Keys: keys, CommitVersion: uint64(commitTS),
 	})
 	// Commits may be resent (the command table says so): TiKV answers
 	// success for a key this transaction already committed.
@@ -649,7 +652,7 @@ func (co *committer) cleanup() {
 					keys[j] = co.m.Key(i)
 				}
 				resp, err := c.sender.Send(ctx, bo, kvrpc.NewBatchRollback(&kvrpcpb.BatchRollbackRequest{
-					Context: &kvrpcpb.Context{}, StartVersion: uint64(co.startTS), Keys: keys,
+					Context: co.c.codec.Context(), StartVersion: uint64(co.startTS), Keys: keys,
 				}), b.loc.Region)
 				if err != nil {
 					return err

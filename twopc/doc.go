@@ -9,12 +9,14 @@
 // caller hands it a set of [Mutations] (a write buffer implements the
 // interface over its own storage, so nothing is copied) and a start ts, and
 // gets back a commit ts or a typed error. It reaches stores only through
-// package locate and timestamps only through the [TimestampSource] it
-// declares (*tso.Client satisfies it).
+// locate's routing helpers (Router.SendKey, GroupByRegion, SendBatches) and
+// timestamps only through the [TimestampSource] it declares (*tso.Client
+// satisfies it). Keys are wire keys; the codec ([WithCodec]) gives request
+// contexts their API version and keyspace.
 //
 // # Usage
 //
-//	c, err := twopc.New(cache, locate.NewSender(cache, rpc), tsoClient)
+//	c, err := twopc.New(locate.NewSender(cache, rpc), tsoClient) // twopc.WithCodec for API V2
 //	defer c.Close()
 //	start, _ := tsoClient.GetTS(ctx)
 //	res, err := c.Commit(ctx, twopc.MutationSlice{{Op: twopc.OpPut, Key: k, Value: v}}, start,

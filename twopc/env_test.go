@@ -13,6 +13,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
@@ -29,6 +30,7 @@ type env struct {
 	ts    twopc.TimestampSource
 	tso   *tso.Client
 	cli   *twopc.Client
+	codec *keycodec.Codec
 }
 
 // fakeClock is a timestamp source whose physical time only moves when the
@@ -59,9 +61,12 @@ func (f *fakeClock) Advance(d time.Duration) {
 }
 
 type envConfig struct {
-	splits []string
-	clock  twopc.TimestampSource // nil: the cluster's TSO
-	opts   []twopc.Option
+	// keyspace, when set, runs the cluster under API V2 with this keyspace
+	// (id 1), and the client with its codec; keys are then wire keys.
+	keyspace string
+	splits   []string
+	clock    twopc.TimestampSource // nil: the cluster's TSO
+	opts     []twopc.Option
 }
 
 func startEnv(t testing.TB, cfg envConfig) *env {
@@ -70,7 +75,17 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 	for _, s := range cfg.splits {
 		splits = append(splits, tikvsim.EncodeKey([]byte(s)))
 	}
-	sim, err := tikvsim.Start(t.Context(), tikvsim.Options{Stores: 3, SplitKeys: splits})
+	simOpts := tikvsim.Options{Stores: 3, SplitKeys: splits}
+	codec, _ := keycodec.NewV1(keycodec.Txn)
+	if cfg.keyspace != "" {
+		simOpts.APIVersion, simOpts.Keyspaces = kvrpcpb.APIVersion_V2, []string{cfg.keyspace}
+		var err error
+		if codec, err = keycodec.NewV2(keycodec.Txn, 1); err != nil {
+			t.Fatal(err)
+		}
+		cfg.opts = append([]twopc.Option{twopc.WithCodec(codec)}, cfg.opts...)
+	}
+	sim, err := tikvsim.Start(t.Context(), simOpts)
 	if err != nil {
 		t.Fatalf("tikvsim.Start: %v", err)
 	}
@@ -92,7 +107,7 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, sim: sim, cache: cache, snd: locate.NewSender(cache, rpc)}
+	e := &env{t: t, sim: sim, cache: cache, snd: locate.NewSender(cache, rpc), codec: codec}
 	if cfg.clock == nil {
 		tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
 		if err != nil {
@@ -111,7 +126,7 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 // process's view, for crash tests); it is closed at cleanup.
 func (e *env) newClient(opts ...twopc.Option) *twopc.Client {
 	e.t.Helper()
-	c, err := twopc.New(e.cache, e.snd, e.ts, opts...)
+	c, err := twopc.New(e.snd, e.ts, opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -144,7 +159,7 @@ func (e *env) count(cmd string) *atomic.Int64 {
 func (e *env) send(ctx context.Context, key []byte, build func() *kvrpc.Request) (*kvrpc.Response, error) {
 	bo := retry.New(20 * time.Second)
 	for {
-		loc, err := e.cache.LocateKey(ctx, tikvsim.EncodeKey(key))
+		loc, err := e.cache.LocateKey(ctx, e.codec.RegionKey(key))
 		if err != nil {
 			return nil, err
 		}
@@ -167,8 +182,10 @@ func (e *env) get(ctx context.Context, cli *twopc.Client, key string, readTS tso
 	var resolved, committed []uint64
 	for {
 		resp, err := e.send(ctx, []byte(key), func() *kvrpc.Request {
+			rc := e.codec.Context()
+			rc.ResolvedLocks, rc.CommittedLocks = resolved, committed
 			return kvrpc.NewGet(&kvrpcpb.GetRequest{
-				Context: &kvrpcpb.Context{ResolvedLocks: resolved, CommittedLocks: committed},
+				Context: rc,
 				Key:     []byte(key), Version: uint64(readTS),
 			})
 		})

@@ -22,10 +22,12 @@ var (
 	ErrKeyExists = errors.New("twopc: key already exists")
 	// ErrAssertionFailed: a per-key existence assertion did not hold.
 	ErrAssertionFailed = errors.New("twopc: assertion failed")
-	// ErrTxnTooLarge: the transaction exceeds the size or key-count limit.
-	ErrTxnTooLarge = errors.New("twopc: transaction too large")
-	// ErrEntryTooLarge: one key or value exceeds its size limit.
-	ErrEntryTooLarge = errors.New("twopc: entry too large")
+	// ErrTxnTooLarge: the transaction exceeds the size or key-count limit
+	// (retry's sentinel, shared with the write buffer).
+	ErrTxnTooLarge = retry.ErrTxnTooLarge
+	// ErrEntryTooLarge: one key or value exceeds its size limit (retry's
+	// sentinel, shared with the write buffer).
+	ErrEntryTooLarge = retry.ErrEntryTooLarge
 	// ErrLockNotFound: a commit found neither this transaction's lock nor its
 	// commit record: the lock expired and another transaction rolled it back.
 	ErrLockNotFound = errors.New("twopc: transaction lock not found")

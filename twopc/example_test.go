@@ -44,7 +44,7 @@ func Example() {
 		panic(err)
 	}
 
-	c, err := twopc.New(cache, locate.NewSender(cache, rpc), ts)
+	c, err := twopc.New(locate.NewSender(cache, rpc), ts)
 	if err != nil {
 		panic(err)
 	}

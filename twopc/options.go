@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/tso"
 )
 
@@ -67,6 +68,7 @@ type config struct {
 	resolvedCache   int
 	resolveLiteSize uint64
 	tracer          Tracer
+	codec           *keycodec.Codec
 }
 
 func defaultConfig() config {
@@ -151,6 +153,12 @@ func WithManagedLockTTL(ttl, maxTxnTTL time.Duration) Option {
 func WithAsyncCommitLimits(keys, keyBytes int, safeWindow time.Duration) Option {
 	return optionFunc(func(c *config) { c.asyncKeys, c.asyncKeyBytes, c.safeWindow = keys, keyBytes, safeWindow })
 }
+
+// WithCodec sets the transactional key codec (API version and keyspace):
+// request contexts carry its API version and keyspace, and keys are mapped
+// to region keys with it. Default: API V1 transactional
+// (keycodec.NewV1(keycodec.Txn)).
+func WithCodec(c *keycodec.Codec) Option { return optionFunc(func(cfg *config) { cfg.codec = c }) }
 
 // WithResolvedCacheSize sets how many determined transaction statuses the
 // lock resolver remembers. Default [DefaultResolvedCacheSize].

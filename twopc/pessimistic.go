@@ -40,7 +40,7 @@ func (c *Client) pessimisticRollbackKeys(ctx context.Context, bo *retry.Backoffe
 		}
 		// Removing a pessimistic lock is idempotent, so it may be resent.
 		resp, err := c.sender.Send(ctx, bo, kvrpc.NewPessimisticRollback(&kvrpcpb.PessimisticRollbackRequest{
-			Context: &kvrpcpb.Context{}, StartVersion: uint64(startTS), ForUpdateTs: uint64(forUpdateTS), Keys: ks,
+			Context: c.codec.Context(), StartVersion: uint64(startTS), ForUpdateTs: uint64(forUpdateTS), Keys: ks,
 		}), b.loc.Region)
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 			// transaction (a re-lock of an own lock succeeds), so the
 			// sender may resend it.
 			resp, err := c.sender.Send(ctx, bo, kvrpc.NewPessimisticLock(&kvrpcpb.PessimisticLockRequest{
-				Context: &kvrpcpb.Context{}, Mutations: muts, PrimaryLock: q.Primary,
+				Context: c.codec.Context(), Mutations: muts, PrimaryLock: q.Primary,
 				StartVersion: uint64(q.StartTS), ForUpdateTs: uint64(q.ForUpdateTS),
 				LockTtl: uint64(ttl.Milliseconds()), IsFirstLock: q.IsFirstLock, WaitTimeout: wait,
 				ReturnValues: q.ReturnValues, CheckExistence: q.CheckExistence, LockOnlyIfExists: q.LockOnlyIfExists,

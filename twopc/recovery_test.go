@@ -11,6 +11,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"google.golang.org/grpc/codes"
 
+	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/twopc"
 )
@@ -205,24 +206,47 @@ func TestAsyncCommitResolvedBySecondaries(t *testing.T) {
 		clock := newFakeClock()
 		e := startEnv(t, envConfig{splits: splits, clock: clock})
 		ctx := testCtx(t)
-		muts := puts("a", 40)
-		// One secondary's prewrite fails and the writer cannot clean up:
-		// its primary lists a015, which holds no lock.
-		e.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Key: []byte("a015"), KeyError: &kvrpcpb.KeyError{Abort: "injected"}})
-		e.sim.InjectFault(tikvsim.Fault{Command: "KvBatchRollback", KeyError: &kvrpcpb.KeyError{Abort: "injected"}})
-		writer := e.newClient()
-		_, err := writer.Commit(ctx, muts, e.now(ctx), twopc.WithAsyncCommit())
-		if !errors.Is(err, twopc.ErrTxnAborted) {
-			t.Fatalf("err = %v", err)
+		// A writer crashed between its prewrites: the primary a000 lists
+		// a015 and a025 as secondaries, a025 is prewritten, a015 is not.
+		start := e.now(ctx)
+		prewrite := func(key string, secondaries ...string) {
+			q := &kvrpcpb.PrewriteRequest{
+				Context: e.codec.Context(), PrimaryLock: []byte("a000"), StartVersion: uint64(start), LockTtl: 3000,
+				Mutations:      []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte("v")}},
+				UseAsyncCommit: true, MinCommitTs: uint64(start) + 1, TxnSize: 3,
+			}
+			for _, k := range secondaries {
+				q.Secondaries = append(q.Secondaries, []byte(k))
+			}
+			resp, err := e.send(ctx, []byte(key), func() *kvrpc.Request { return kvrpc.NewPrewrite(q) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pr := resp.Message().(*kvrpcpb.PrewriteResponse); len(pr.GetErrors()) > 0 || pr.GetMinCommitTs() == 0 {
+				t.Fatalf("prewrite %s: %v (min commit ts %d)", key, pr.GetErrors(), pr.GetMinCommitTs())
+			}
 		}
-		if err := writer.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
+		prewrite("a000", "a015", "a025")
+		prewrite("a025")
 		checks := e.count("KvCheckSecondaryLocks")
 		clock.Advance(time.Minute)
-		e.checkAll(ctx, muts, false)
+		for _, k := range []string{"a000", "a015", "a025"} {
+			if v, ok := e.mustGet(ctx, k); ok {
+				t.Fatalf("%s = %q after the rollback", k, v)
+			}
+		}
 		if checks.Load() == 0 {
 			t.Fatal("resolved without CheckSecondaryLocks")
+		}
+		// The rollback is final: a late prewrite of a015 cannot revive it.
+		q := &kvrpcpb.PrewriteRequest{Context: e.codec.Context(), PrimaryLock: []byte("a000"), StartVersion: uint64(start), LockTtl: 3000,
+			Mutations: []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte("a015"), Value: []byte("v")}}, UseAsyncCommit: true, MinCommitTs: uint64(start) + 1}
+		resp, err := e.send(ctx, []byte("a015"), func() *kvrpc.Request { return kvrpc.NewPrewrite(q) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if errs := resp.Message().(*kvrpcpb.PrewriteResponse).GetErrors(); len(errs) == 0 || errs[0].GetConflict() == nil {
+			t.Fatalf("late prewrite: %v, want a write conflict (self rolled back)", errs)
 		}
 	})
 }

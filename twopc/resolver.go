@@ -144,7 +144,7 @@ func (r *Resolver) CheckTxnStatus(ctx context.Context, bo *retry.Backoffer, q St
 	}
 	resp, err := r.c.sendKey(ctx, bo, q.Primary, func() *kvrpc.Request {
 		return kvrpc.NewCheckTxnStatus(&kvrpcpb.CheckTxnStatusRequest{
-			Context:                  &kvrpcpb.Context{},
+			Context:                  r.c.codec.Context(),
 			PrimaryKey:               q.Primary,
 			LockTs:                   uint64(q.StartTS),
 			CallerStartTs:            uint64(q.CallerStartTS),
@@ -212,7 +212,7 @@ func (r *Resolver) CheckSecondaryLocks(ctx context.Context, bo *retry.Backoffer,
 		// CheckSecondaryLocks only reads, or writes a rollback that is
 		// idempotent, so it may be resent.
 		resp, err := r.c.sender.Send(ctx, bo, kvrpc.NewCheckSecondaryLocks(&kvrpcpb.CheckSecondaryLocksRequest{
-			Context: &kvrpcpb.Context{}, Keys: ks, StartVersion: uint64(startTS),
+			Context: r.c.codec.Context(), Keys: ks, StartVersion: uint64(startTS),
 		}), b.loc.Region)
 		if err != nil {
 			return err
@@ -442,17 +442,28 @@ func (r *Resolver) resolveOne(ctx context.Context, bo *retry.Backoffer, l *Lock,
 	}
 	// A large transaction likely left more locks in this region: resolve
 	// them all with one region scan.
-	loc, err := r.c.cache.LocateKey(ctx, regionKey(nil, l.Key))
+	key := func(int) []byte { return l.Key }
+	one := func(int) int { return 1 }
+	bs, err := r.c.groupByRegion(ctx, []int{0}, key, one, math.MaxInt, math.MaxInt)
 	if err != nil {
 		return err
 	}
-	k := regionTxn{region: loc.Region, startTS: l.StartTS}
+	k := regionTxn{region: bs[0].loc.Region, startTS: l.StartTS}
 	if done[k] {
 		return nil
 	}
-	_, err = r.c.sendKey(ctx, bo, l.Key, func() *kvrpc.Request {
-		return kvrpc.NewResolveLock(&kvrpcpb.ResolveLockRequest{Context: &kvrpcpb.Context{},
-			StartVersion: uint64(l.StartTS), CommitVersion: uint64(st.CommitTS)})
+	run := &batchRunner{c: r.c, key: key, size: one, maxBytes: math.MaxInt, maxKeys: math.MaxInt}
+	err = run.run(ctx, bo, bs, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
+		// ResolveLock with a decided status is idempotent.
+		resp, err := r.c.sender.Send(ctx, bo, kvrpc.NewResolveLock(&kvrpcpb.ResolveLockRequest{Context: r.c.codec.Context(),
+			StartVersion: uint64(l.StartTS), CommitVersion: uint64(st.CommitTS)}), b.loc.Region)
+		if err != nil {
+			return err
+		}
+		if ke := resp.Message().(*kvrpcpb.ResolveLockResponse).GetError(); ke != nil {
+			return fmt.Errorf("twopc: resolve locks of txn %d: %w", l.StartTS, keyError(l.StartTS, ke))
+		}
+		return nil
 	})
 	if err == nil {
 		done[k] = true
@@ -479,7 +490,7 @@ func (r *Resolver) resolveKeys(ctx context.Context, bo *retry.Backoffer, startTS
 		// ResolveLock with a decided status is idempotent: resending it
 		// commits or rolls back nothing twice.
 		resp, err := r.c.sender.Send(ctx, bo, kvrpc.NewResolveLock(&kvrpcpb.ResolveLockRequest{
-			Context: &kvrpcpb.Context{}, StartVersion: uint64(startTS), CommitVersion: uint64(commitTS), Keys: ks,
+			Context: r.c.codec.Context(), StartVersion: uint64(startTS), CommitVersion: uint64(commitTS), Keys: ks,
 		}), b.loc.Region)
 		if err != nil {
 			return err

@@ -4,62 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/retry"
 )
 
-// Routing. Every request twopc sends goes through the three functions in
-// this file, which wrap locate: sendKey (one key), groupByRegion (keys to
-// regions) and runBatches (fan-out under the concurrency bound, re-grouping
-// a batch whose region went stale). They are kept small so that moving to
-// locate's shared routing helpers (issue 10) touches only this file.
-// TODO(#10): switch to locate's routing helpers and key codec when they land.
-
-// regionKey maps a transactional user key to the region key space: PD and
-// the region cache hold memcomparable-encoded boundaries for transactional
-// keys (API V1).
-func regionKey(dst, k []byte) []byte {
-	const group, marker = 8, 0xFF
-	for i := 0; ; i += group {
-		rest := len(k) - i
-		if rest >= group {
-			dst = append(dst, k[i:i+group]...)
-			dst = append(dst, marker)
-			continue
-		}
-		dst = append(dst, k[i:]...)
-		for range group - rest {
-			dst = append(dst, 0)
-		}
-		return append(dst, marker-byte(group-rest))
-	}
-}
+// Routing. Every request twopc sends goes through locate's routing helpers
+// (Router.SendKey, GroupByRegion, SendBatches) by way of the small adapters
+// in this file: sendKey (one key), groupByRegion (mutation indexes to
+// region batches) and batchRunner (fan-out under the concurrency bound,
+// re-grouping a batch whose region went stale, primary first when asked).
 
 // sendKey sends the request build returns to the region holding key,
 // locating again whenever the region proves stale.
 func (c *Client) sendKey(ctx context.Context, bo *retry.Backoffer, key []byte, build func() *kvrpc.Request, opts ...locate.SendOption) (*kvrpc.Response, error) {
-	rk := regionKey(nil, key)
-	for {
-		loc, err := c.cache.LocateKey(ctx, rk)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := c.sender.Send(ctx, bo, build(), loc.Region, opts...)
-		if errors.Is(err, locate.ErrRegionStale) {
-			// The request was refused before being applied (a region
-			// error), so sending it again is safe.
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		return resp, err
-	}
+	return c.router.SendKey(ctx, bo, key, build(), opts...)
 }
 
 // batch is a set of keys in one region, named by their indexes in the
@@ -69,35 +31,28 @@ type batch struct {
 	idx []int
 }
 
+func limits(maxBytes, maxKeys int) locate.BatchOption {
+	if maxBytes == math.MaxInt {
+		maxBytes = 0
+	}
+	if maxKeys == math.MaxInt {
+		maxKeys = 0
+	}
+	return locate.WithBatchLimit(maxKeys, maxBytes)
+}
+
 // groupByRegion groups the indexes idx (sorted by key) by region, in key
 // order, cutting each region's run into batches of at most maxBytes (as
 // measured by size) and maxKeys.
 func (c *Client) groupByRegion(ctx context.Context, idx []int, key func(int) []byte, size func(int) int, maxBytes, maxKeys int) ([]batch, error) {
-	var (
-		out     []batch
-		scratch []byte
-		bytesIn int
-	)
-	for _, i := range idx {
-		scratch = regionKey(scratch[:0], key(i))
-		n := len(out)
-		if n > 0 && out[n-1].loc.Contains(scratch) {
-			s := size(i)
-			if len(out[n-1].idx) < maxKeys && (bytesIn+s <= maxBytes || len(out[n-1].idx) == 0) {
-				out[n-1].idx = append(out[n-1].idx, i)
-				bytesIn += s
-				continue
-			}
-			out = append(out, batch{loc: out[n-1].loc, idx: []int{i}})
-			bytesIn = s
-			continue
-		}
-		loc, err := c.cache.LocateKey(ctx, slices.Clone(scratch))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch{loc: loc, idx: []int{i}})
-		bytesIn = size(i)
+	item := func(i int) ([]byte, int) { return key(i), size(i) }
+	lbs, err := locate.GroupByRegion(ctx, c.router, idx, item, limits(maxBytes, maxKeys))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]batch, len(lbs))
+	for i, b := range lbs {
+		out[i] = batch{loc: b.Location, idx: b.Items}
 	}
 	return out, nil
 }
@@ -115,16 +70,16 @@ func sortedIndexes(n int, key func(int) []byte, keep func(int) bool) []int {
 	return idx
 }
 
-// batchRunner carries what runBatches needs to re-group a stale batch.
+// batchRunner carries what a fan-out needs to re-group a stale batch.
 type batchRunner struct {
 	c        *Client
 	key      func(int) []byte
 	size     func(int) int
 	maxBytes int
 	maxKeys  int
-	// first, when set, marks the part of a re-grouped batch that must run
-	// before the others (the primary's, for a commit).
-	first func(b batch) bool
+	// primary, when set, is sent first when its batch is re-grouped (the
+	// primary's commit decides the transaction).
+	primary []byte
 }
 
 // run runs fn on every batch, at most the client's concurrency at once, and
@@ -133,49 +88,56 @@ type batchRunner struct {
 // again under the same backoff budget.
 func (r *batchRunner) run(ctx context.Context, bo *retry.Backoffer, batches []batch, fn func(ctx context.Context, bo *retry.Backoffer, b batch) error) error {
 	if len(batches) == 1 {
-		return r.one(ctx, bo, batches[0], fn)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.c.cfg.concurrency)
-	for _, b := range batches {
-		fbo := bo.Fork()
-		g.Go(func() error { return r.one(gctx, fbo, b, fn) })
-	}
-	return g.Wait()
-}
-
-func (r *batchRunner) one(ctx context.Context, bo *retry.Backoffer, b batch, fn func(ctx context.Context, bo *retry.Backoffer, b batch) error) error {
-	err := fn(ctx, bo, b)
-	if !errors.Is(err, locate.ErrRegionStale) {
-		return err
-	}
-	// Region errors are returned before TiKV applies anything, so the
-	// batch's keys may be sent again in their new regions.
-	if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-		return err
-	}
-	parts, err := r.c.groupByRegion(ctx, b.idx, r.key, r.size, r.maxBytes, r.maxKeys)
-	if err != nil {
-		return err
-	}
-	if r.first != nil {
-		// The primary's part goes first: a secondary must never be
-		// committed before the primary that decides the transaction.
-		slices.SortStableFunc(parts, func(a, b batch) int {
-			fa, fb := r.first(a), r.first(b)
-			switch {
-			case fa && !fb:
-				return -1
-			case fb && !fa:
-				return 1
-			}
-			return 0
-		})
-	}
-	for _, p := range parts {
-		if err := r.one(ctx, bo, p, fn); err != nil {
+		// The common single-region call skips the fan-out's setup; only a
+		// stale region takes the general path, which groups the keys again.
+		err := fn(ctx, bo, batches[0])
+		if !errors.Is(err, locate.ErrRegionStale) {
 			return err
 		}
+		// The region error came before TiKV applied anything, so the keys
+		// may be sent again in their new regions.
+		if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
+			return err
+		}
+		again, err := r.c.groupByRegion(ctx, batches[0].idx, r.key, r.size, r.maxBytes, r.maxKeys)
+		if err != nil {
+			return err
+		}
+		if r.primary != nil {
+			for i, b := range again {
+				if r.contains(b) {
+					again[0], again[i] = again[i], again[0]
+					break
+				}
+			}
+		}
+		return r.fanOut(ctx, bo, again, fn)
 	}
-	return nil
+	return r.fanOut(ctx, bo, batches, fn)
+}
+
+// contains reports whether b holds the primary.
+func (r *batchRunner) contains(b batch) bool {
+	for _, i := range b.idx {
+		if bytes.Equal(r.key(i), r.primary) {
+			return true
+		}
+	}
+	return false
+}
+
+// fanOut sends batches through locate.SendBatches.
+func (r *batchRunner) fanOut(ctx context.Context, bo *retry.Backoffer, batches []batch, fn func(ctx context.Context, bo *retry.Backoffer, b batch) error) error {
+	lbs := make([]locate.Batch[int], len(batches))
+	for i, b := range batches {
+		lbs[i] = locate.Batch[int]{Location: b.loc, Items: b.idx, Index: b.idx, Primary: r.primary != nil && r.contains(b)}
+	}
+	item := func(i int) ([]byte, int) { return r.key(i), r.size(i) }
+	opts := []locate.BatchOption{limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(r.c.cfg.concurrency)}
+	if r.primary != nil {
+		opts = append(opts, locate.WithPrimary(r.primary), locate.WithPrimaryFirst())
+	}
+	return locate.SendBatches(ctx, bo, r.c.router, lbs, item, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[int]) error {
+		return fn(ctx, bo, batch{loc: b.Location, idx: b.Items})
+	}, opts...)
 }

@@ -53,7 +53,7 @@ func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
 		// TxnHeartBeat only raises a TTL, so resending it is harmless.
 		resp, err := c.sendKey(ctx, bo, primary, func() *kvrpc.Request {
 			return kvrpc.NewTxnHeartBeat(&kvrpcpb.TxnHeartBeatRequest{
-				Context: &kvrpcpb.Context{}, PrimaryLock: primary, StartVersion: uint64(startTS),
+				Context: c.codec.Context(), PrimaryLock: primary, StartVersion: uint64(startTS),
 				AdviseLockTtl: uint64(ttl.Milliseconds()),
 			})
 		})

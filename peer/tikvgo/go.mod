@@ -4,12 +4,14 @@ go 1.26.0
 
 require (
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
+	github.com/tikvgo/tikvgo/kvrpc v0.0.0
 	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/peer v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
+	github.com/tikvgo/tikvgo/twopc v0.0.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 )
@@ -18,7 +20,6 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
-	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
@@ -39,4 +40,5 @@ replace (
 	github.com/tikvgo/tikvgo/retry => ../../retry
 	github.com/tikvgo/tikvgo/tikvsim => ../../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../../tso
+	github.com/tikvgo/tikvgo/twopc => ../../twopc
 )

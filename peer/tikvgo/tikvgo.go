@@ -33,10 +33,11 @@ var (
 type tikvgoWorker struct {
 	pdAddrs []string
 
-	mu  sync.Mutex
-	raw *rawkv.Client
-	tso *tso.Client
-	loc *locateState
+	mu       sync.Mutex
+	raw      *rawkv.Client
+	tso      *tso.Client
+	loc      *locateState
+	txnStack *txnStack
 }
 
 func (w *tikvgoWorker) registry() *peer.Registry {
@@ -47,8 +48,11 @@ func (w *tikvgoWorker) registry() *peer.Registry {
 		peer.RawScan100:     w.rawSetup(peer.RawScan100),
 		peer.TSOGetTS:       w.tsoSetup,
 		peer.LocateKey:      w.locateSetup,
-		// Transactional scenarios (snapshot reads, commits, pessimistic
-		// locking) register here once txnkv exists.
+		peer.TxnCommit2PC:   w.commitSetup(peer.TxnCommit2PC),
+		peer.TxnCommitAsync: w.commitSetup(peer.TxnCommitAsync),
+		peer.TxnCommit1PC:   w.commitSetup(peer.TxnCommit1PC),
+		// Snapshot reads and pessimistic locking register here once txnkv
+		// exists.
 	})
 }
 
@@ -60,6 +64,9 @@ func (w *tikvgoWorker) close() {
 	}
 	if w.tso != nil {
 		_ = w.tso.Close()
+	}
+	if w.txnStack != nil {
+		w.txnStack.close()
 	}
 	w.loc = nil
 }

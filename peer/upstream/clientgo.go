@@ -8,6 +8,7 @@ import (
 
 	"github.com/tikv/client-go/v2/config"
 	"github.com/tikv/client-go/v2/rawkv"
+	"github.com/tikv/client-go/v2/txnkv"
 	pd "github.com/tikv/pd/client"
 
 	"github.com/tikvgo/tikvgo/peer"
@@ -25,6 +26,7 @@ type worker struct {
 	raw *rawkv.Client
 	pd  pd.Client
 	loc *locateState
+	txn *txnkv.Client
 }
 
 func newWorker(pdAddrs []string) *worker { return &worker{pdAddrs: pdAddrs} }
@@ -38,8 +40,11 @@ func (w *worker) registry() *peer.Registry {
 		peer.RawScan100:     w.rawSetup(peer.RawScan100),
 		peer.TSOGetTS:       w.tsoSetup,
 		peer.LocateKey:      w.locateSetup,
-		// Transactional scenarios (snapshot reads, commits, pessimistic
-		// locking) register here once they exist.
+		peer.TxnCommit2PC:   w.commitSetup(peer.TxnCommit2PC),
+		peer.TxnCommitAsync: w.commitSetup(peer.TxnCommitAsync),
+		peer.TxnCommit1PC:   w.commitSetup(peer.TxnCommit1PC),
+		// Snapshot reads and pessimistic locking register here once
+		// tikvgo's txnkv exists.
 	} {
 		if err := reg.Register(name, s); err != nil {
 			panic(err) // a duplicate in the literal above: a programming error
@@ -56,6 +61,9 @@ func (w *worker) close() {
 	}
 	if w.pd != nil {
 		w.pd.Close()
+	}
+	if w.txn != nil {
+		_ = w.txn.Close()
 	}
 	w.loc = nil
 }

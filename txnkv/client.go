@@ -52,6 +52,7 @@ type Client struct {
 	cfg     config
 	cache   *locate.Cache
 	sender  *locate.Sender
+	router  *locate.Router
 	ts      TimestampSource
 	gc      GCStateSource
 	tp      *twopc.Client
@@ -138,8 +139,13 @@ func newClient(cfg config, cl Cluster) (*Client, error) {
 		return nil, fmt.Errorf("txnkv: %w: cluster needs a cache, an rpc client and a TSO", ErrInvalidOption)
 	}
 	c := &Client{cfg: cfg, cache: cl.Cache, sender: locate.NewSender(cl.Cache, cl.RPC), ts: cl.TSO, gc: cl.GC}
-	tpOpts := append([]twopc.Option{twopc.WithLogger(cfg.logger)}, cfg.twopcOpts...)
-	tp, err := twopc.New(cl.Cache, c.sender, cl.TSO, tpOpts...)
+	router, codec, err := newRouter(c.sender)
+	if err != nil {
+		return nil, fmt.Errorf("txnkv: key codec: %w", err)
+	}
+	c.router = router
+	tpOpts := append([]twopc.Option{twopc.WithLogger(cfg.logger), twopc.WithCodec(codec)}, cfg.twopcOpts...)
+	tp, err := twopc.New(c.sender, cl.TSO, tpOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("txnkv: committer: %w", err)
 	}

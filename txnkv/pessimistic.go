@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -184,6 +185,7 @@ func (t *Txn) rollbackStatement(ctx context.Context, keys [][]byte, forUpdateTS 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, forUpdateTS, fresh); err != nil {
-		t.c.cfg.logger.Warn("txnkv: pessimistic rollback of a failed statement", "start_ts", t.snap.ts, "err", err)
+		t.c.cfg.logger.Warn("txnkv: pessimistic rollback of a failed statement failed",
+			slog.Uint64("start_ts", uint64(t.snap.ts)), slog.Any("error", err))
 	}
 }

@@ -3,7 +3,6 @@ package txnkv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -125,9 +124,8 @@ func (s *Snapshot) Get(ctx context.Context, key []byte) ([]byte, error) {
 	}
 	bo := s.newBackoffer()
 	for {
-		resp, err := s.c.sendKey(ctx, bo, key, func() *kvrpc.Request {
-			return kvrpc.NewGet(&kvrpcpb.GetRequest{Context: s.rpcContext(), Key: key, Version: uint64(s.ts)})
-		}, s.sendOpts)
+		req := kvrpc.NewGet(&kvrpcpb.GetRequest{Context: s.rpcContext(), Key: key, Version: uint64(s.ts)})
+		resp, err := s.c.router.SendKey(ctx, bo, key, req, s.sendOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("txnkv: get: %w", err)
 		}
@@ -164,17 +162,18 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 		return out, nil
 	}
 	keys = dedupKeys(keys)
-	groups, err := s.c.groupKeys(ctx, keys, DefaultBatchGetSize)
+	bopts := []locate.BatchOption{locate.WithBatchLimit(DefaultBatchGetSize, 0), locate.WithConcurrency(s.c.cfg.concurrency)}
+	batches, err := locate.GroupByRegion(ctx, s.c.router, keys, keyItem, bopts...)
 	if err != nil {
 		return nil, fmt.Errorf("txnkv: batch get: %w", err)
 	}
 	var mu sync.Mutex
-	err = s.c.runGroups(ctx, s.newBackoffer(), groups, s.c.cfg.concurrency, DefaultBatchGetSize,
-		func(ctx context.Context, bo *retry.Backoffer, g keyGroup) error {
-			pending := g.keys
+	err = locate.SendBatches(ctx, s.newBackoffer(), s.c.router, batches, keyItem,
+		func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[[]byte]) error {
+			pending := b.Items
 			for len(pending) > 0 {
 				req := kvrpc.NewBatchGet(&kvrpcpb.BatchGetRequest{Context: s.rpcContext(), Keys: pending, Version: uint64(s.ts)})
-				resp, err := s.c.sender.Send(ctx, bo, req, g.loc.Region, s.sendOpts...)
+				resp, err := s.c.sender.Send(ctx, bo, req, b.Location.Region, s.sendOpts...)
 				if err != nil {
 					return err
 				}
@@ -221,7 +220,7 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 				pending = locked
 			}
 			return nil
-		})
+		}, bopts...)
 	if err != nil {
 		return nil, fmt.Errorf("txnkv: batch get: %w", err)
 	}
@@ -314,88 +313,83 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 // reverse: the exclusive upper bound) within one region and [start, end).
 // next is where the following page starts, nil when the range is done.
 func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse bool, rc readConfig) (pairs []KV, next []byte, err error) {
-	bo := s.newBackoffer()
-	for {
-		loc, regStart, regEnd, err := s.c.locateRange(ctx, cur, reverse)
-		if err != nil {
-			return nil, nil, err
-		}
-		q := &kvrpcpb.ScanRequest{Context: s.rpcContext(), Limit: uint32(rc.scanBatch), Version: uint64(s.ts), KeyOnly: rc.keyOnly, Reverse: reverse}
-		var last bool // the page's region reaches the range's far bound
-		if reverse {
-			lower := regStart
-			if bytes.Compare(regStart, start) <= 0 {
-				lower, last = start, true
+	page := func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+		for {
+			q := &kvrpcpb.ScanRequest{Context: s.rpcContext(), Limit: uint32(rc.scanBatch), Version: uint64(s.ts),
+				KeyOnly: rc.keyOnly, Reverse: reverse, StartKey: sp.Start, EndKey: sp.End}
+			if reverse {
+				q.StartKey, q.EndKey = sp.End, sp.Start
 			}
-			q.StartKey, q.EndKey = cur, lower
-		} else {
-			upper := regEnd
-			if len(regEnd) == 0 || (len(end) > 0 && bytes.Compare(regEnd, end) >= 0) {
-				upper, last = end, true
-			}
-			q.StartKey, q.EndKey = cur, upper
-		}
-		resp, err := s.c.sender.Send(ctx, bo, kvrpc.NewScan(q), loc.Region, s.sendOpts...)
-		if errors.Is(err, locate.ErrRegionStale) {
-			if err := bo.Backoff(ctx, retry.RegionMiss, err); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		m := resp.Message().(*kvrpcpb.ScanResponse)
-		if ke := m.GetError(); ke != nil {
-			lock, err := lockOf(ke)
+			resp, err := s.c.sender.Send(ctx, bo, kvrpc.NewScan(q), sp.Location.Region, s.sendOpts...)
 			if err != nil {
-				return nil, nil, err
+				return false, err
 			}
-			if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		var locks []*twopc.Lock
-		pairs = pairs[:0]
-		for _, p := range m.GetPairs() {
-			if ke := p.GetError(); ke != nil {
+			m := resp.Message().(*kvrpcpb.ScanResponse)
+			if ke := m.GetError(); ke != nil {
 				lock, err := lockOf(ke)
 				if err != nil {
-					return nil, nil, err
+					return false, err
 				}
-				locks = append(locks, lock)
+				if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+					return false, err
+				}
 				continue
 			}
-			v := p.GetValue()
-			if rc.keyOnly {
-				v = nil
-			} else if v == nil {
-				v = []byte{}
+			var locks []*twopc.Lock
+			pairs = pairs[:0]
+			for _, p := range m.GetPairs() {
+				if ke := p.GetError(); ke != nil {
+					lock, err := lockOf(ke)
+					if err != nil {
+						return false, err
+					}
+					locks = append(locks, lock)
+					continue
+				}
+				v := p.GetValue()
+				if rc.keyOnly {
+					v = nil
+				} else if v == nil {
+					v = []byte{}
+				}
+				pairs = append(pairs, KV{Key: p.GetKey(), Value: v})
 			}
-			pairs = append(pairs, KV{Key: p.GetKey(), Value: v})
-		}
-		if len(locks) > 0 {
-			// Read the page again once the locks are dealt with, so the
-			// page stays in key order without holes.
-			if err := s.resolve(ctx, bo, locks); err != nil {
-				return nil, nil, err
+			if len(locks) > 0 {
+				// Read the page again once the locks are dealt with, so
+				// it stays in key order without holes.
+				if err := s.resolve(ctx, bo, locks); err != nil {
+					return false, err
+				}
+				continue
 			}
-			continue
-		}
-		switch {
-		case len(m.GetPairs()) >= rc.scanBatch:
-			lastKey := m.GetPairs()[len(m.GetPairs())-1].GetKey()
-			if reverse {
-				return pairs, slices.Clone(lastKey), nil
+			switch {
+			case len(m.GetPairs()) >= rc.scanBatch:
+				lastKey := m.GetPairs()[len(m.GetPairs())-1].GetKey()
+				if reverse {
+					next = slices.Clone(lastKey)
+				} else {
+					next = append(slices.Clone(lastKey), 0)
+				}
+			case reverse && bytes.Compare(sp.Start, start) > 0:
+				next = slices.Clone(sp.Start)
+			case !reverse && len(sp.End) > 0 && (len(end) == 0 || bytes.Compare(sp.End, end) < 0):
+				next = slices.Clone(sp.End)
+			default:
+				next = nil // the range is done
 			}
-			return pairs, append(slices.Clone(lastKey), 0), nil
-		case last:
-			return pairs, nil, nil
-		case reverse:
-			return pairs, regStart, nil
-		default:
-			return pairs, regEnd, nil
+			// One region's page at a time: the caller yields it before
+			// the walk goes on.
+			return true, nil
 		}
 	}
+	bo := s.newBackoffer()
+	if reverse {
+		err = s.c.router.WalkRangeReverse(ctx, bo, start, cur, page)
+	} else {
+		err = s.c.router.WalkRange(ctx, bo, cur, end, page)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pairs, next, nil
 }

@@ -184,3 +184,7 @@ type (
 	// client's UndeterminedError.
 	TxnUndeterminedError = twopc.UndeterminedError
 )
+
+// TxnKeyOnly makes a transactional iteration return keys with nil values
+// (txnkv.KeyOnly).
+func TxnKeyOnly() ReadOption { return txnkv.KeyOnly() }

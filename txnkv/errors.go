@@ -51,11 +51,11 @@ var (
 	// ErrAssertionFailed: a per-key assertion did not hold (not
 	// retryable).
 	ErrAssertionFailed = twopc.ErrAssertionFailed
-	// ErrTxnTooLarge is also matched when the write buffer outgrows its
-	// limit (the buffer's own error, retry.ErrTxnTooLarge, is wrapped too).
+	// ErrTxnTooLarge is matched when the write buffer outgrows its limit
+	// or the committer's (retry's shared value).
 	ErrTxnTooLarge = twopc.ErrTxnTooLarge
-	// ErrEntryTooLarge is also matched when one buffered entry is over the
-	// buffer's limit (retry.ErrEntryTooLarge is wrapped too).
+	// ErrEntryTooLarge is matched when one entry is over the buffer's or
+	// the committer's limit (retry's shared value).
 	ErrEntryTooLarge = twopc.ErrEntryTooLarge
 	// ErrLockNotFound: the transaction's lock expired and was rolled back
 	// before its commit (retryable).
@@ -126,17 +126,13 @@ func (e *GCTooEarlyError) Retryable() bool { return false }
 // and assertion failures say no. It is retry.IsRetryable.
 func IsRetryable(err error) bool { return retry.IsRetryable(err) }
 
-// bufferError maps the write buffer's errors onto the commit protocol's
-// sentinels, so one errors.Is test covers both places a size limit is
-// noticed.
+// bufferError prefixes the write buffer's errors. Its size errors are
+// retry's shared sentinels, the very values twopc (and so txnkv) exports as
+// ErrTxnTooLarge and ErrEntryTooLarge, so one errors.Is test covers both
+// places a size limit is noticed.
 func bufferError(err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.Is(err, retry.ErrTxnTooLarge):
-		return fmt.Errorf("txnkv: %w: %w", twopc.ErrTxnTooLarge, err)
-	case errors.Is(err, retry.ErrEntryTooLarge):
-		return fmt.Errorf("txnkv: %w: %w", twopc.ErrEntryTooLarge, err)
 	}
 	return fmt.Errorf("txnkv: %w", err)
 }

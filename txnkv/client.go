@@ -204,9 +204,10 @@ func (c *Client) CurrentTS(ctx context.Context) (tso.Timestamp, error) {
 }
 
 // checkSafePoint fails a read at ts below the transaction safe point. The
-// safe point is fetched at most once per WithSafePointTTL; a ts below the
-// cached value is confirmed against a fresh one (the safe point only
-// grows, so a cached value never fails a read wrongly).
+// safe point is fetched at most once per WithSafePointTTL. It only grows,
+// so a cached value never fails a read wrongly; it may let one through
+// for at most the TTL after PD advanced it, which GC's own lag (it keeps
+// ten minutes of history by default) covers.
 func (c *Client) checkSafePoint(ctx context.Context, ts tso.Timestamp) error {
 	if c.gc == nil {
 		return nil

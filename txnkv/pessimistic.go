@@ -38,7 +38,7 @@ type LockOptions struct {
 	// CheckExistence returns only whether each key exists.
 	CheckExistence bool
 	// LockOnlyIfExists locks only the keys that exist; it requires
-	// ReturnValues.
+	// ReturnValues and a primary locked by an earlier LockKeys.
 	LockOnlyIfExists bool
 	// Aggressive is the fair (aggressive) locking mode: when a key was
 	// written after the for-update ts, or a lock LockKeys waited for was
@@ -76,6 +76,11 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 	}
 	if len(keys) == 0 {
 		return nil, nil
+	}
+	if opts.LockOnlyIfExists && t.primary == nil {
+		// The first key locked becomes the primary every other lock
+		// points to; it must be locked whether or not it exists.
+		return nil, fmt.Errorf("txnkv: %w: LockOnlyIfExists needs an earlier LockKeys to have locked the primary", ErrInvalidOption)
 	}
 	wantResults := opts.ReturnValues || opts.CheckExistence
 	// The keys to send: each once, and without the ones already locked

@@ -20,6 +20,9 @@ func TestPessimisticLockKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := txn.LockKeys(ctx, txnkv.LockOptions{ReturnValues: true, LockOnlyIfExists: true}, []byte("a")); !errors.Is(err, txnkv.ErrInvalidOption) {
+		t.Fatalf("lock only if exists before a primary: %v", err)
+	}
 	if _, err := txn.LockKeys(ctx, txnkv.LockOptions{}, []byte("a")); err != nil {
 		t.Fatal(err)
 	}

@@ -188,3 +188,8 @@ type (
 // TxnKeyOnly makes a transactional iteration return keys with nil values
 // (txnkv.KeyOnly).
 func TxnKeyOnly() ReadOption { return txnkv.KeyOnly() }
+
+// WithBoundedStaleness begins a read-only stale-read transaction at the
+// newest ts every store can serve locally, at most d in the past
+// (txnkv.WithBoundedStaleness).
+func WithBoundedStaleness(d time.Duration) TxnOption { return txnkv.WithBoundedStaleness(d) }

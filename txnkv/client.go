@@ -34,7 +34,8 @@ type GCStateSource interface {
 // closes these parts.
 type Cluster struct {
 	// GC reads the transaction safe point; nil disables the GC-too-early
-	// check.
+	// check. If it also lists stores (GetAllStores, as *pdclient.Client
+	// does), WithBoundedStaleness asks the stores for their safe ts.
 	GC GCStateSource
 	// Cache is the region cache.
 	Cache *locate.Cache
@@ -55,6 +56,7 @@ type Client struct {
 	router  *locate.Router
 	ts      TimestampSource
 	gc      GCStateSource
+	rpc     locate.RPCClient
 	tp      *twopc.Client
 	latches *latches.Latches
 
@@ -138,7 +140,7 @@ func newClient(cfg config, cl Cluster) (*Client, error) {
 	if cl.Cache == nil || cl.RPC == nil || cl.TSO == nil {
 		return nil, fmt.Errorf("txnkv: %w: cluster needs a cache, an rpc client and a TSO", ErrInvalidOption)
 	}
-	c := &Client{cfg: cfg, cache: cl.Cache, sender: locate.NewSender(cl.Cache, cl.RPC), ts: cl.TSO, gc: cl.GC}
+	c := &Client{cfg: cfg, cache: cl.Cache, sender: locate.NewSender(cl.Cache, cl.RPC), ts: cl.TSO, gc: cl.GC, rpc: cl.RPC}
 	router, codec, err := newRouter(c.sender)
 	if err != nil {
 		return nil, fmt.Errorf("txnkv: key codec: %w", err)
@@ -253,7 +255,8 @@ func (c *Client) txnConfig(opts []TxnOption) (txnConfig, error) {
 }
 
 // startTS picks a transaction's start ts: the explicit one, a fresh TSO
-// timestamp, or one the configured staleness older.
+// timestamp, one the configured staleness older, or the bounded-staleness
+// choice.
 func (c *Client) startTS(ctx context.Context, cfg *txnConfig) (tso.Timestamp, error) {
 	if cfg.startTS != 0 {
 		return cfg.startTS, nil
@@ -262,8 +265,11 @@ func (c *Client) startTS(ctx context.Context, cfg *txnConfig) (tso.Timestamp, er
 	if err != nil {
 		return 0, err
 	}
-	if cfg.staleness > 0 {
+	switch {
+	case cfg.staleness > 0:
 		ts = tso.Compose(ts.Physical()-cfg.staleness.Milliseconds(), 0)
+	case cfg.maxStaleness > 0:
+		ts = c.boundedStaleTS(ctx, ts, cfg)
 	}
 	return ts, nil
 }

@@ -17,7 +17,8 @@
 //	if txnkv.IsRetryable(err) { ... }            // write conflict, deadlock victim: run it again
 //
 // Options are typed and per transaction ([Client.Begin]) or client-wide
-// ([WithDefaults]): [WithStartTS], [WithStaleness], [WithPessimistic],
+// ([WithDefaults]): [WithStartTS], [WithStaleness], [WithBoundedStaleness],
+// [WithPessimistic],
 // [WithAsyncCommit], [With1PC], [WithCausalConsistency],
 // [WithAssertionLevel], [WithIsolation], [WithReplicaRead],
 // [WithMatchLabels], [WithScanBatchSize], [WithCommitHook]. Nothing is

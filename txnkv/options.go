@@ -166,22 +166,23 @@ type CommitInfo struct {
 }
 
 type txnConfig struct {
-	startTS     tso.Timestamp
-	staleness   time.Duration
-	staleRead   bool
-	pessimistic bool
-	asyncCommit bool
-	onePC       bool
-	causal      bool
-	assertion   twopc.AssertionLevel
-	isolation   IsolationLevel
-	replicaRead locate.ReplicaRead
-	labels      []locate.Label
-	scanBatch   int
-	readBudget  time.Duration
-	hooks       []func(CommitInfo)
-	sizeLimit   uint64
-	entryLimit  uint64
+	startTS      tso.Timestamp
+	staleness    time.Duration
+	maxStaleness time.Duration
+	staleRead    bool
+	pessimistic  bool
+	asyncCommit  bool
+	onePC        bool
+	causal       bool
+	assertion    twopc.AssertionLevel
+	isolation    IsolationLevel
+	replicaRead  locate.ReplicaRead
+	labels       []locate.Label
+	scanBatch    int
+	readBudget   time.Duration
+	hooks        []func(CommitInfo)
+	sizeLimit    uint64
+	entryLimit   uint64
 }
 
 func defaultTxnConfig() txnConfig {
@@ -196,8 +197,10 @@ func (c *txnConfig) validate() error {
 		return fmt.Errorf("txnkv: %w: scan batch size %d < 1", ErrInvalidOption, c.scanBatch)
 	case c.readBudget < 0:
 		return fmt.Errorf("txnkv: %w: read budget %v < 0", ErrInvalidOption, c.readBudget)
-	case c.startTS != 0 && c.staleness != 0:
-		return fmt.Errorf("txnkv: %w: WithStartTS and WithStaleness exclude each other", ErrInvalidOption)
+	case c.maxStaleness < 0:
+		return fmt.Errorf("txnkv: %w: max staleness %v < 0", ErrInvalidOption, c.maxStaleness)
+	case (c.startTS != 0 && (c.staleness != 0 || c.maxStaleness != 0)) || (c.staleness != 0 && c.maxStaleness != 0):
+		return fmt.Errorf("txnkv: %w: WithStartTS, WithStaleness and WithBoundedStaleness exclude each other", ErrInvalidOption)
 	case c.staleRead && c.pessimistic:
 		return fmt.Errorf("txnkv: %w: a stale read transaction cannot be pessimistic", ErrInvalidOption)
 	}
@@ -243,6 +246,14 @@ func WithStartTS(ts tso.Timestamp) TxnOption {
 // (DataIsNotReady) sends the read to the leader.
 func WithStaleness(d time.Duration) TxnOption {
 	return txnOptionFunc(func(c *txnConfig) { c.staleness, c.staleRead = d, true })
+}
+
+// WithBoundedStaleness begins a read-only stale-read transaction at the
+// newest timestamp every store can serve from its local replicas (the
+// smallest of the stores' safe ts), but at most d in the past: fresher
+// than WithStaleness when replicas keep up, never staler than d.
+func WithBoundedStaleness(d time.Duration) TxnOption {
+	return txnOptionFunc(func(c *txnConfig) { c.maxStaleness, c.staleRead = d, true })
 }
 
 // WithStaleRead reads as stale reads (any replica whose safe ts covers the

@@ -326,3 +326,44 @@ func TestStaleAndReplicaReads(t *testing.T) {
 		}
 	}
 }
+
+// TestBoundedStaleness: the start ts is the stores' smallest safe ts when
+// that is within the bound, and the bound otherwise.
+func TestBoundedStaleness(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := testCtx(t)
+	w := e.put(ctx, "k", "v")
+	r, err := e.sim.RegionByKey(tikvsim.EncodeKey([]byte("k")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.SetSafeTS(r.ID, uint64(w.CommitTS())); err != nil {
+		t.Fatal(err)
+	}
+	txn, err := e.cli.Begin(ctx, txnkv.WithBoundedStaleness(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if txn.StartTS() != w.CommitTS() {
+		t.Fatalf("start ts %v, want the safe ts %v", txn.StartTS(), w.CommitTS())
+	}
+	if v, err := txn.Get(ctx, []byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("read = %q, %v", v, err)
+	}
+	// A safe ts older than the bound: the bound wins.
+	if err := e.sim.SetSafeTS(r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	now, _ := e.cli.CurrentTS(ctx)
+	txn, err = e.cli.Begin(ctx, txnkv.WithBoundedStaleness(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, lo := txn.StartTS().Physical(), now.Physical()-1000; got < lo || got > now.Physical() {
+		t.Fatalf("start ts physical %d, want within [%d, %d]", got, lo, now.Physical())
+	}
+	if _, err := e.cli.Begin(ctx, txnkv.WithBoundedStaleness(time.Second), txnkv.WithStaleness(time.Second)); !errors.Is(err, txnkv.ErrInvalidOption) {
+		t.Fatalf("two staleness options: %v", err)
+	}
+}

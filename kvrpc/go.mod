@@ -21,6 +21,11 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
 
-require github.com/tikvgo/tikvgo/tikvsim v0.0.0
+require (
+	github.com/tikvgo/tikvgo/retry v0.0.0
+	github.com/tikvgo/tikvgo/tikvsim v0.0.0
+)
 
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
+
+replace github.com/tikvgo/tikvgo/retry => ../retry

@@ -13,7 +13,8 @@ const table = "| module | may require | notes |\n|---|---|---|\n" +
 	"| `tso` | `pdclient`, `retry` | |\n" +
 	"| `tikv` | `tso`, `pdclient`, `retry` | facade |\n" +
 	"| `tikvsim` | nothing | test-only |\n" +
-	"| `tools` | anything | |\n"
+	"| `tools` | anything | |\n" +
+	"\n- Library modules that still require `tikvsim` for their own tests: `tikv`, `retry`.\n"
 
 func TestParseRules(t *testing.T) {
 	r, err := ParseRules([]byte(table))
@@ -25,6 +26,9 @@ func TestParseRules(t *testing.T) {
 	}
 	if !r.Anything["tools"] || !r.TestOnly["tikvsim"] || len(r.Allowed["retry"]) != 0 {
 		t.Fatalf("unexpected rules %+v", r)
+	}
+	if !r.TestOnlyUsers["tikvsim"]["tikv"] || !r.TestOnlyUsers["tikvsim"]["retry"] || len(r.TestOnlyUsers["tikvsim"]) != 2 {
+		t.Fatalf("test-only users parsed wrong: %v", r.TestOnlyUsers)
 	}
 	if _, err := ParseRules([]byte("no table here")); err == nil {
 		t.Fatal("want an error for a document without a table")
@@ -38,6 +42,14 @@ func mod(name string, requires ...string) Module {
 		m.Replaces[r] = "../" + r
 		m.Imports[r] = true
 	}
+	return m
+}
+
+// testOnlyReq is a module that requires tikvsim, for its tests only.
+func testOnlyReq(name string, requires ...string) Module {
+	m := mod(name, requires...)
+	m.Requires["tikvsim"] = "v0.0.0"
+	m.Replaces["tikvsim"] = "../tikvsim"
 	return m
 }
 
@@ -74,6 +86,14 @@ func TestCheck(t *testing.T) {
 			"tso: replace for pdclient is \"../elsewhere\", want \"../pdclient\"",
 			"tso: requires pdclient at v1.2.3, want v0.0.0"}},
 		{"unlisted module", mod("mystery"), []string{"mystery: module is missing from the dependency table"}},
+		{"tikvsim kept out of tso", testOnlyReq("tso", "pdclient", "retry"), []string{
+			"tso: requires tikvsim; tests that need it belong in the integration module"}},
+		{"tikvsim still allowed in retry", testOnlyReq("retry"), nil},
+		{"requires tools", mod("tikv", "tools"), []string{
+			"tikv: imports tools, an edge outside the table",
+			"tikv: requires tools, an edge outside the table",
+			"tikv: requires tools, which is not in go.work",
+			"tikv: requires tools, which nothing may require"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

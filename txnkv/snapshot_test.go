@@ -367,3 +367,52 @@ func TestBoundedStaleness(t *testing.T) {
 		t.Fatalf("two staleness options: %v", err)
 	}
 }
+
+// TestReadBacksOffOnLiveLock: an async-commit transaction's lock cannot be
+// pushed, so a reader that meets it while its commit is in flight backs
+// off and reads the committed value once the lock is gone.
+func TestReadBacksOffOnLiveLock(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := testCtx(t)
+	e.put(ctx, "k", "old")
+	arrived, release := e.park("KvCommit", []byte("k"))
+	defer release()
+	w, _ := e.cli.Begin(ctx, txnkv.WithAsyncCommit())
+	_ = w.Set([]byte("k"), []byte("new"))
+	if err := w.Commit(ctx); err != nil { // decided once prewritten
+		t.Fatal(err)
+	}
+	<-arrived
+	checked := make(chan struct{}, 64)
+	remove := e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCheckTxnStatus" {
+			checked <- struct{}{}
+		}
+	})
+	defer remove()
+	type result struct {
+		v   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	snap, err := e.cli.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		v, err := snap.Get(ctx, []byte("k"))
+		done <- result{v, err}
+	}()
+	<-checked // the reader met the lock and asked its primary
+	select {
+	case r := <-done:
+		t.Fatalf("read returned %q, %v while the lock was live", r.v, r.err)
+	default:
+	}
+	release()
+	r := <-done
+	if r.err != nil || string(r.v) != "new" {
+		t.Fatalf("read after the commit = %q, %v", r.v, r.err)
+	}
+}

@@ -77,7 +77,15 @@
 // returns is turned into a cache update and, where waiting helps, a backoff of
 // the matching retry kind (see package retry). An error matching
 // [ErrRegionStale] means the keys must be located again, which the
-// [Router] does.
+// [Router] does. When the cached leader failed and another peer serves a
+// leader read, that peer is cached as the leader. [WithAttemptTimeout]
+// bounds each attempt; an attempt that times out moves on to the next
+// replica at once.
+//
+// A write passes one [Outcome] ([WithOutcome]) to every send of the
+// operation; it records whether any attempt, not only the last, may have
+// been applied (an answer lost, an UndeterminedResult, a part that
+// succeeded), so the caller can report the operation undetermined.
 //
 // # Upkeep and stats
 //

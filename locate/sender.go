@@ -29,6 +29,7 @@ type sendConfig struct {
 	staleRead      bool
 	busyThreshold  time.Duration
 	attemptTimeout time.Duration
+	outcome        *Outcome
 }
 
 // SendOption tunes one [Sender.Send] call.
@@ -93,7 +94,9 @@ func NewSender(cache *Cache, client RPCClient) *Sender {
 // retry.RegionMiss and resend. Other [*RegionError] values fail fast.
 // Transport failures come back as the client's error (for kvrpc an
 // *kvrpc.RPCError) once the budget is spent or, for a request that is not
-// [kvrpc.Request.Idempotent], at once when it may have been received.
+// [kvrpc.Request.Idempotent], at once when it may have been received. A
+// write's caller passes [WithOutcome] to learn whether any attempt, not
+// only the last, may have been applied.
 func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Request, ver VerID, opts ...SendOption) (*kvrpc.Response, error) {
 	var cfg sendConfig
 	for _, o := range opts {
@@ -129,6 +132,7 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		resp, err := s.client.Send(actx, t.store.Addr(), req)
 		cancel()
 		if err != nil {
+			cfg.outcome.recordSendErr(err)
 			if ctx.Err() != nil {
 				return nil, err
 			}
@@ -140,7 +144,18 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		t.store.MarkReachable()
 		re := resp.RegionError()
 		if re == nil {
+			cfg.outcome.mark()
+			if !t.replicaRead && !t.staleRead && int(region.leader.Load()) != t.idx {
+				// TiKV serves a leader read only on the leader, so the
+				// peer that just did leads the region now (found after
+				// the cached leader failed): send there from now on
+				// instead of waiting on the old leader again.
+				s.cache.UpdateLeader(ver, t.peer.Meta())
+			}
 			return resp, nil
+		}
+		if kindOf(re) == ErrUndetermined {
+			cfg.outcome.mark()
 		}
 		again, err := s.onRegionError(ctx, bo, sel, region, t, re)
 		if err != nil {

@@ -88,15 +88,18 @@
 //     [ErrFlashbackInProgress], [ErrFlashbackNotPrepared],
 //     [ErrRaftEntryTooLarge].
 //   - Unknown outcome: a write that may or may not have been applied matches
-//     [ErrUndetermined] (an [*UndeterminedError] when the answer was lost, a
-//     [*RegionError] when TiKV said so). It is never retried automatically:
-//     read back to learn the outcome.
+//     [ErrUndetermined] (an [*UndeterminedError] when any attempt's answer
+//     was lost or, for a batch or range write, part of it succeeded, a
+//     [*RegionError] when TiKV said so), whatever the last attempt's error.
+//     It is never retried automatically: read back to learn the outcome.
 //   - Server answers: [*ServerError] matching [ErrServer] (TiKV rejected a
 //     raw request), [*PDError], [ErrRegionNotFound] and [ErrStoreNotFound]
 //     (PD knows no such region or store), [ErrClusterIDMismatch] (wrong
 //     endpoints, never retried), [ErrNoLeader], [ErrKeyspace],
 //     [ErrUnexpectedResponse] (an answer out of protocol).
-//   - [ErrClosed] after Close.
+//   - [ErrClosed] after Close, for every call that ends after it; a write
+//     whose request had left when Close cut it short matches
+//     [ErrUndetermined] as well.
 //
 // [IsRetryable] asks an error whether the same call may succeed again; what
 // the clients return has already been retried, so it reports false for it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,12 +18,22 @@ import (
 // returned release is called, and returns a channel that is closed once
 // the request has arrived.
 func (e *env) park(cmd string, key []byte) (arrived <-chan struct{}, release func()) {
+	return e.parkAfter(cmd, key, 1)
+}
+
+// parkAfter is park for a call that sends n requests of cmd at once, one of
+// them for key: arrived is closed once all n have arrived, so the parked
+// one is among them whatever their order.
+func (e *env) parkAfter(cmd string, key []byte, n int) (arrived <-chan struct{}, release func()) {
 	hold := make(chan struct{})
 	in := make(chan struct{})
-	var once, relOnce sync.Once
+	var (
+		relOnce sync.Once
+		seen    atomic.Int64
+	)
 	remove := e.sim.OnRequest(func(_ uint64, c string) {
-		if c == cmd {
-			once.Do(func() { close(in) })
+		if c == cmd && seen.Add(1) == int64(n) {
+			close(in)
 		}
 	})
 	removeFault := e.sim.InjectFault(tikvsim.Fault{Command: cmd, Key: key, Count: 1, Hold: hold})
@@ -76,7 +87,9 @@ func TestBatchGetAcrossRegionsWhileSplitting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arrived, release := e.park("KvBatchGet", []byte("k045"))
+	// Three regions, three requests; the one for the middle region is
+	// held while that region splits and its halves change leaders.
+	arrived, release := e.parkAfter("KvBatchGet", []byte("k045"), 3)
 	defer release()
 	type result struct {
 		m   map[string][]byte

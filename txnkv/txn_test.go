@@ -251,7 +251,13 @@ func TestCommitWhileSplitting(t *testing.T) {
 		for _, k := range keys {
 			_ = txn.Set([]byte(k), []byte(cmd+k))
 		}
-		arrived, release := e.park(cmd, []byte("k020"))
+		// Prewrite sends one request per region at once; commit sends
+		// the primary's (k000..k049, which holds k020) first, alone.
+		n := 2
+		if cmd == "KvCommit" {
+			n = 1
+		}
+		arrived, release := e.parkAfter(cmd, []byte("k020"), n)
 		done := make(chan error, 1)
 		go func() { done <- txn.Commit(ctx) }()
 		<-arrived

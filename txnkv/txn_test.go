@@ -253,11 +253,11 @@ func TestCommitWhileSplitting(t *testing.T) {
 		}
 		// Prewrite sends one request per region at once; commit sends
 		// the primary's (k000..k049, which holds k020) first, alone.
-		n := 2
+		fanout := 2
 		if cmd == "KvCommit" {
-			n = 1
+			fanout = 1
 		}
-		arrived, release := e.parkAfter(cmd, []byte("k020"), n)
+		arrived, release := e.parkAfter(cmd, []byte("k020"), fanout)
 		done := make(chan error, 1)
 		go func() { done <- txn.Commit(ctx) }()
 		<-arrived

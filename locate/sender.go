@@ -27,6 +27,7 @@ type sendConfig struct {
 	replicaRead    ReplicaRead
 	labels         []Label
 	staleRead      bool
+	readTS         uint64 // stale reads only: skip replicas whose safe ts is below
 	busyThreshold  time.Duration
 	attemptTimeout time.Duration
 	outcome        *Outcome
@@ -55,6 +56,20 @@ func WithMatchLabels(labels ...Label) SendOption {
 // timestamp: first to the best replica with stale_read set; after
 // DataIsNotReady to the leader as a normal read; then as replica reads.
 func WithStaleRead() SendOption { return sendOption(func(c *sendConfig) { c.staleRead = true }) }
+
+// WithStaleReadAt is [WithStaleRead] for a request whose read ts is readTS
+// (it must be the ts the request carries). The first attempt goes only to
+// a replica whose store's polled safe ts covers readTS, so it is not turned
+// away with DataIsNotReady; if no replica is known to cover it, the request
+// goes straight to the leader as a normal read. A store never polled
+// (safe ts 0, see [WithSafeTSUpdate]) is tried as under WithStaleRead.
+//
+// It is the stale-read option of every client module: txnkv's snapshot
+// reads with a staleness bound pass it with the read ts they chose (for
+// example with [Cache.MinSafeTS] as a floor).
+func WithStaleReadAt(readTS uint64) SendOption {
+	return sendOption(func(c *sendConfig) { c.staleRead, c.readTS = true, readTS })
+}
 
 // WithBusyThreshold enables load-based replica reads for a leader read: if
 // the leader's estimated queueing exceeds d, or it answers ServerIsBusy, an

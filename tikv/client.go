@@ -50,6 +50,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	tso     *tso.Client
+	oracle  *tso.Oracle // started with the TSO client's first Oracle call
 	closed  bool
 	untrack func()
 	// untrackCache stops a CacheStatsTracker; set once in New.
@@ -150,7 +151,7 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	cachePtr.Store(cache)
 	c.cache = cache
 	if !cfg.upkeep.off {
-		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc)...)
+		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc, rpc)...)
 		if err != nil {
 			// The facade validated the settings; a bad one would still
 			// match ErrInvalidOption, the sentinel every module wraps.
@@ -276,7 +277,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	t, untrack, txn := c.tso, c.untrack, c.txn
+	t, o, untrack, txn := c.tso, c.oracle, c.untrack, c.txn
 	c.mu.Unlock()
 
 	if untrack != nil {
@@ -290,6 +291,10 @@ func (c *Client) Close() error {
 	errs := []error{c.raw.Close()}
 	if txn != nil {
 		errs = append(errs, txn.Close())
+	}
+	if o != nil {
+		// Before the TSO client its refresher reads.
+		errs = append(errs, o.Close())
 	}
 	if t != nil {
 		errs = append(errs, t.Close())

@@ -31,6 +31,7 @@ type Session struct {
 	raw    RawClient
 	facade *tikv.Client // the transactional client's stack, made on first use
 	txn    *tikv.Txn    // the shell's open transaction (begin ... commit)
+	admin  *tikv.Client // the facade behind Regions, made on first use
 	closed bool
 }
 
@@ -124,6 +125,37 @@ func (s *Session) Raw(ctx context.Context) (RawClient, error) {
 	return s.raw, nil
 }
 
+// Regions returns the facade's region admin API, building on first use a
+// facade client on the session's PD client (which stays the session's) with
+// the session's TLS, API version and keyspace. The facade's background
+// upkeep is off: a command does not live long enough to need it.
+func (s *Session) Regions(ctx context.Context) (tikv.RegionAdmin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return tikv.RegionAdmin{}, ErrSessionClosed
+	}
+	if s.admin == nil {
+		v, err := facadeAPIVersion(s.cfg.APIVersion)
+		if err != nil {
+			return tikv.RegionAdmin{}, err
+		}
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep(), tikv.WithAPIVersion(v)}
+		if s.tlsCfg != nil {
+			opts = append(opts, tikv.WithTLS(s.tlsCfg))
+		}
+		if s.cfg.Keyspace != "" {
+			opts = append(opts, tikv.WithKeyspace(s.cfg.Keyspace))
+		}
+		c, err := tikv.New(ctx, s.addrs, opts...)
+		if err != nil {
+			return tikv.RegionAdmin{}, fmt.Errorf("cli: open facade client: %w", err)
+		}
+		s.admin = c
+	}
+	return s.admin.Regions(), nil
+}
+
 // Txn returns the session's transactional client, creating it on first use
 // over the session's PD client.
 func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
@@ -133,7 +165,9 @@ func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
 		return nil, ErrSessionClosed
 	}
 	if s.facade == nil {
-		opts := []tikv.Option{tikv.WithPDClient(s.pd)}
+		// Upkeep off, as for Regions: a shell's transactions do not need
+		// the cache's background refreshes.
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep()}
 		if s.tlsCfg != nil {
 			opts = append(opts, tikv.WithTLS(s.tlsCfg))
 		}
@@ -178,7 +212,7 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	raw, tc, facade, txn := s.raw, s.tso, s.facade, s.txn
+	raw, tc, admin, facade, txn := s.raw, s.tso, s.admin, s.facade, s.txn
 	s.mu.Unlock()
 	var errs []error
 	if txn != nil {
@@ -190,6 +224,9 @@ func (s *Session) Close() error {
 	}
 	if raw != nil {
 		errs = append(errs, raw.Close())
+	}
+	if admin != nil {
+		errs = append(errs, admin.Close())
 	}
 	if tc != nil {
 		errs = append(errs, tc.Close())

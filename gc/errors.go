@@ -38,6 +38,9 @@ func (e *TooEarlyError) Error() string {
 // Is matches [ErrTooEarly].
 func (e *TooEarlyError) Is(target error) bool { return target == ErrTooEarly }
 
+// Retryable reports false: the same ts will never be readable again.
+func (e *TooEarlyError) Retryable() bool { return false }
+
 // StoreError reports a store-level command (UnsafeDestroyRange) that failed
 // on one store.
 type StoreError struct {

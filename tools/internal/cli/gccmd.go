@@ -56,19 +56,10 @@ func (a *app) gcCommand() *cobra.Command {
 	return cmd
 }
 
-// withGC runs fn with a GC client over the session's PD client.
+// withGC runs fn with the session's GC client.
 func (a *app) withGC(cmd *cobra.Command, fn func(ctx context.Context, g *tikv.GCClient, s *Session, p printer) error) error {
 	return a.withSession(cmd, func(ctx context.Context, s *Session, p printer) error {
-		opts := []tikv.Option{tikv.WithPDClient(s.PD())}
-		if s.tlsCfg != nil {
-			opts = append(opts, tikv.WithTLS(s.tlsCfg))
-		}
-		c, err := tikv.New(ctx, s.PDAddrs(), opts...)
-		if err != nil {
-			return fmt.Errorf("cli: open client: %w", err)
-		}
-		defer c.Close()
-		g, err := c.GC(ctx)
+		g, err := s.GC(ctx)
 		if err != nil {
 			return err
 		}

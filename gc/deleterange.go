@@ -29,7 +29,9 @@ import (
 // written at a timestamp, so snapshots at any ts, old or new, stop seeing
 // the data; transactions writing in the range concurrently may or may not
 // see their writes survive, and their locks are removed with no rollback
-// record (a transaction whose lock vanished fails its commit). It is not
+// record (a transaction whose lock vanished fails its commit); deleting the
+// primary of a transaction whose secondaries outside the range are still
+// being committed makes readers roll those secondaries back. It is not
 // atomic across regions: on an error some regions are deleted and others
 // not (call again; it is idempotent). Use it on ranges nobody reads or
 // writes any more (a dropped table's), as TiDB does.

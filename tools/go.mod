@@ -32,10 +32,14 @@ require (
 	github.com/google/btree v1.1.3 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/twopc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/txnkv v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -64,3 +68,11 @@ replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 replace github.com/tikvgo/tikvgo/locate => ../locate
 
 replace github.com/tikvgo/tikvgo/tikvprom => ../tikvprom
+
+replace github.com/tikvgo/tikvgo/gc => ../gc
+
+replace github.com/tikvgo/tikvgo/twopc => ../twopc
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
+
+replace github.com/tikvgo/tikvgo/latches => ../latches

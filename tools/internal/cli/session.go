@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/tikv"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 )
@@ -28,6 +29,9 @@ type Session struct {
 	mu     sync.Mutex
 	tso    *tso.Client
 	raw    RawClient
+	facade *tikv.Client // the transactional client's stack, made on first use
+	txn    *tikv.Txn    // the shell's open transaction (begin ... commit)
+	admin  *tikv.Client // the facade behind Regions, made on first use
 	closed bool
 }
 
@@ -121,6 +125,98 @@ func (s *Session) Raw(ctx context.Context) (RawClient, error) {
 	return s.raw, nil
 }
 
+// Regions returns the facade's region admin API, building on first use a
+// facade client on the session's PD client (which stays the session's) with
+// the session's TLS, API version and keyspace. The facade's background
+// upkeep is off: a command does not live long enough to need it.
+func (s *Session) Regions(ctx context.Context) (tikv.RegionAdmin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return tikv.RegionAdmin{}, ErrSessionClosed
+	}
+	if s.admin == nil {
+		v, err := facadeAPIVersion(s.cfg.APIVersion)
+		if err != nil {
+			return tikv.RegionAdmin{}, err
+		}
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep(), tikv.WithAPIVersion(v)}
+		if s.tlsCfg != nil {
+			opts = append(opts, tikv.WithTLS(s.tlsCfg))
+		}
+		if s.cfg.Keyspace != "" {
+			opts = append(opts, tikv.WithKeyspace(s.cfg.Keyspace))
+		}
+		c, err := tikv.New(ctx, s.addrs, opts...)
+		if err != nil {
+			return tikv.RegionAdmin{}, fmt.Errorf("cli: open facade client: %w", err)
+		}
+		s.admin = c
+	}
+	return s.admin.Regions(), nil
+}
+
+// Txn returns the session's transactional client, creating it on first use
+// over the session's PD client.
+func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrSessionClosed
+	}
+	if s.facade == nil {
+		// Upkeep off, as for Regions: a shell's transactions do not need
+		// the cache's background refreshes.
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep()}
+		if s.tlsCfg != nil {
+			opts = append(opts, tikv.WithTLS(s.tlsCfg))
+		}
+		v, err := facadeAPIVersion(s.cfg.APIVersion)
+		if err != nil {
+			return nil, err
+		}
+		if v == tikv.V2 {
+			return nil, fmt.Errorf("%w: txn commands need --api-version %s or %s", ErrUsage, APIV1, APIV1TTL)
+		}
+		c, err := tikv.New(ctx, s.addrs, append(opts, tikv.WithAPIVersion(v))...)
+		if err != nil {
+			return nil, fmt.Errorf("cli: open transactional client: %w", err)
+		}
+		s.facade = c
+	}
+	return s.facade.Txn(ctx)
+}
+
+// GC returns the session's GC client, over the same facade as Txn (whose
+// lock resolver it uses).
+func (s *Session) GC(ctx context.Context) (*tikv.GCClient, error) {
+	if _, err := s.Txn(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	f, closed := s.facade, s.closed
+	s.mu.Unlock()
+	if closed || f == nil {
+		return nil, ErrSessionClosed
+	}
+	return f.GC(ctx)
+}
+
+// OpenTxn returns the shell's open transaction, or nil outside
+// begin ... commit.
+func (s *Session) OpenTxn() *tikv.Txn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txn
+}
+
+// setTxn records (or, with nil, forgets) the shell's open transaction.
+func (s *Session) setTxn(t *tikv.Txn) {
+	s.mu.Lock()
+	s.txn = t
+	s.mu.Unlock()
+}
+
 // Close closes the clients in dependency order (raw and TSO before PD, PD
 // before the embedded cluster) and returns the first error. It is
 // idempotent.
@@ -131,11 +227,21 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	raw, tc := s.raw, s.tso
+	raw, tc, admin, facade, txn := s.raw, s.tso, s.admin, s.facade, s.txn
 	s.mu.Unlock()
 	var errs []error
+	if txn != nil {
+		// A shell that ends inside begin ... commit rolls back.
+		errs = append(errs, txn.Rollback(context.Background()))
+	}
+	if facade != nil {
+		errs = append(errs, facade.Close())
+	}
 	if raw != nil {
 		errs = append(errs, raw.Close())
+	}
+	if admin != nil {
+		errs = append(errs, admin.Close())
 	}
 	if tc != nil {
 		errs = append(errs, tc.Close())

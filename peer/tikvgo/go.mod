@@ -21,6 +21,7 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
@@ -34,6 +35,7 @@ require (
 )
 
 replace (
+	github.com/tikvgo/tikvgo/gc => ../../gc
 	github.com/tikvgo/tikvgo/kvrpc => ../../kvrpc
 	github.com/tikvgo/tikvgo/latches => ../../latches
 	github.com/tikvgo/tikvgo/locate => ../../locate

@@ -59,7 +59,9 @@ type LockOptions struct {
 	// holder leaves. The transaction must already hold its primary, taken
 	// by an earlier LockKeys without Shared (TiKV never lets a
 	// shared-locked key be a primary). A key locked in share mode cannot
-	// be locked exclusively or written by the same transaction later, and
+	// be locked exclusively by the same transaction later (LockKeys fails
+	// with ErrInvalidOption) nor written by it (TiKV refuses the prewrite
+	// and Commit fails with *AbortError), and
 	// a transaction holding shared locks commits with plain 2PC (no async
 	// commit, no 1PC). Keys the transaction already holds exclusively
 	// are left as they are.

@@ -139,6 +139,12 @@ func lockFromInfo(info *kvrpcpb.LockInfo) *Lock {
 		l.Type = LockPessimistic
 	case kvrpcpb.Op_SharedPessimisticLock:
 		l.Type = LockSharedPessimistic
+	case kvrpcpb.Op_SharedLock:
+		if l.StartTS != 0 { // a holder's entry; the wrapper has no ts
+			l.Type = LockShared
+		} else {
+			l.Type = LockOther
+		}
 	default:
 		l.Type = LockOther
 	}

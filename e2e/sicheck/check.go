@@ -180,28 +180,31 @@ func (c *checker) checkReads() {
 	}
 }
 
-// inferOrders takes each key's longest read as its version order and
-// reports reads that are not a prefix of it.
+// inferOrders takes each key's longest external read as its version order
+// and reports external reads that are not a prefix of it. External reads
+// leave out the reader's own trailing appends: those are not a version
+// anyone else could see unless the reader commits, and whether an unknown
+// transaction did is not known.
 func (c *checker) inferOrders() {
 	for _, k := range c.keys {
 		rs := c.reads[k]
 		longest := 0
 		for i, r := range rs {
-			if len(r.list) > len(rs[longest].list) {
+			if len(r.ext) > len(rs[longest].ext) {
 				longest = i
 			}
 		}
-		order := rs[longest].list
+		order := rs[longest].ext
 		c.order[k] = order
 		for i := len(order) - 1; i >= 0; i-- {
 			c.pos[elemKey{k, order[i]}] = i // first occurrence wins
 		}
 		reported := make(map[string]bool)
 		for _, r := range rs {
-			if isPrefix(r.list, order) {
+			if isPrefix(r.ext, order) {
 				continue
 			}
-			sig := fmt.Sprint(r.list)
+			sig := fmt.Sprint(r.ext)
 			if reported[sig] {
 				continue
 			}
@@ -210,7 +213,7 @@ func (c *checker) inferOrders() {
 				Kind:  IncompatibleOrder,
 				Txns:  []int{c.h[r.txn].ID, c.h[rs[longest].txn].ID},
 				Key:   k,
-				Reads: [][]int{r.list, order},
+				Reads: [][]int{r.ext, order},
 			})
 		}
 	}
@@ -264,6 +267,15 @@ func (c *checker) graphWriter(k string, v int) int {
 	return w.txn
 }
 
+// writerAny returns the transaction that appended v to k, whatever its
+// outcome, or -1 when nobody did.
+func (c *checker) writerAny(k string, v int) int {
+	if w, ok := c.writers[elemKey{k, v}]; ok {
+		return w.txn
+	}
+	return -1
+}
+
 func (c *checker) buildGraph() {
 	c.g = newGraph(len(c.h))
 	for _, k := range c.keys {
@@ -278,12 +290,22 @@ func (c *checker) buildGraph() {
 			if !isPrefix(r.ext, order) {
 				continue // reported as incompatible; it names no version
 			}
-			if n := len(r.ext); n > 0 {
+			n := len(r.ext)
+			prev := -1
+			if n > 0 {
+				prev = c.writerAny(k, r.ext[n-1])
 				if w := c.graphWriter(k, r.ext[n-1]); w >= 0 && w != r.txn {
 					c.g.add(w, r.txn, WR, k)
 				}
 			}
-			if n := len(r.ext); n < len(order) {
+			// Versions are per transaction: a read that stopped inside
+			// another transaction's appends (G1b, reported) read that
+			// transaction's write, and the version after it is the next
+			// element by a different writer.
+			for n < len(order) && prev >= 0 && c.writerAny(k, order[n]) == prev {
+				n++
+			}
+			if n < len(order) {
 				if w := c.graphWriter(k, order[n]); w >= 0 && w != r.txn {
 					c.g.add(r.txn, w, RW, k)
 				}

@@ -114,7 +114,13 @@ func (a Anomaly) String() string {
 			fmt.Fprintf(&b, " -%s(%s)-> T%d", s.Kind, s.Key, s.To)
 		}
 	case IncompatibleOrder:
-		fmt.Fprintf(&b, ": key %q: T%d read %v, T%d read %v", a.Key, a.Txns[0], a.Reads[0], a.Txns[1], a.Reads[1])
+		x, y := a.Reads[0], a.Reads[1]
+		p := 0
+		for p < len(x) && p < len(y) && x[p] == y[p] {
+			p++
+		}
+		fmt.Fprintf(&b, ": key %q: after %d common elements T%d read %s, T%d read %s",
+			a.Key, p, a.Txns[0], abbrev(x[p:]), a.Txns[1], abbrev(y[p:]))
 	case Duplicate, Garbage:
 		fmt.Fprintf(&b, ": T%d read element %d of key %q", a.Txns[0], a.Value, a.Key)
 	case G1a, G1b:
@@ -181,4 +187,13 @@ func (r *Result) add(a Anomaly) {
 	if r.Counts[a.Kind] <= MaxExamples {
 		r.Anomalies = append(r.Anomalies, a)
 	}
+}
+
+// abbrev formats a list, eliding all but its first few elements.
+func abbrev(l []int) string {
+	const show = 6
+	if len(l) <= show {
+		return fmt.Sprint(l)
+	}
+	return fmt.Sprintf("%v…(%d more)]", strings.TrimSuffix(fmt.Sprint(l[:show]), "]"), len(l)-show)
 }

@@ -54,8 +54,8 @@ func Check(h History) (*Result, error) {
 	if err := c.index(); err != nil {
 		return nil, err
 	}
-	c.checkReads()
 	c.inferOrders()
+	c.checkReads()
 	c.checkLostWrites()
 	c.buildGraph()
 	c.findCycles()
@@ -128,44 +128,41 @@ func (c *checker) index() error {
 }
 
 // checkReads reports duplicates, garbage, aborted reads (G1a) and
-// intermediate reads (G1b): facts about single reads.
+// intermediate reads (G1b): facts about single reads. Reads that are a
+// prefix of their key's order share its faults, found once per key, so
+// the cost is linear in the number of reads, not in their total length.
 func (c *checker) checkReads() {
 	type seenKey struct {
 		txn int
 		ek  elemKey
 	}
 	reported := make(map[seenKey]bool)
-	once := func(k Kind, txn int, ek elemKey) bool {
-		s := seenKey{txn, ek}
+	report := func(k Kind, r read, key string, v int) {
+		s := seenKey{r.txn, elemKey{key, v}}
 		if reported[s] {
-			return false
+			return
 		}
 		reported[s] = true
-		return true
+		a := Anomaly{Kind: k, Txns: []int{c.h[r.txn].ID}, Key: key, Value: v}
+		if k == G1a {
+			a.Txns = append(a.Txns, c.h[c.writers[s.ek].txn].ID)
+		}
+		c.res.add(a)
 	}
 	for _, k := range c.keys {
+		order := c.order[k]
+		orderFaults := c.faults(k, order, -1)
 		for _, r := range c.reads[k] {
-			id := c.h[r.txn].ID
-			seen := make(map[int]bool, len(r.list))
-			for _, v := range r.list {
-				ek := elemKey{k, v}
-				if seen[v] {
-					if once(Duplicate, r.txn, ek) {
-						c.res.add(Anomaly{Kind: Duplicate, Txns: []int{id}, Key: k, Value: v})
+			if isPrefix(r.ext, order) {
+				for _, f := range orderFaults {
+					if f.pos >= len(r.ext) {
+						break
 					}
-					continue
+					report(f.kind, r, k, order[f.pos])
 				}
-				seen[v] = true
-				w, ok := c.writers[ek]
-				switch {
-				case !ok:
-					if once(Garbage, r.txn, ek) {
-						c.res.add(Anomaly{Kind: Garbage, Txns: []int{id}, Key: k, Value: v})
-					}
-				case c.h[w.txn].Outcome == Aborted && w.txn != r.txn:
-					if once(G1a, r.txn, ek) {
-						c.res.add(Anomaly{Kind: G1a, Txns: []int{id, c.h[w.txn].ID}, Key: k, Value: v})
-					}
+			} else {
+				for _, f := range c.faults(k, r.ext, r.txn) {
+					report(f.kind, r, k, r.ext[f.pos])
 				}
 			}
 			if len(r.ext) == 0 {
@@ -174,10 +171,38 @@ func (c *checker) checkReads() {
 			v := r.ext[len(r.ext)-1]
 			w, ok := c.writers[elemKey{k, v}]
 			if ok && w.txn != r.txn && !w.last && c.observes(w.txn) {
-				c.res.add(Anomaly{Kind: G1b, Txns: []int{id, c.h[w.txn].ID}, Key: k, Value: v})
+				c.res.add(Anomaly{Kind: G1b, Txns: []int{c.h[r.txn].ID, c.h[w.txn].ID}, Key: k, Value: v})
 			}
 		}
 	}
+}
+
+type fault struct {
+	pos  int
+	kind Kind
+}
+
+// faults lists, in position order, the elements of l (a read of k by
+// history index reader, or -1 for any reader) that are duplicates, garbage
+// or appended by an aborted transaction.
+func (c *checker) faults(k string, l []int, reader int) []fault {
+	var out []fault
+	seen := make(map[int]bool, len(l))
+	for i, v := range l {
+		if seen[v] {
+			out = append(out, fault{i, Duplicate})
+			continue
+		}
+		seen[v] = true
+		w, ok := c.writers[elemKey{k, v}]
+		switch {
+		case !ok:
+			out = append(out, fault{i, Garbage})
+		case c.h[w.txn].Outcome == Aborted && w.txn != reader:
+			out = append(out, fault{i, G1a})
+		}
+	}
+	return out
 }
 
 // inferOrders takes each key's longest external read as its version order

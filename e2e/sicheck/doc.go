@@ -4,8 +4,15 @@
 //
 // It lives in the e2e module because e2e may require anything and nothing
 // requires e2e: the checker is a test tool, never part of a client's graph.
-// The package itself imports only the standard library; the runs against
-// tikvsim through the facade are tests in package e2e.
+// The package itself imports only the standard library; the run against
+// tikvsim through the facade, under faults, is TestSnapshotIsolationListAppend
+// in package e2e. The package's own tests run the workload against an
+// in-memory snapshot-isolated store and against two with planted bugs.
+//
+// Pessimistic transactions do not fit this workload as they are: their
+// locking reads are at the for-update timestamp rather than the snapshot,
+// so a read-modify-write through them is not snapshot isolated by design
+// (TiDB's pessimistic mode), and the checker would report G-single.
 //
 // # Workload
 //

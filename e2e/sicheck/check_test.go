@@ -298,3 +298,35 @@ func TestSerialHistoriesAccepted(t *testing.T) {
 		}
 	}
 }
+
+func TestShortestCycleReported(t *testing.T) {
+	// T2 and T3 form a two-step G-single on x; T2, T3 and T4 also form a
+	// longer one through y and z. The checker reports the shorter.
+	res, err := Check(History{
+		committed(1, 1, 2, Append("x", 1), Append("y", 1), Append("z", 1)),
+		committed(2, 3, 6, Read("x", 1), Read("y", 1, 2), Append("x", 2)),
+		committed(3, 4, 5, Read("x", 1), Append("x", 3), Append("y", 2)),
+		committed(4, 7, 8, Read("x", 1, 3, 2), Read("y", 1, 2), Read("z", 1)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := res.Of(GSingle)
+	if len(gs) != 1 || len(gs[0].Cycle) != 2 {
+		t.Fatalf("want one two-step G-single, got %s", res)
+	}
+}
+
+func TestExamplesCapped(t *testing.T) {
+	h := History{committed(1, 1, 2, Append("x", 1))}
+	for i := range 3 * MaxExamples {
+		h = append(h, committed(2+i, 3, 4, Read("x", 1, 1000+i)))
+	}
+	res, err := Check(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts[Garbage] != 3*MaxExamples || len(res.Of(Garbage)) != MaxExamples {
+		t.Fatalf("counts %v, %d examples", res.Counts, len(res.Of(Garbage)))
+	}
+}

@@ -12,10 +12,21 @@ require (
 )
 
 require (
+	github.com/coreos/go-semver v0.3.0 // indirect
+	github.com/coreos/go-systemd/v22 v22.3.2 // indirect
+	go.etcd.io/etcd/client/pkg/v3 v3.5.10 // indirect
+	go.uber.org/atomic v1.7.0 // indirect
+	go.uber.org/multierr v1.6.0 // indirect
+	go.uber.org/zap v1.17.0 // indirect
+)
+
+require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gcetcd v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
+	go.etcd.io/etcd/client/v3 v3.5.10
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
@@ -32,3 +43,5 @@ replace github.com/tikvgo/tikvgo/retry => ../retry
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 
 replace github.com/tikvgo/tikvgo/tso => ../tso
+
+replace github.com/tikvgo/tikvgo/gcetcd => ../gcetcd

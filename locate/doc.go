@@ -72,12 +72,23 @@
 //
 // A [Sender] routes a kvrpc request to a region: a per-request replica
 // selector picks the target ([WithReplicaRead], [WithMatchLabels],
-// [WithStaleRead], [WithBusyThreshold]) and remembers the replicas that
-// failed, so one request never loops on one replica. Each region error TiKV
+// [WithStaleRead], [WithStaleReadAt], [WithBusyThreshold]) and remembers the
+// replicas that failed, so one request never loops on one replica. A stale
+// read sent with [WithStaleReadAt] skips replicas whose polled safe ts
+// ([Store.SafeTS]) is below its read ts, at the cost of one atomic load per
+// peer, so it is not turned away with DataIsNotReady. Each region error TiKV
 // returns is turned into a cache update and, where waiting helps, a backoff of
 // the matching retry kind (see package retry). An error matching
 // [ErrRegionStale] means the keys must be located again, which the
-// [Router] does.
+// [Router] does. When the cached leader failed and another peer serves a
+// leader read, that peer is cached as the leader. [WithAttemptTimeout]
+// bounds each attempt; an attempt that times out moves on to the next
+// replica at once.
+//
+// A write passes one [Outcome] ([WithOutcome]) to every send of the
+// operation; it records whether any attempt, not only the last, may have
+// been applied (an answer lost, an UndeterminedResult, a part that
+// succeeded), so the caller can report the operation undetermined.
 //
 // # Upkeep and stats
 //
@@ -87,7 +98,8 @@
 // ([WithStoreRefresh]) and, given a [HealthChecker] such as *kvrpc.Client,
 // probes every store the sender marked unreachable through the gRPC health
 // service until it answers SERVING, then marks it reachable again
-// ([WithProbe]). [Upkeep.Close] stops it. [Cache.Stats] returns the cache's
+// ([WithProbe]), and polls every store's stale-read safe ts
+// ([WithSafeTSUpdate], [Cache.RefreshSafeTS]). [Upkeep.Close] stops it. [Cache.Stats] returns the cache's
 // counters: hits, misses, PD loads, invalidations by [InvalidReason],
 // purges, store refreshes and probes.
 //

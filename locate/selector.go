@@ -121,7 +121,7 @@ func (s *selector) next(ctx context.Context, c *Cache) (target, bool) {
 	ok := false
 	switch {
 	case s.cfg.staleRead && s.staleStage == staleFirst:
-		t, ok = s.best(leader, ReadMixed)
+		t, ok = s.best(leader, ReadMixed, s.behindReadTS())
 		t.staleRead = true
 		if !ok {
 			s.staleStage = staleLeader
@@ -139,7 +139,7 @@ func (s *selector) next(ctx context.Context, c *Cache) (target, bool) {
 		if mode == ReadLeader {
 			mode = ReadMixed // stale read that fell back past the leader
 		}
-		t, ok = s.best(leader, mode)
+		t, ok = s.best(leader, mode, 0)
 		t.replicaRead = ok && t.idx != leader
 		if mode == ReadPreferLeader && ok && t.idx == leader {
 			t.replicaRead = false
@@ -200,6 +200,27 @@ func (s *selector) idleFollower(leader int, thr time.Duration) (target, bool) {
 	return target{}, false
 }
 
+// behindReadTS returns the peers whose store's polled safe ts is known to be
+// below the stale read's ts: a stale read there would come back with
+// DataIsNotReady. One atomic load per peer; nothing without a read ts.
+func (s *selector) behindReadTS() uint64 {
+	ts := s.cfg.readTS
+	if ts == 0 {
+		return 0
+	}
+	var behind uint64
+	for i, st := range s.stores {
+		if st == nil {
+			continue
+		}
+		// 0 means never polled: unknown, so the replica is tried.
+		if safe := st.SafeTS(); safe != 0 && safe < ts {
+			behind |= 1 << i
+		}
+	}
+	return behind
+}
+
 // Score bits, most significant first.
 const (
 	scoreNotSlow = 1 << (4 - iota)
@@ -209,15 +230,15 @@ const (
 	scoreNotAttempted
 )
 
-// best returns the highest-scoring usable replica for mode, breaking ties at
-// random so load spreads over equal replicas. Busy replicas are used only
-// when nothing else is left.
-func (s *selector) best(leader int, mode ReplicaRead) (target, bool) {
+// best returns the highest-scoring usable replica for mode, other than those
+// in skip, breaking ties at random so load spreads over equal replicas. Busy
+// replicas are used only when nothing else is left.
+func (s *selector) best(leader int, mode ReplicaRead, skip uint64) (target, bool) {
 	bestScore, n := -1, 0
 	bestIdx := -1
 	for pass := 0; pass < 2 && bestIdx < 0; pass++ {
 		for i, st := range s.stores {
-			if !s.usable(i) || (pass == 0 && s.busy&(1<<i) != 0) {
+			if !s.usable(i) || skip&(1<<i) != 0 || (pass == 0 && s.busy&(1<<i) != 0) {
 				continue
 			}
 			p := s.region.peers[i]

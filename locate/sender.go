@@ -27,8 +27,10 @@ type sendConfig struct {
 	replicaRead    ReplicaRead
 	labels         []Label
 	staleRead      bool
+	readTS         uint64 // stale reads only: skip replicas whose safe ts is below
 	busyThreshold  time.Duration
 	attemptTimeout time.Duration
+	outcome        *Outcome
 }
 
 // SendOption tunes one [Sender.Send] call.
@@ -54,6 +56,20 @@ func WithMatchLabels(labels ...Label) SendOption {
 // timestamp: first to the best replica with stale_read set; after
 // DataIsNotReady to the leader as a normal read; then as replica reads.
 func WithStaleRead() SendOption { return sendOption(func(c *sendConfig) { c.staleRead = true }) }
+
+// WithStaleReadAt is [WithStaleRead] for a request whose read ts is readTS
+// (it must be the ts the request carries). The first attempt goes only to
+// a replica whose store's polled safe ts covers readTS, so it is not turned
+// away with DataIsNotReady; if no replica is known to cover it, the request
+// goes straight to the leader as a normal read. A store never polled
+// (safe ts 0, see [WithSafeTSUpdate]) is tried as under WithStaleRead.
+//
+// It is the stale-read option of every client module: txnkv's snapshot
+// reads with a staleness bound pass it with the read ts they chose (for
+// example with [Cache.MinSafeTS] as a floor).
+func WithStaleReadAt(readTS uint64) SendOption {
+	return sendOption(func(c *sendConfig) { c.staleRead, c.readTS = true, readTS })
+}
 
 // WithBusyThreshold enables load-based replica reads for a leader read: if
 // the leader's estimated queueing exceeds d, or it answers ServerIsBusy, an
@@ -93,7 +109,9 @@ func NewSender(cache *Cache, client RPCClient) *Sender {
 // retry.RegionMiss and resend. Other [*RegionError] values fail fast.
 // Transport failures come back as the client's error (for kvrpc an
 // *kvrpc.RPCError) once the budget is spent or, for a request that is not
-// [kvrpc.Request.Idempotent], at once when it may have been received.
+// [kvrpc.Request.Idempotent], at once when it may have been received. A
+// write's caller passes [WithOutcome] to learn whether any attempt, not
+// only the last, may have been applied.
 func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Request, ver VerID, opts ...SendOption) (*kvrpc.Response, error) {
 	var cfg sendConfig
 	for _, o := range opts {
@@ -129,6 +147,7 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		resp, err := s.client.Send(actx, t.store.Addr(), req)
 		cancel()
 		if err != nil {
+			cfg.outcome.recordSendErr(err)
 			if ctx.Err() != nil {
 				return nil, err
 			}
@@ -140,7 +159,18 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		t.store.MarkReachable()
 		re := resp.RegionError()
 		if re == nil {
+			cfg.outcome.mark()
+			if !t.replicaRead && !t.staleRead && int(region.leader.Load()) != t.idx {
+				// TiKV serves a leader read only on the leader, so the
+				// peer that just did leads the region now (found after
+				// the cached leader failed): send there from now on
+				// instead of waiting on the old leader again.
+				s.cache.UpdateLeader(ver, t.peer.Meta())
+			}
 			return resp, nil
+		}
+		if kindOf(re) == ErrUndetermined {
+			cfg.outcome.mark()
 		}
 		again, err := s.onRegionError(ctx, bo, sel, region, t, re)
 		if err != nil {

@@ -35,6 +35,7 @@ type Store struct {
 	estimatedWait atomic.Int64 // nanoseconds of queueing TiKV reported
 	waitUntil     atomic.Int64 // unix nanoseconds the estimate is valid until
 	slowScore     atomic.Uint64
+	safeTS        atomic.Uint64 // last polled GetStoreSafeTS answer (RefreshSafeTS)
 }
 
 func newStore(m *metapb.Store) *Store {

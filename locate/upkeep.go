@@ -50,6 +50,8 @@ type upkeepConfig struct {
 	checker         HealthChecker
 	probeInterval   time.Duration
 	probeTimeout    time.Duration
+	safeTSClient    RPCClient
+	safeTSInterval  time.Duration
 }
 
 func defaultUpkeepConfig() upkeepConfig {
@@ -68,6 +70,8 @@ func (c *upkeepConfig) validate() error {
 		return fmt.Errorf("locate: %w: purge every %v, %d regions", ErrInvalidOption, c.purgeInterval, c.purgeScan)
 	case c.refreshInterval < 0:
 		return fmt.Errorf("locate: %w: store refresh interval %v", ErrInvalidOption, c.refreshInterval)
+	case c.safeTSInterval < 0 || (c.safeTSInterval > 0 && c.safeTSClient == nil):
+		return fmt.Errorf("locate: %w: safe ts every %v (client set: %t)", ErrInvalidOption, c.safeTSInterval, c.safeTSClient != nil)
 	case c.probeInterval < 0 || c.probeTimeout <= 0:
 		return fmt.Errorf("locate: %w: probe every %v, timeout %v", ErrInvalidOption, c.probeInterval, c.probeTimeout)
 	}
@@ -107,9 +111,23 @@ func WithProbe(hc HealthChecker, interval, timeout time.Duration) UpkeepOption {
 	return upkeepOption(func(c *upkeepConfig) { c.checker, c.probeInterval, c.probeTimeout = hc, interval, timeout })
 }
 
+// WithSafeTSUpdate makes the loop poll every store's safe ts through client
+// every interval ([Cache.RefreshSafeTS]), so stale reads sent with
+// [WithStaleReadAt] go only to replicas that can serve them. Without this
+// option nothing is polled and such reads try replicas as [WithStaleRead]
+// does. An interval of 0 means [DefaultSafeTSInterval].
+func WithSafeTSUpdate(client RPCClient, interval time.Duration) UpkeepOption {
+	return upkeepOption(func(c *upkeepConfig) {
+		if interval == 0 {
+			interval = DefaultSafeTSInterval
+		}
+		c.safeTSClient, c.safeTSInterval = client, interval
+	})
+}
+
 // Upkeep is the cache's background loop, started by [Cache.StartUpkeep]:
-// it purges expired regions, refreshes stores from PD and probes unreachable
-// stores. Close stops it. It is safe for concurrent use.
+// it purges expired regions, refreshes stores from PD, probes unreachable
+// stores and, when asked, polls the stores' safe ts. Close stops it. It is safe for concurrent use.
 type Upkeep struct {
 	c      *Cache
 	cfg    upkeepConfig
@@ -170,10 +188,21 @@ func (u *Upkeep) run(ctx context.Context) {
 		probe, stopProbe = ticker(u.cfg.probeInterval)
 		defer stopProbe()
 	}
+	var safeTS <-chan time.Time
+	if u.cfg.safeTSClient != nil {
+		var stopSafeTS func()
+		safeTS, stopSafeTS = ticker(u.cfg.safeTSInterval)
+		defer stopSafeTS()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-safeTS:
+			// A store that does not answer keeps its last value; the next
+			// tick asks again. Failures are common while a store is down,
+			// so they are not logged one by one.
+			_ = u.c.RefreshSafeTS(ctx, u.cfg.safeTSClient)
 		case <-purge:
 			u.purge()
 		case <-refresh:

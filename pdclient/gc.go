@@ -95,6 +95,12 @@ func gcStateFromPB(s *pdpb.GCState) GCState {
 }
 
 // GetGCSafePoint returns the cluster-wide GC safe point (what TiKV polls).
+//
+// It stays, read-only, because it reports the value TiKV's compaction
+// filter acts on; code that moves safe points uses [Client.AdvanceTxnSafePoint],
+// [Client.AdvanceGCSafePoint] and GC barriers, and reads [Client.GetGCState].
+// The legacy writers (UpdateGCSafePoint, UpdateServiceGCSafePoint) are not
+// offered: PD deprecates them and nothing in this workspace needs them.
 func (c *Client) GetGCSafePoint(ctx context.Context, opts ...CallOption) (uint64, error) {
 	resp, err := invoke(ctx, c, "GetGCSafePoint", idempotent, collectCall(opts),
 		func(ctx context.Context, l *Leader) (*pdpb.GetGCSafePointResponse, error) {
@@ -104,49 +110,6 @@ func (c *Client) GetGCSafePoint(ctx context.Context, opts ...CallOption) (uint64
 		return 0, err
 	}
 	return resp.SafePoint, nil
-}
-
-// UpdateGCSafePoint asks PD to raise the cluster-wide GC safe point to
-// safePoint and returns the value PD now holds (the old one if safePoint
-// was lower).
-//
-// It is kept for older tools; new code uses
-// [Client.AdvanceGCSafePoint].
-func (c *Client) UpdateGCSafePoint(ctx context.Context, safePoint uint64, opts ...CallOption) (uint64, error) {
-	resp, err := invoke(ctx, c, "UpdateGCSafePoint", idempotent, collectCall(opts),
-		func(ctx context.Context, l *Leader) (*pdpb.UpdateGCSafePointResponse, error) {
-			return l.pd.UpdateGCSafePoint(ctx, &pdpb.UpdateGCSafePointRequest{Header: c.header(), SafePoint: safePoint})
-		})
-	if err != nil {
-		return 0, err
-	}
-	return resp.NewSafePoint, nil
-}
-
-// ServiceSafePoint is PD's answer to [Client.UpdateServiceGCSafePoint].
-type ServiceSafePoint struct {
-	// ServiceID is the service holding the minimum (or "gc_worker").
-	ServiceID string
-	// TTL is the time left on the returned entry.
-	TTL time.Duration
-	// MinSafePoint is the resulting minimum / txn safe point. A value above
-	// the requested safe point means the request was refused.
-	MinSafePoint uint64
-}
-
-// UpdateServiceGCSafePoint sets (ttl > 0) or removes (ttl <= 0) a service
-// GC safe point. Use NoExpiry for an entry that never expires.
-func (c *Client) UpdateServiceGCSafePoint(ctx context.Context, serviceID string, ttl time.Duration, safePoint uint64, opts ...CallOption) (ServiceSafePoint, error) {
-	resp, err := invoke(ctx, c, "UpdateServiceGCSafePoint", idempotent, collectCall(opts),
-		func(ctx context.Context, l *Leader) (*pdpb.UpdateServiceGCSafePointResponse, error) {
-			return l.pd.UpdateServiceGCSafePoint(ctx, &pdpb.UpdateServiceGCSafePointRequest{
-				Header: c.header(), ServiceId: []byte(serviceID), TTL: ttlSeconds(ttl), SafePoint: safePoint,
-			})
-		})
-	if err != nil {
-		return ServiceSafePoint{}, err
-	}
-	return ServiceSafePoint{ServiceID: string(resp.ServiceId), TTL: ttlDuration(resp.TTL), MinSafePoint: resp.MinSafePoint}, nil
 }
 
 // TxnSafePointResult is PD's answer to [Client.AdvanceTxnSafePoint].

@@ -2,6 +2,7 @@ package pdclient
 
 import (
 	"context"
+	"errors"
 
 	"github.com/pingcap/kvproto/pkg/pdpb"
 )
@@ -55,4 +56,38 @@ func (c *Client) ScatterRegions(ctx context.Context, regionIDs []uint64, group s
 // ScatterRegion scatters one region; see [Client.ScatterRegions].
 func (c *Client) ScatterRegion(ctx context.Context, regionID uint64, opts ...CallOption) (ScatterResult, error) {
 	return c.ScatterRegions(ctx, []uint64{regionID}, "", opts...)
+}
+
+// Operator is a region's current or recently finished PD operator, as
+// [Client.GetOperator] reports it.
+type Operator struct {
+	// RegionID is the region the operator works on.
+	RegionID uint64
+	// Desc names the operator, e.g. "scatter-region".
+	Desc string
+	// Kind is PD's operator kind list, e.g. "admin,region".
+	Kind string
+	// Status is where the operator stands (RUNNING, SUCCESS, TIMEOUT, ...).
+	Status pdpb.OperatorStatus
+}
+
+// Running reports whether the operator has not finished yet.
+func (o *Operator) Running() bool { return o.Status == pdpb.OperatorStatus_RUNNING }
+
+// GetOperator returns the operator PD runs, or ran recently, on a region.
+// PD answers REGION_NOT_FOUND when the region has no operator (PD forgets
+// finished ones after a while); GetOperator returns (nil, nil) then, so a
+// waiter treats "none" as "nothing left to wait for".
+func (c *Client) GetOperator(ctx context.Context, regionID uint64, opts ...CallOption) (*Operator, error) {
+	resp, err := invoke(ctx, c, "GetOperator", idempotent, collectCall(opts),
+		func(ctx context.Context, l *Leader) (*pdpb.GetOperatorResponse, error) {
+			return l.pd.GetOperator(ctx, &pdpb.GetOperatorRequest{Header: c.header(), RegionId: regionID})
+		})
+	if errors.Is(err, ErrRegionNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Operator{RegionID: resp.RegionId, Desc: string(resp.Desc), Kind: string(resp.Kind), Status: resp.Status}, nil
 }

@@ -35,6 +35,12 @@
 // -smoke runs every case once with a handful of operations; scripts/test.sh
 // runs that.
 //
+// peer/tikvgo's TestUpstreamSoak runs the newest client-go's txnkv and
+// rawkv clients (the upstream worker's -soak mode) against tikvsim through
+// a store restart and, with -peer.long, past client-go's safe-point
+// window. It and cmd/compare fail on any method tikvsim answered
+// Unimplemented unless [ServedExceptions] lists it with a reason.
+//
 // New scenarios (the transactional ones: snapshot Get/BatchGet/Scan,
 // commit of 1/16/256 keys, 2PC/async/1PC, pessimistic) are added by naming
 // them in [Scenarios] and registering a [Setup] under that name in each

@@ -3,7 +3,6 @@ package rawkv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,25 +61,22 @@ func (c *Client) prepareItems(keys, values [][]byte, ttls []uint64) ([]item, err
 // the call's backoff budget. The router groups again and resends a batch
 // whose region changed: safe for reads and writes, since TiKV rejected the
 // whole request before executing it.
-func (c *Client) runBatch(ctx context.Context, items []item, send locate.BatchFunc[item]) error {
+func (c *Client) runBatch(ctx context.Context, kind callKind, cmd kvrpc.CmdType, items []item, build func(b locate.Batch[item]) *kvrpc.Request, check func(b locate.Batch[item], resp *kvrpc.Response) error) error {
 	batches, err := locate.GroupByRegion(ctx, c.router, items, itemKey, c.batchOpts...)
 	if err != nil {
 		return c.wrapErr(err)
 	}
-	return c.wrapErr(locate.SendBatches(ctx, c.newBackoffer(), c.router, batches, itemKey, send, c.batchOpts...))
-}
-
-// sendBatchRPC sends one batch's request to its region. A stale region
-// error goes back to the router unchanged, to be grouped again.
-func (c *Client) sendBatchRPC(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item], write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
-	resp, err := c.sender.Send(ctx, bo, req, b.Location.Region, c.sendOpts()...)
-	if err != nil {
-		if errors.Is(err, locate.ErrRegionStale) {
-			return nil, err
+	cl := c.newCall(kind, cmd)
+	err = locate.SendBatches(ctx, cl.bo, c.router, batches, itemKey, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+		// A stale region error goes back to the router unchanged, to be
+		// grouped again.
+		resp, err := c.sender.Send(ctx, bo, build(b), b.Location.Region, cl.opts...)
+		if err != nil {
+			return err
 		}
-		return nil, c.writeErr(req, write, err)
-	}
-	return resp, nil
+		return check(b, resp)
+	}, c.batchOpts...)
+	return c.finish(cl, err)
 }
 
 // BatchGet returns the values of keys in the caller's order; nil marks a
@@ -102,18 +98,15 @@ func (c *Client) BatchGet(ctx context.Context, keys [][]byte, opts ...CallOption
 	if len(items) == 0 {
 		return out, nil
 	}
-	err = c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+	err = c.runBatch(ctx, pointRead, kvrpc.CmdRawBatchGet, items, func(b locate.Batch[item]) *kvrpc.Request {
 		ks := make([][]byte, 0, len(b.Items))
 		for i, it := range b.Items {
 			if i == 0 || !bytes.Equal(it.wire, b.Items[i-1].wire) {
 				ks = append(ks, it.wire)
 			}
 		}
-		req := kvrpc.NewRawBatchGet(&kvrpcpb.RawBatchGetRequest{Context: c.codec.Context(), Keys: ks, Cf: cf})
-		resp, err := c.sendBatchRPC(ctx, bo, b, false, req)
-		if err != nil {
-			return err
-		}
+		return kvrpc.NewRawBatchGet(&kvrpcpb.RawBatchGetRequest{Context: c.codec.Context(), Keys: ks, Cf: cf})
+	}, func(b locate.Batch[item], resp *kvrpc.Response) error {
 		// Each batch writes only its own items' slots, so batches running
 		// in parallel never touch the same element.
 		pos := 0
@@ -143,8 +136,9 @@ func (c *Client) BatchGet(ctx context.Context, keys [][]byte, opts ...CallOption
 // BatchPut writes values under keys (same length, else ErrLengthMismatch).
 // With WithTTL every value expires after the TTL. The batch is split by
 // region and by the batch limits and written in parallel; it is not atomic
-// across RPCs: on error some pairs may have been written. Retries follow
-// the rules of Put.
+// across RPCs: on error some pairs may have been written, so an error after
+// any batch may have been applied (one succeeded, or an answer was lost)
+// matches ErrUndetermined. Retries follow the rules of Put.
 func (c *Client) BatchPut(ctx context.Context, keys, values [][]byte, opts ...CallOption) error {
 	co := callOpts(opts)
 	ttl, err := c.ttlSeconds(co.ttl)
@@ -198,7 +192,7 @@ func (c *Client) batchPut(ctx context.Context, keys, values [][]byte, ttls []uin
 	if len(items) == 0 {
 		return nil
 	}
-	return c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+	return c.runBatch(ctx, write, kvrpc.CmdRawBatchPut, items, func(b locate.Batch[item]) *kvrpc.Request {
 		pairs := make([]*kvrpcpb.KvPair, len(b.Items))
 		var secs []uint64
 		if ttls != nil {
@@ -210,13 +204,10 @@ func (c *Client) batchPut(ctx context.Context, keys, values [][]byte, ttls []uin
 				secs[i] = it.ttl
 			}
 		}
-		req := kvrpc.NewRawBatchPut(&kvrpcpb.RawBatchPutRequest{
+		return kvrpc.NewRawBatchPut(&kvrpcpb.RawBatchPutRequest{
 			Context: c.writeContext(), Pairs: pairs, Cf: cf, Ttls: secs, ForCas: c.cfg.atomic,
 		})
-		resp, err := c.sendBatchRPC(ctx, bo, b, true, req)
-		if err != nil {
-			return err
-		}
+	}, func(_ locate.Batch[item], resp *kvrpc.Response) error {
 		if m := resp.Message().(*kvrpcpb.RawBatchPutResponse); m.Error != "" {
 			return serverErr(kvrpc.CmdRawBatchPut, m.Error)
 		}
@@ -241,16 +232,13 @@ func (c *Client) BatchDelete(ctx context.Context, keys [][]byte, opts ...CallOpt
 	if len(items) == 0 {
 		return nil
 	}
-	return c.runBatch(ctx, items, func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[item]) error {
+	return c.runBatch(ctx, write, kvrpc.CmdRawBatchDelete, items, func(b locate.Batch[item]) *kvrpc.Request {
 		ks := make([][]byte, len(b.Items))
 		for i, it := range b.Items {
 			ks[i] = it.wire
 		}
-		req := kvrpc.NewRawBatchDelete(&kvrpcpb.RawBatchDeleteRequest{Context: c.writeContext(), Keys: ks, Cf: cf, ForCas: c.cfg.atomic})
-		resp, err := c.sendBatchRPC(ctx, bo, b, true, req)
-		if err != nil {
-			return err
-		}
+		return kvrpc.NewRawBatchDelete(&kvrpcpb.RawBatchDeleteRequest{Context: c.writeContext(), Keys: ks, Cf: cf, ForCas: c.cfg.atomic})
+	}, func(_ locate.Batch[item], resp *kvrpc.Response) error {
 		if m := resp.Message().(*kvrpcpb.RawBatchDeleteResponse); m.Error != "" {
 			return serverErr(kvrpc.CmdRawBatchDelete, m.Error)
 		}

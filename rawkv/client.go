@@ -199,44 +199,87 @@ func (c *Client) checkOpen() error {
 // With no observer the options are nil, so this costs what retry.New does.
 func (c *Client) newBackoffer() *retry.Backoffer { return retry.New(c.cfg.budget, c.cfg.boOpts...) }
 
-// sendOpts returns the sender options of a call.
-func (c *Client) sendOpts() []locate.SendOption {
-	var opts []locate.SendOption
-	if c.cfg.requestTimeout > 0 {
-		opts = append(opts, locate.WithAttemptTimeout(c.cfg.requestTimeout))
-	}
-	// Whether a write whose answer was lost may be resent is the
-	// command's own property (kvrpc.Request.Idempotent): never for CAS, and
-	// not for writes sent for_cas in atomic mode.
-	return opts
+// callKind says how a call's attempts are bounded and whether its outcome
+// is tracked.
+type callKind int
+
+const (
+	pointRead callKind = iota
+	rangeRead
+	write
+)
+
+// call is the state of one client call across all its requests: its backoff
+// budget, the sender options, and for a write the record of whether any
+// attempt may have been applied.
+type call struct {
+	bo      *retry.Backoffer
+	opts    []locate.SendOption
+	outcome *locate.Outcome // nil for reads
+	cmd     kvrpc.CmdType
 }
 
-// sendToKey sends req to the region holding the wire key w; the router
-// locates the key again after region changes.
-func (c *Client) sendToKey(ctx context.Context, w []byte, write bool, req *kvrpc.Request) (*kvrpc.Response, error) {
-	resp, err := c.router.SendKey(ctx, c.newBackoffer(), w, req, c.sendOpts()...)
-	if err != nil {
-		return nil, c.writeErr(req, write, err)
+// newCall starts a call of kind sending cmd.
+func (c *Client) newCall(kind callKind, cmd kvrpc.CmdType) *call {
+	cl := &call{bo: c.newBackoffer(), cmd: cmd}
+	timeout := c.cfg.requestTimeout
+	if timeout == 0 {
+		switch kind {
+		case pointRead:
+			timeout = c.cfg.readTimeout
+		case rangeRead:
+			timeout = RangeReadFactor * c.cfg.readTimeout
+		}
 	}
-	return resp, nil
+	if timeout > 0 {
+		cl.opts = append(cl.opts, locate.WithAttemptTimeout(timeout))
+	}
+	if kind == write {
+		// Whether a write whose answer was lost may be resent is the
+		// command's own property (kvrpc.Request.Idempotent: never for CAS
+		// or for_cas writes); whether the call's outcome is known is
+		// recorded over all its attempts.
+		cl.outcome = new(locate.Outcome)
+		cl.opts = append(cl.opts, locate.WithOutcome(cl.outcome))
+	}
+	return cl
 }
 
-// writeErr maps a send failure: a write whose request may have reached the
-// store is undetermined.
-func (c *Client) writeErr(req *kvrpc.Request, write bool, err error) error {
-	var rpcErr *kvrpc.RPCError
-	if write && errors.As(err, &rpcErr) && rpcErr.Sent && !errors.Is(err, kvrpc.ErrClosed) {
-		return &UndeterminedError{Cmd: string(req.Type()), Err: err}
+// finish maps the error a call ends with. A write of which any attempt may
+// have been applied (an answer lost, earlier or last, a successful batch or
+// span before another failed, an UndeterminedResult) is undetermined,
+// whatever the last attempt's error was; the error keeps that cause, so a
+// write cut short by Close matches both ErrUndetermined and ErrClosed. Every
+// error of a call that ends after Close matches ErrClosed.
+func (c *Client) finish(cl *call, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cl.outcome.MayHaveApplied() && !errors.Is(err, ErrUndetermined) {
+		err = &UndeterminedError{Cmd: string(cl.cmd), Err: err}
 	}
 	return c.wrapErr(err)
 }
 
-// wrapErr makes failures caused by Close match ErrClosed.
-func (c *Client) wrapErr(err error) error {
-	if c.closed.Load() && errors.Is(err, kvrpc.ErrClosed) {
-		return fmt.Errorf("rawkv: closed during the call: %w", err)
+// sendToKey sends req to the region holding the wire key w; the router
+// locates the key again after region changes.
+func (c *Client) sendToKey(ctx context.Context, w []byte, kind callKind, req *kvrpc.Request) (*kvrpc.Response, error) {
+	cl := c.newCall(kind, req.Type())
+	resp, err := c.router.SendKey(ctx, cl.bo, w, req, cl.opts...)
+	if err != nil {
+		return nil, c.finish(cl, err)
 	}
-	return err
+	return resp, nil
+}
+
+// wrapErr makes every failure of a call that ended after Close match
+// ErrClosed: whatever broke under the call (a closed connection, a PD
+// client, a lookup cut short) was caused by Close.
+func (c *Client) wrapErr(err error) error {
+	if err == nil || !c.closed.Load() || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("rawkv: closed during the call: %w: %w", ErrClosed, err)
 }
 
 // checkKey validates one user key and returns its wire form.

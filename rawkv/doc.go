@@ -37,14 +37,26 @@
 //
 // # Retries and errors
 //
-// Reads retry every retryable failure. Writes retry region errors, which
-// prove TiKV did not apply them. A write whose request reached a store but
-// whose answer was lost is resent outside atomic mode (re-writing the same
-// value is harmless alone, though it may land after a concurrent writer's
-// value); in atomic mode, and always for CompareAndSwap, it fails with an
-// *UndeterminedError matching ErrUndetermined: the write may or may not have
-// happened. The ctx deadline bounds the whole call, retries included.
-// WithBackoffObserver reports every backoff sleep, for metrics.
+// Reads retry every retryable failure. Each read attempt is bounded by
+// WithReadTimeout (DefaultReadTimeout for point reads, RangeReadFactor times
+// that for range reads): a store that stops answering while its connection
+// stays up costs a read one attempt timeout, then another replica or the
+// new leader serves it. Writes retry region errors, which prove TiKV did not
+// apply them. A write whose request reached a store but whose answer was
+// lost is resent outside atomic mode (re-writing the same value is harmless
+// alone, though it may land after a concurrent writer's value); in atomic
+// mode, and always for CompareAndSwap, it is not resent. A write's attempts
+// have no timeout of their own (WithRequestTimeout adds one): a timed-out
+// write attempt leaves its outcome unknown. The ctx deadline bounds the
+// whole call, retries included. WithBackoffObserver reports every backoff
+// sleep, for metrics.
+//
+// A write that fails after any of its attempts may have been applied (an
+// answer lost, earlier or last; for batch calls and DeleteRange also a part
+// that succeeded before another failed) fails with an *UndeterminedError
+// matching ErrUndetermined and wrapping the last cause: the write may or may
+// not have happened, read back to learn which. A write cut short by Close
+// after its request left matches both ErrUndetermined and ErrClosed.
 //
 // Bad input fails with a sentinel before any request is sent: ErrEmptyKey,
 // ErrKeyTooLarge, ErrValueTooLarge, ErrBatchTooLarge, ErrInvalidRange,
@@ -56,5 +68,6 @@
 // # Concurrency
 //
 // A Client is safe for concurrent use. Close releases what New built and is
-// idempotent; calls after it fail with ErrClosed.
+// idempotent; calls after it, and every error of a call that ends after it
+// (a Scan between regions, an All iterator), match ErrClosed.
 package rawkv

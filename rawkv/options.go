@@ -69,6 +69,21 @@ const (
 	// writeExecutionLimit is stamped on writes as max_execution_duration,
 	// as client-go does (20 s).
 	writeExecutionLimit = 20 * time.Second
+	// DefaultReadTimeout bounds each attempt of a point read (Get,
+	// BatchGet, GetKeyTTL); range reads (Scan, ReverseScan, Checksum) get
+	// RangeReadFactor times as long. A healthy store answers a point read in
+	// milliseconds and a busy one says so (ServerIsBusy), so an attempt
+	// silent for 2 s means a wedged store or a dropped request: the read
+	// moves on to another replica, or retries, instead of holding the
+	// caller until its deadline. client-go bounds attempts by 30 s (short)
+	// and 60 s (medium) and adds a shorter configurable read timeout that
+	// fails over the same way; ours is that shorter timeout, on by default.
+	// Writes get no per-attempt timeout by default: a write attempt that
+	// times out has an unknown outcome.
+	DefaultReadTimeout = 2 * time.Second
+	// RangeReadFactor is how many times the read timeout a range read's
+	// attempt may take: one attempt scans up to a region's worth of pairs.
+	RangeReadFactor = 5
 )
 
 type config struct {
@@ -77,6 +92,7 @@ type config struct {
 	atomic         bool
 	logger         *slog.Logger
 	requestTimeout time.Duration
+	readTimeout    time.Duration
 	budget         time.Duration
 	batchKeys      int
 	batchBytes     int
@@ -97,6 +113,7 @@ func defaultConfig() config {
 	return config{
 		logger:        slog.New(slog.DiscardHandler),
 		budget:        retry.RawKVBudget,
+		readTimeout:   DefaultReadTimeout,
 		batchKeys:     DefaultBatchKeys,
 		batchBytes:    DefaultBatchBytes,
 		maxKeySize:    DefaultMaxKeySize,
@@ -116,7 +133,7 @@ func (c *config) validate() error {
 		return fmt.Errorf("rawkv: %w: keyspace %q needs api version V2", ErrInvalidOption, c.keyspace)
 	case c.logger == nil:
 		return fmt.Errorf("rawkv: %w: nil logger", ErrInvalidOption)
-	case c.requestTimeout < 0 || c.budget < 0:
+	case c.requestTimeout < 0 || c.readTimeout < 0 || c.budget < 0:
 		return fmt.Errorf("rawkv: %w: negative timeout", ErrInvalidOption)
 	case c.batchKeys < 1 || c.batchBytes < 1:
 		return fmt.Errorf("rawkv: %w: batch limits must be positive", ErrInvalidOption)
@@ -158,10 +175,23 @@ func WithAtomicForCAS() Option { return optionFunc(func(c *config) { c.atomic = 
 // discard.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
-// WithRequestTimeout bounds each RPC attempt; an attempt that times out is
-// tried again on another replica. Default 0: only the call's ctx bounds it.
+// WithRequestTimeout bounds each RPC attempt of every call, writes
+// included, and replaces the read timeouts of WithReadTimeout; a read
+// attempt that times out is tried again on another replica at once, an
+// idempotent write's too, and a write that must not be resent fails with
+// ErrUndetermined. Default 0: writes are bounded by the call's ctx only,
+// reads by WithReadTimeout.
 func WithRequestTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.requestTimeout = d })
+}
+
+// WithReadTimeout bounds each attempt of a point read by d and of a range
+// read by RangeReadFactor*d; an attempt that times out is tried again at
+// once on another replica, or on the leader once the region's replicas are
+// used up. Default DefaultReadTimeout; 0 leaves reads bounded by the
+// call's ctx only.
+func WithReadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.readTimeout = d })
 }
 
 // WithRetryBudget bounds the total backoff sleep of one call. Default

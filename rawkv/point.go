@@ -24,7 +24,7 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...CallOption) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.sendToKey(ctx, w, false, kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
+	resp, err := c.sendToKey(ctx, w, pointRead, kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,10 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...CallOption) ([]byt
 // A Put retries region errors (TiKV did not apply it) and, outside atomic
 // mode, transport failures too: writing the same value again is harmless on
 // its own, but a resent Put may land after a concurrent writer's value. In
-// atomic mode a Put whose answer was lost fails with ErrUndetermined.
+// atomic mode a Put whose answer was lost is not resent. In both modes a
+// Put that fails after any of its attempts may have reached a store (an
+// answer lost, then a later attempt refused, or Close under the call)
+// fails with ErrUndetermined wrapping the last cause.
 func (c *Client) Put(ctx context.Context, key, value []byte, opts ...CallOption) error {
 	if err := c.checkOpen(); err != nil {
 		return err
@@ -68,7 +71,7 @@ func (c *Client) Put(ctx context.Context, key, value []byte, opts ...CallOption)
 	if err != nil {
 		return err
 	}
-	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{
+	resp, err := c.sendToKey(ctx, w, write, kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{
 		Context: c.writeContext(), Key: w, Value: value, Cf: cf, Ttl: ttl, ForCas: c.cfg.atomic,
 	}))
 	if err != nil {
@@ -99,7 +102,7 @@ func (c *Client) Delete(ctx context.Context, key []byte, opts ...CallOption) err
 	if err != nil {
 		return err
 	}
-	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawDelete(&kvrpcpb.RawDeleteRequest{Context: c.writeContext(), Key: w, Cf: cf, ForCas: c.cfg.atomic}))
+	resp, err := c.sendToKey(ctx, w, write, kvrpc.NewRawDelete(&kvrpcpb.RawDeleteRequest{Context: c.writeContext(), Key: w, Cf: cf, ForCas: c.cfg.atomic}))
 	if err != nil {
 		return err
 	}
@@ -127,7 +130,7 @@ func (c *Client) GetKeyTTL(ctx context.Context, key []byte, opts ...CallOption) 
 	if err != nil {
 		return 0, false, err
 	}
-	resp, err := c.sendToKey(ctx, w, false, kvrpc.NewRawGetKeyTTL(&kvrpcpb.RawGetKeyTTLRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
+	resp, err := c.sendToKey(ctx, w, pointRead, kvrpc.NewRawGetKeyTTL(&kvrpcpb.RawGetKeyTTLRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
 	if err != nil {
 		return 0, false, err
 	}
@@ -184,7 +187,7 @@ func (c *Client) CompareAndSwap(ctx context.Context, key, expected, newValue []b
 	if err != nil {
 		return CASResult{}, err
 	}
-	resp, err := c.sendToKey(ctx, w, true, kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{
+	resp, err := c.sendToKey(ctx, w, write, kvrpc.NewRawCompareAndSwap(&kvrpcpb.RawCASRequest{
 		Context: c.writeContext(), Key: w, Value: newValue, Cf: cf, Ttl: ttl,
 		PreviousNotExist: expected == nil, PreviousValue: expected,
 	}))

@@ -67,6 +67,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 	if limit == 0 || (len(we) > 0 && bytes.Equal(ws, we)) {
 		return nil, nil
 	}
+	cl := c.newCall(rangeRead, kvrpc.CmdRawScan)
 	// Sized for the common case up front: growing by append would copy
 	// the pairs several times.
 	out := make([]KV, 0, min(limit, 256))
@@ -79,7 +80,7 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		if reverse {
 			q.StartKey, q.EndKey, q.Reverse = e, s, true
 		}
-		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), sp.Location.Region, c.sendOpts()...)
+		resp, err := c.sender.Send(ctx, bo, kvrpc.NewRawScan(q), sp.Location.Region, cl.opts...)
 		if err != nil {
 			return false, err
 		}
@@ -103,12 +104,12 @@ func (c *Client) scan(ctx context.Context, start, end []byte, limit int, reverse
 		return len(out) >= limit, nil
 	}
 	if reverse {
-		err = c.router.WalkRangeReverse(ctx, c.newBackoffer(), ws, we, step)
+		err = c.router.WalkRangeReverse(ctx, cl.bo, ws, we, step)
 	} else {
-		err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, step)
+		err = c.router.WalkRange(ctx, cl.bo, ws, we, step)
 	}
 	if err != nil {
-		return nil, c.wrapErr(err)
+		return nil, c.finish(cl, err)
 	}
 	return out, nil
 }
@@ -147,7 +148,8 @@ func (c *Client) All(ctx context.Context, start, end []byte, opts ...CallOption)
 // error a prefix of the range may be gone. It is not allowed in atomic mode
 // (ErrNotInAtomicMode), because RawDeleteRange cannot take CAS latches.
 // Region errors are retried (TiKV did not execute the request); a request
-// whose answer was lost is resent, deleting the same range again.
+// whose answer was lost is resent, deleting the same range again. An error
+// after any region's part may have been deleted matches ErrUndetermined.
 func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...CallOption) error {
 	if err := c.checkOpen(); err != nil {
 		return err
@@ -166,9 +168,10 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 	if len(we) > 0 && bytes.Equal(ws, we) {
 		return nil
 	}
-	err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+	cl := c.newCall(write, kvrpc.CmdRawDeleteRange)
+	err = c.router.WalkRange(ctx, cl.bo, ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		req := kvrpc.NewRawDeleteRange(&kvrpcpb.RawDeleteRangeRequest{Context: c.writeContext(), StartKey: sp.Start, EndKey: sp.End, Cf: cf})
-		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, cl.opts...)
 		if err != nil {
 			return false, err
 		}
@@ -177,7 +180,7 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Cal
 		}
 		return false, nil
 	})
-	return c.wrapErr(err)
+	return c.finish(cl, err)
 }
 
 // Checksum computes the checksum of [start, end) region by region and
@@ -195,13 +198,14 @@ func (c *Client) Checksum(ctx context.Context, start, end []byte) (Checksum, err
 	if len(we) > 0 && bytes.Equal(ws, we) {
 		return sum, nil
 	}
-	err = c.router.WalkRange(ctx, c.newBackoffer(), ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+	cl := c.newCall(rangeRead, kvrpc.CmdRawChecksum)
+	err = c.router.WalkRange(ctx, cl.bo, ws, we, func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		req := kvrpc.NewRawChecksum(&kvrpcpb.RawChecksumRequest{
 			Context:   c.codec.Context(),
 			Algorithm: kvrpcpb.ChecksumAlgorithm_Crc64_Xor,
 			Ranges:    []*kvrpcpb.KeyRange{{StartKey: sp.Start, EndKey: sp.End}},
 		})
-		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, c.sendOpts()...)
+		resp, err := c.sender.Send(ctx, bo, req, sp.Location.Region, cl.opts...)
 		if err != nil {
 			return false, err
 		}
@@ -215,7 +219,7 @@ func (c *Client) Checksum(ctx context.Context, start, end []byte) (Checksum, err
 		return false, nil
 	})
 	if err != nil {
-		return Checksum{}, c.wrapErr(err)
+		return Checksum{}, c.finish(cl, err)
 	}
 	return sum, nil
 }

@@ -48,6 +48,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	tso     *tso.Client
+	oracle  *tso.Oracle // started with the TSO client's first Oracle call
 	closed  bool
 	untrack func()
 	// untrackCache stops a CacheStatsTracker; set once in New.
@@ -148,7 +149,7 @@ func New(ctx context.Context, pdAddrs []string, opts ...Option) (*Client, error)
 	cachePtr.Store(cache)
 	c.cache = cache
 	if !cfg.upkeep.off {
-		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc)...)
+		keep, err := cache.StartUpkeep(cfg.upkeep.upkeepOptions(rpc, rpc)...)
 		if err != nil {
 			// The facade validated the settings; a bad one would still
 			// match ErrInvalidOption, the sentinel every module wraps.
@@ -274,7 +275,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	t, untrack := c.tso, c.untrack
+	t, o, untrack := c.tso, c.oracle, c.untrack
 	c.mu.Unlock()
 
 	if untrack != nil {
@@ -286,6 +287,10 @@ func (c *Client) Close() error {
 	// Users first, then what they use: the raw and TSO clients stop
 	// sending before the RPC and PD clients they send through go away.
 	errs := []error{c.raw.Close()}
+	if o != nil {
+		// Before the TSO client its refresher reads.
+		errs = append(errs, o.Close())
+	}
 	if t != nil {
 		errs = append(errs, t.Close())
 	}

@@ -44,7 +44,19 @@
 //
 // [Client.CurrentTS] returns a fresh timestamp; [Client.TSO] the batching
 // timestamp client. It is started lazily, on first use, so a client that only
-// does raw key-value work holds no TSO stream.
+// does raw key-value work holds no TSO stream. [Client.Oracle] adds a cached
+// clock over it: [Client.LowResolutionTS], [Client.StaleTS] (a read ts some
+// age in the past) and [Client.MaxStalenessTS] (the freshest ts within a
+// staleness bound that every replica can serve, from the stores' polled safe
+// ts). A stale read at such a ts sent with locate.WithStaleReadAt goes only
+// to replicas whose safe ts covers it.
+//
+// # Region administration
+//
+// [Client.Regions] splits regions at keys ([RegionAdmin.Split], which can
+// also scatter the new regions and wait), scatters regions
+// ([RegionAdmin.Scatter]) and waits for PD's scatter operators to finish
+// under the ctx deadline ([RegionAdmin.WaitScatter]).
 //
 // # Metrics and logging
 //
@@ -88,15 +100,18 @@
 //     [ErrFlashbackInProgress], [ErrFlashbackNotPrepared],
 //     [ErrRaftEntryTooLarge].
 //   - Unknown outcome: a write that may or may not have been applied matches
-//     [ErrUndetermined] (an [*UndeterminedError] when the answer was lost, a
-//     [*RegionError] when TiKV said so). It is never retried automatically:
-//     read back to learn the outcome.
+//     [ErrUndetermined] (an [*UndeterminedError] when any attempt's answer
+//     was lost or, for a batch or range write, part of it succeeded, a
+//     [*RegionError] when TiKV said so), whatever the last attempt's error.
+//     It is never retried automatically: read back to learn the outcome.
 //   - Server answers: [*ServerError] matching [ErrServer] (TiKV rejected a
 //     raw request), [*PDError], [ErrRegionNotFound] and [ErrStoreNotFound]
 //     (PD knows no such region or store), [ErrClusterIDMismatch] (wrong
 //     endpoints, never retried), [ErrNoLeader], [ErrKeyspace],
 //     [ErrUnexpectedResponse] (an answer out of protocol).
-//   - [ErrClosed] after Close.
+//   - [ErrClosed] after Close, for every call that ends after it; a write
+//     whose request had left when Close cut it short matches
+//     [ErrUndetermined] as well.
 //
 // [IsRetryable] asks an error whether the same call may succeed again; what
 // the clients return has already been retried, so it reports false for it.
@@ -110,8 +125,9 @@
 // drops expired regions a few thousand at a time, reloads the store list
 // from PD every 10 s, and probes each store a request could not reach once a
 // second through the gRPC health service TiKV serves, so that a store that
-// comes back takes requests again within about a second. [WithStoreProbe],
-// [WithRegionPurge] and [WithStoreRefresh] tune it, [WithoutUpkeep] turns it
+// comes back takes requests again within about a second; every 2 s it asks
+// each store for its stale-read safe ts. [WithStoreProbe], [WithRegionPurge],
+// [WithStoreRefresh] and [WithSafeTSPoll] tune it, [WithoutUpkeep] turns it
 // off, and [Client.RegionCacheStats] shows what the cache and the loop did.
 //
 // # Concurrency

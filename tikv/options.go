@@ -176,9 +176,12 @@ func WithGRPCDialOptions(opts ...grpc.DialOption) Option {
 	return optionFunc(func(c *config) { c.dialOpts = append(c.dialOpts, opts...) })
 }
 
-// WithRequestTimeout bounds each store RPC attempt; an attempt that times
-// out is tried again on another replica within the call's ctx. Default 0:
-// only the call's ctx bounds it.
+// WithRequestTimeout bounds each store RPC attempt, writes included; an
+// attempt that times out is tried again on another replica within the
+// call's ctx (a write that must not be resent then fails with
+// ErrUndetermined). Default 0: a write's attempts are bounded by the call's
+// ctx only, and a raw read's by rawkv.DefaultReadTimeout (tune it with
+// WithRawOptions(rawkv.WithReadTimeout(d))).
 func WithRequestTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.requestTimeout = d })
 }

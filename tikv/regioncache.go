@@ -15,6 +15,8 @@ type upkeepConfig struct {
 	probe *probeSetting
 	opts  []locate.UpkeepOption
 	errs  []error
+	// safeTS is the safe-ts poll interval; nil means the default, 0 off.
+	safeTS *time.Duration
 }
 
 // WithoutUpkeep turns off the region cache's background loop. Expired
@@ -68,16 +70,37 @@ func WithStoreRefresh(interval time.Duration) Option {
 	})
 }
 
+// WithSafeTSPoll sets how often the background loop asks every store for its
+// stale-read safe ts (GetStoreSafeTS), which stale reads use to pick a
+// replica that can serve them and MaxStalenessTS uses as a floor. Interval
+// 0 turns polling off (stale reads then try replicas blindly). Default
+// locate.DefaultSafeTSInterval (2s).
+func WithSafeTSPoll(interval time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if interval < 0 {
+			c.upkeep.errs = append(c.upkeep.errs, fmt.Errorf("WithSafeTSPoll(%v)", interval))
+			return
+		}
+		c.upkeep.safeTS = &interval
+	})
+}
+
 type probeSetting struct{ interval, timeout time.Duration }
 
 // upkeepOptions returns the locate options for the loop, probing through
-// hc unless told otherwise.
-func (u *upkeepConfig) upkeepOptions(hc locate.HealthChecker) []locate.UpkeepOption {
+// hc and polling safe ts through rpc unless told otherwise.
+func (u *upkeepConfig) upkeepOptions(hc locate.HealthChecker, rpc locate.RPCClient) []locate.UpkeepOption {
 	p := probeSetting{interval: locate.DefaultProbeInterval, timeout: locate.DefaultProbeTimeout}
 	if u.probe != nil {
 		p = *u.probe
 	}
-	return append([]locate.UpkeepOption{locate.WithProbe(hc, p.interval, p.timeout)}, u.opts...)
+	opts := []locate.UpkeepOption{locate.WithProbe(hc, p.interval, p.timeout)}
+	if u.safeTS == nil {
+		opts = append(opts, locate.WithSafeTSUpdate(rpc, locate.DefaultSafeTSInterval))
+	} else if *u.safeTS > 0 {
+		opts = append(opts, locate.WithSafeTSUpdate(rpc, *u.safeTS))
+	}
+	return append(opts, u.opts...)
 }
 
 // validate reports the upkeep settings that can never work.

@@ -59,6 +59,9 @@ func (r *AdminRequest) key() ([]byte, error) {
 // and fault-injection operations as JSON:
 //
 //	GET  /regions, /stores, /pd            state
+//	GET  /rpcs                             calls served since the handler
+//	                                       was built, by server, method
+//	                                       and code ([RPCCount] rows)
 //	POST /split {key|key_hex, region_key}  → {"region": newLeftID}
 //	POST /merge {region (source), target}
 //	POST /transfer-leader {region, store}
@@ -79,6 +82,7 @@ func AdminHandler(c *Cluster) http.Handler {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, f()) })
 	}
 	get("/regions", func() any { return c.Regions() })
+	handleRPCCounts(mux, c)
 	get("/stores", func() any { return c.Stores() })
 	get("/pd", func() any {
 		return map[string]any{"addrs": c.PDAddrs(), "leader": c.PDLeader(), "cluster_id": c.ClusterID()}

@@ -301,6 +301,7 @@ func (t *tikvService) dispatch(ctx context.Context, sub *tikvpb.BatchCommandsReq
 		out.Cmd = &tikvpb.BatchCommandsResponse_Response_Empty{Empty: &tikvpb.BatchCommandsEmptyResponse{TestId: r.Empty.GetTestId()}}
 	default:
 		// No cmd, or a kind this simulator does not serve: an empty answer.
+		t.s.c.observeUnservedBatch(t.s.id, sub.GetCmd())
 	}
 	if err != nil {
 		return nil, err

@@ -116,6 +116,7 @@ type Cluster struct {
 	faults    faultTable
 	pdFaults  pdFaultTable
 	hooks     atomic.Pointer[[]*requestHook]
+	rpcHooks  hookList[func(RPC)]
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -178,6 +179,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 				grpc.ChainStreamInterceptor(s.streamInterceptor),
 			},
 		}
+		s.ep.opts = append(c.observeOptions(ServerStore, s.id), s.ep.opts...)
 		if err := s.ep.start(); err != nil {
 			_ = c.Close()
 			return nil, err
@@ -198,6 +200,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 				grpc.ChainStreamInterceptor(m.streamInterceptor),
 			},
 		}
+		m.ep.opts = append(c.observeOptions(ServerPD, uint64(m.idx)), m.ep.opts...)
 		if err := m.ep.start(); err != nil {
 			_ = c.Close()
 			return nil, err

@@ -57,6 +57,16 @@
 // then end); a partitioned store answers nothing, health checks included, as
 // with every other request; after a restart or heal it is SERVING again.
 //
+// # Observing requests
+//
+// [Cluster.OnRequest] sees each store command (BatchCommands sub-requests
+// included) by name before any check. [Cluster.OnRPC] sees every gRPC call
+// a PD member or store finishes, on any service, with its status code,
+// methods nothing serves included (answered Unimplemented, as gRPC does):
+// a test that drives another client finds what it sent that the simulator
+// does not serve. The admin endpoint's GET /rpcs counts the same calls for
+// drivers in another process.
+//
 // # Simplifications
 //
 // All stores share one storage engine: replication is instantaneous, so a

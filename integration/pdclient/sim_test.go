@@ -128,12 +128,6 @@ func TestSimGCAndKeyspaces(t *testing.T) {
 	if sp, err := cli.GetGCSafePoint(ctx); err != nil || sp != target-5 {
 		t.Fatalf("GetGCSafePoint = %d, %v", sp, err)
 	}
-	// Service safe points (the legacy API) map onto barriers: a new service
-	// above the txn safe point is accepted.
-	ssp, err := cli.UpdateServiceGCSafePoint(ctx, "svc", time.Hour, target+100)
-	if err != nil || ssp.MinSafePoint != target {
-		t.Fatalf("UpdateServiceGCSafePoint = %+v, %v", ssp, err)
-	}
 	states, err := cli.GetAllKeyspacesGCStates(ctx)
 	if err != nil || len(states.States) == 0 {
 		t.Fatalf("GetAllKeyspacesGCStates = %+v, %v", states, err)

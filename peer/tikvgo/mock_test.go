@@ -63,7 +63,7 @@ func buildModule(dir, name string) (string, error) {
 }
 
 func startMockServer() error {
-	bin, err := buildModule("../upstream", "upstream")
+	bin, err := upstreamBinary()
 	if err != nil {
 		return err
 	}

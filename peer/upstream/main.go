@@ -21,6 +21,15 @@
 // loopback port, answers each line with one JSON line giving the
 // instance's address, region and leader, and serves them all until stdin
 // closes. The differential test in peer/tikvgo drives them.
+//
+//	upstream -soak -pd 127.0.0.1:2379
+//
+// builds client-go's transactional client (txnkv.NewClient) and raw client
+// (rawkv.NewClientWithOpts), answers one JSON line when they exist, then
+// runs one round of reads and writes per JSON SoakCommand line and answers
+// each with a SoakResult line, for as long as stdin stays open.
+// peer/tikvgo's TestUpstreamSoak drives it against tikvsim across
+// client-go's safe-point window and a store restart.
 package main
 
 import (
@@ -48,6 +57,7 @@ func main() {
 func run() error {
 	pdFlag := flag.String("pd", "", "comma-separated PD addresses of the tikvsim cluster")
 	mock := flag.Bool("mock", false, "serve mock TiKV instances over gRPC (one per stdin line) instead of benchmark cases")
+	soak := flag.Bool("soak", false, "run one round of reads and writes per stdin line with long-lived clients instead of benchmark cases")
 	logLevel := flag.String("log-level", "fatal", "client-go's log level (pingcap/log: debug, info, warn, error, fatal)")
 	flag.Parse()
 	// client-go and pd/client log through pingcap/log's process-wide
@@ -67,6 +77,9 @@ func run() error {
 	var pdAddrs []string
 	if *pdFlag != "" {
 		pdAddrs = strings.Split(*pdFlag, ",")
+	}
+	if *soak {
+		return serveSoak(ctx, pdAddrs, os.Stdin, os.Stdout)
 	}
 	w := newWorker(pdAddrs)
 	defer w.close()

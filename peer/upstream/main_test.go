@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -94,5 +96,11 @@ func TestMockServesOverGRPC(t *testing.T) {
 	inW.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSoakNeedsPD(t *testing.T) {
+	if err := serveSoak(t.Context(), nil, strings.NewReader(""), io.Discard); !errors.Is(err, errNoPD) {
+		t.Errorf("serveSoak without -pd: %v, want %v", err, errNoPD)
 	}
 }

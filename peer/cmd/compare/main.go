@@ -17,7 +17,10 @@
 //
 // -smoke runs every case once with a handful of operations and fails
 // unless tikvgo and client-go both ran every scenario without an error;
-// the test command runs it.
+// the test command runs it. Every run also asks tikvsim's admin endpoint
+// (GET /rpcs) which gRPC methods the clients sent, and reports as a
+// problem any answered Unimplemented that peer.ServedExceptions does not
+// list.
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -167,7 +171,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
-	sim, pdAddr, err := startSim(ctx, cfg.bin)
+	sim, pdAddr, adminAddr, err := startSim(ctx, cfg.bin)
 	if err != nil {
 		return err
 	}
@@ -206,6 +210,14 @@ func run(ctx context.Context, cfg config) error {
 		}
 		tables = append(tables, t)
 		problems = append(problems, probs...)
+	}
+	// Every method a client sent must have been served.
+	unserved, err := unservedCalls(ctx, adminAddr)
+	if err != nil {
+		return err
+	}
+	for _, m := range unserved {
+		problems = append(problems, "tikvsim answered Unimplemented: "+m)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Peer comparison: %d round(s) of %v per client per case, warm-up %d ops; %d CPUs; load average %s at start, %s at end; %v in all.\n",
@@ -331,23 +343,63 @@ func (p *process) stop() {
 	<-p.done
 }
 
-func startSim(ctx context.Context, bin string) (*process, string, error) {
-	p, err := startProcess(ctx, filepath.Join(bin, "tikvsim.log"), filepath.Join(bin, "tikvsim"), "-stores", "1", "-replicas", "1", "-admin", "")
+func startSim(ctx context.Context, bin string) (*process, string, string, error) {
+	p, err := startProcess(ctx, filepath.Join(bin, "tikvsim.log"), filepath.Join(bin, "tikvsim"), "-stores", "1", "-replicas", "1", "-admin", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
+	// It prints the PD address first and the admin address last.
+	var pdAddr string
 	for {
 		l, err := p.readLine(ctx, 30*time.Second)
 		if err != nil {
 			p.stop()
-			return nil, "", fmt.Errorf("tikvsim did not print its PD address: %w", err)
+			return nil, "", "", fmt.Errorf("tikvsim did not print its PD and admin addresses: %w", err)
 		}
-		if addr, ok := strings.CutPrefix(strings.TrimSpace(l), "PD "); ok {
+		l = strings.TrimSpace(l)
+		if addr, ok := strings.CutPrefix(l, "PD "); ok && pdAddr == "" {
+			pdAddr = addr
+		}
+		if addr, ok := strings.CutPrefix(l, "ADMIN "); ok {
 			// Drain the rest of its stdout so it never blocks on a write.
 			go func() { _, _ = io.Copy(io.Discard, p.out) }()
-			return p, addr, nil
+			return p, pdAddr, addr, nil
 		}
 	}
+}
+
+// unservedCalls asks tikvsim's admin endpoint which methods the clients
+// sent that it answered Unimplemented, less peer.ServedExceptions.
+func unservedCalls(ctx context.Context, adminAddr string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/rpcs", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("tikvsim admin: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("tikvsim admin: GET /rpcs: %s", resp.Status)
+	}
+	var rows []struct {
+		Method string `json:"method"`
+		Code   string `json:"code"`
+		Count  int    `json:"count"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rows); err != nil {
+		return nil, fmt.Errorf("tikvsim admin: GET /rpcs: %w", err)
+	}
+	unimplemented := map[string]int{}
+	for _, r := range rows {
+		if r.Code == peer.UnimplementedCode {
+			unimplemented[r.Method] += r.Count
+		}
+	}
+	return peer.Unserved(unimplemented), nil
 }
 
 // worker is one client's worker process.

@@ -67,6 +67,7 @@ func (b *batch) save(r *keyRec) {
 	b.saved[r] = r.lock
 	if r.lock != nil {
 		cp := *r.lock
+		cp.shared = slices.Clone(cp.shared) // entries are replaced, never changed
 		r.lock = &cp
 	}
 	b.order = append(b.order, r)
@@ -236,6 +237,8 @@ func (b *batch) rollback(r *keyRec, startTS uint64, protected, collapse bool) {
 			b.deleteValue(r, startTS)
 		}
 		b.unlock(r, 0)
+	} else if l.isShared() {
+		b.removeShared(r, startTS, 0)
 	}
 	// The collapse candidate is the newest record at or below startTS as
 	// of before this rollback.

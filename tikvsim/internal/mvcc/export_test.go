@@ -38,7 +38,19 @@ func (e *Engine) CheckInvariants() error {
 			return false
 		}
 		used := map[uint64]bool{}
-		if l := r.lock; l != nil {
+		if l := r.lock; l.isShared() {
+			// A wrapper has no txn of its own; every holder names a primary.
+			if len(l.shared) == 0 {
+				err = fmt.Errorf("key %q: shared wrapper without holders", r.key)
+				return false
+			}
+			for _, h := range l.shared {
+				if len(h.primary) == 0 || (h.typ != kvrpcpb.Op_SharedLock && h.typ != kvrpcpb.Op_SharedPessimisticLock) {
+					err = fmt.Errorf("key %q: bad shared holder %d (%s)", r.key, h.startTS, h.typ)
+					return false
+				}
+			}
+		} else if l != nil {
 			if len(l.primary) == 0 {
 				err = fmt.Errorf("key %q: lock %d without primary", r.key, l.startTS)
 				return false

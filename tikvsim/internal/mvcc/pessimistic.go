@@ -22,6 +22,7 @@ type lockAttempt struct {
 	// blocked is set when another txn's lock stops the request.
 	blockedKey  []byte
 	blockedLock *lock
+	blockedTS   uint64 // the txn waited for (a shared wrapper has no ts of its own)
 }
 
 // KvPessimisticLock acquires pessimistic locks (§3.5), waiting for a
@@ -48,7 +49,7 @@ func (e *Engine) KvPessimisticLock(ctx context.Context, req *kvrpcpb.Pessimistic
 		return failWith(err)
 	}
 	for _, m := range muts {
-		if m.Op != kvrpcpb.Op_PessimisticLock {
+		if m.Op != kvrpcpb.Op_PessimisticLock && m.Op != kvrpcpb.Op_SharedPessimisticLock {
 			return failWith(abortErr(fmt.Sprintf("invalid op %s in pessimistic lock request", m.Op)))
 		}
 	}
@@ -99,11 +100,11 @@ func (e *Engine) KvPessimisticLock(ctx context.Context, req *kvrpcpb.Pessimistic
 		}
 		w := &waiter{startTS: req.GetStartVersion(), key: bytes.Clone(a.blockedKey), ch: make(chan wakeup, 1)}
 		if !req.GetIsFirstLock() {
-			ed := &waitEdge{txn: w.startTS, waitFor: a.blockedLock.startTS, key: w.key, keyHash: keyHash(w.key)}
+			ed := &waitEdge{txn: w.startTS, waitFor: a.blockedTS, key: w.key, keyHash: keyHash(w.key)}
 			if hash, chain, dead := e.graph.detect(ed); dead {
 				e.mu.Unlock()
 				return failWith(&kvrpcpb.KeyError{Deadlock: &kvrpcpb.Deadlock{
-					LockTs: a.blockedLock.startTS, LockKey: bytes.Clone(a.blockedKey),
+					LockTs: a.blockedTS, LockKey: bytes.Clone(a.blockedKey),
 					DeadlockKeyHash: hash, WaitChain: chain,
 				}})
 			}
@@ -159,13 +160,40 @@ func (e *Engine) tryPessimisticLock(req *kvrpcpb.PessimisticLockRequest, force b
 		conflictTS := uint64(0)
 		var dataW *write
 		exists := false
-		if r != nil && r.lock != nil && r.lock.startTS != startTS {
-			b.abort()
-			return lockAttempt{blockedKey: key, blockedLock: r.lock}
-		}
+		shared := m.Op == kvrpcpb.Op_SharedPessimisticLock
+		var held *lock // this txn's lock on the key: exclusive, or its shared entry
 		if r != nil && r.lock != nil {
 			l := r.lock
-			if !l.pessimistic() {
+			switch {
+			case l.isShared() && !shared:
+				// Exclusive after shared: wait for the other holders; a txn
+				// cannot turn its own shared lock into an exclusive one.
+				if other := l.firstOtherHolder(startTS); other != 0 {
+					b.abort()
+					// After the abort, so the mark stays: it is TiKV's
+					// shrink-only state, not part of this request's writes.
+					r.lock.shrinkOnly = true
+					return lockAttempt{blockedKey: key, blockedLock: r.lock, blockedTS: other}
+				}
+				return fail(abortErr(fmt.Sprintf("LockTypeNotMatch { start_ts: %d, key: %q, pessimistic: true }", startTS, key)))
+			case l.isShared():
+				held = r.lockOf(startTS) // shared with shared: compatible
+				if held == nil && l.shrinkOnly {
+					b.abort()
+					return lockAttempt{blockedKey: key, blockedLock: l, blockedTS: l.firstOtherHolder(startTS)}
+				}
+			case l.startTS != startTS:
+				b.abort()
+				return lockAttempt{blockedKey: key, blockedLock: l, blockedTS: l.startTS}
+			case shared:
+				return fail(abortErr(fmt.Sprintf("LockTypeNotMatch { start_ts: %d, key: %q, pessimistic: true }", startTS, key)))
+			default:
+				held = l
+			}
+		}
+		if held != nil {
+			l := held
+			if !l.pessimistic() && !l.sharedPessimistic() {
 				return fail(abortErr(fmt.Sprintf("LockTypeNotMatch { start_ts: %d, key: %q, pessimistic: false }", startTS, key)))
 			}
 			if force && fut < l.forUpdateTS {
@@ -185,10 +213,17 @@ func (e *Engine) tryPessimisticLock(req *kvrpcpb.PessimisticLockRequest, force b
 				// Re-lock with a newer for_update_ts: the lock takes this
 				// request's fields.
 				rr := b.touch(key)
-				rr.lock.primary = bytes.Clone(req.GetPrimaryLock())
-				rr.lock.forUpdateTS = effective
-				rr.lock.ttl = req.GetLockTtl()
-				rr.lock.minCommitTS = req.GetMinCommitTs()
+				if shared {
+					nl := *l
+					nl.primary, nl.forUpdateTS = bytes.Clone(req.GetPrimaryLock()), effective
+					nl.ttl, nl.minCommitTS = req.GetLockTtl(), req.GetMinCommitTs()
+					b.putShared(rr, &nl)
+				} else {
+					rr.lock.primary = bytes.Clone(req.GetPrimaryLock())
+					rr.lock.forUpdateTS = effective
+					rr.lock.ttl = req.GetLockTtl()
+					rr.lock.minCommitTS = req.GetMinCommitTs()
+				}
 			}
 		} else {
 			if w, ok := r.newest(); ok {
@@ -212,8 +247,12 @@ func (e *Engine) tryPessimisticLock(req *kvrpcpb.PessimisticLockRequest, force b
 			}
 			if !(req.GetLockOnlyIfExists() && !exists) {
 				rr := b.touch(key)
-				rr.lock = &lock{
-					typ:                kvrpcpb.Op_PessimisticLock,
+				typ := kvrpcpb.Op_PessimisticLock
+				if shared {
+					typ = kvrpcpb.Op_SharedPessimisticLock
+				}
+				nl := &lock{
+					typ:                typ,
 					primary:            bytes.Clone(req.GetPrimaryLock()),
 					startTS:            startTS,
 					ttl:                req.GetLockTtl(),
@@ -221,6 +260,11 @@ func (e *Engine) tryPessimisticLock(req *kvrpcpb.PessimisticLockRequest, force b
 					minCommitTS:        req.GetMinCommitTs(),
 					txnSource:          req.GetContext().GetTxnSource(),
 					lockedWithConflict: conflictTS != 0,
+				}
+				if shared {
+					b.putShared(rr, nl)
+				} else {
+					rr.lock = nl
 				}
 			}
 		}
@@ -288,8 +332,16 @@ func (e *Engine) KVPessimisticRollbackInRange(ctx context.Context, req *kvrpcpb.
 	defer e.mu.Unlock()
 	b := e.newBatch()
 	match := func(r *keyRec) bool {
-		l := r.lock
-		return l != nil && l.pessimistic() && l.startTS == startTS && l.forUpdateTS <= fut
+		l := r.lockOf(startTS)
+		return l != nil && (l.pessimistic() || l.sharedPessimistic()) && l.forUpdateTS <= fut
+	}
+	release := func(r *keyRec) {
+		b.save(r)
+		if r.lock.isShared() {
+			b.removeShared(r, startTS, 0)
+		} else {
+			b.unlock(r, 0)
+		}
 	}
 	if len(req.GetKeys()) == 0 {
 		var hit []*keyRec
@@ -300,14 +352,12 @@ func (e *Engine) KVPessimisticRollbackInRange(ctx context.Context, req *kvrpcpb.
 			return true
 		})
 		for _, r := range hit {
-			b.save(r)
-			b.unlock(r, 0)
+			release(r)
 		}
 	} else {
 		for _, k := range req.GetKeys() {
 			if r := e.rec(k); r != nil && match(r) {
-				b.save(r)
-				b.unlock(r, 0)
+				release(r)
 			}
 		}
 	}

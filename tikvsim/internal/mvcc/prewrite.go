@@ -108,7 +108,7 @@ func (e *Engine) KvPrewrite(ctx context.Context, req *kvrpcpb.PrewriteRequest) *
 	}
 	for _, m := range p.muts {
 		switch m.Op {
-		case kvrpcpb.Op_Put, kvrpcpb.Op_Del, kvrpcpb.Op_Lock, kvrpcpb.Op_Insert:
+		case kvrpcpb.Op_Put, kvrpcpb.Op_Del, kvrpcpb.Op_Lock, kvrpcpb.Op_Insert, kvrpcpb.Op_SharedLock:
 		case kvrpcpb.Op_CheckNotExists:
 			if p.pessimistic() {
 				resp.Errors = []*kvrpcpb.KeyError{abortErr("CheckNotExists is not allowed in a pessimistic prewrite")}
@@ -186,6 +186,49 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 		key := m.Key
 		r := e.rec(key)
 		action := p.action(i)
+		if m.Op == kvrpcpb.Op_SharedLock || (r != nil && r.lock.isShared()) {
+			// Shared-lock keys: a SharedLock mutation joins the holders; any
+			// other mutation meets the holders' wrapper as another txn's lock.
+			if m.Op != kvrpcpb.Op_SharedLock {
+				if ts, ok := alreadyCommitted(r); ok {
+					return committedOut(ts)
+				}
+				if r.lockOf(p.startTS) != nil {
+					return fail(abortErr(fmt.Sprintf("LockTypeNotMatch { start_ts: %d, key: %q, pessimistic: true }", p.startTS, key)))
+				}
+				if action == kvrpcpb.PrewriteRequest_DO_PESSIMISTIC_CHECK {
+					return fail(pessimisticLockNotFound(p.startTS, key, "LockTsMismatch"))
+				}
+				lockErrs = append(lockErrs, lockedErr(key, r.lock))
+				continue
+			}
+			nl, err := e.prewriteShared(p, i, m, r)
+			if err != nil {
+				if ts, ok := alreadyCommitted(r); ok {
+					return committedOut(ts)
+				}
+				if err.Locked != nil {
+					lockErrs = append(lockErrs, err)
+					continue
+				}
+				return fail(err)
+			}
+			if nl == nil {
+				continue // duplicate prewrite
+			}
+			if (p.async || p.onePC) && !fallback {
+				mc := max(e.MaxTS(), p.startTS, p.forUpdateTS, nl.minCommitTS-1) + 1
+				if p.maxCommitTS != 0 && mc > p.maxCommitTS {
+					fallback = true
+				} else {
+					nl.minCommitTS = mc
+					nl.useAsyncCommit = p.async
+					finalMin = max(finalMin, mc)
+				}
+			}
+			b.putShared(b.touch(key), nl)
+			continue
+		}
 		var own *lock
 		amend := false
 		if r != nil && r.lock != nil {
@@ -363,6 +406,8 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 		for _, r := range b.order {
 			if l := r.lock; l != nil && l.startTS == p.startTS && !l.pessimistic() {
 				b.commitLock(r, finalMin)
+			} else if s := r.lockOf(p.startTS); s != nil && l.isShared() && !s.sharedPessimistic() {
+				b.commitShared(r, s, finalMin)
 			}
 		}
 	case p.async:
@@ -370,6 +415,59 @@ func (e *Engine) prewrite(p *prewriteReq) prewriteOut {
 	}
 	b.commit()
 	return out
+}
+
+// prewriteShared checks a SharedLock mutation on r and returns the txn's
+// new shared entry, nil for a duplicate prewrite, or the error: KeyIsLocked
+// for another txn's exclusive lock, PessimisticLockNotFound when a
+// pessimistic txn holds no shared pessimistic lock there, a write conflict
+// for an optimistic txn that a newer commit overtook.
+func (e *Engine) prewriteShared(p *prewriteReq, i int, m *kvrpcpb.Mutation, r *keyRec) (*lock, *kvrpcpb.KeyError) {
+	key := m.Key
+	if r == nil {
+		r = &keyRec{} // nothing on the key yet
+	}
+	if l := r.lock; l != nil && !l.isShared() {
+		if l.startTS == p.startTS {
+			return nil, abortErr(fmt.Sprintf("LockTypeNotMatch { start_ts: %d, key: %q, pessimistic: false }", p.startTS, key))
+		}
+		if p.action(i) == kvrpcpb.PrewriteRequest_DO_PESSIMISTIC_CHECK {
+			return nil, pessimisticLockNotFound(p.startTS, key, "LockTsMismatch")
+		}
+		return nil, lockedErr(key, l)
+	}
+	own := r.lockOf(p.startTS)
+	if own != nil && !own.sharedPessimistic() {
+		return nil, nil
+	}
+	if own == nil {
+		if p.action(i) == kvrpcpb.PrewriteRequest_DO_PESSIMISTIC_CHECK {
+			return nil, pessimisticLockNotFound(p.startTS, key, "LockNotExist")
+		}
+		// No lock of ours guards the key: a newer commit is a conflict.
+		if w, ok := r.newest(); ok && w.commitTS >= p.startTS {
+			return nil, conflictErr(kvrpcpb.WriteConflict_Optimistic, p.startTS, w.startTS, w.commitTS, key, p.primary)
+		}
+		if rolledBack(r, p.startTS) {
+			return nil, conflictErr(kvrpcpb.WriteConflict_SelfRolledBack, p.startTS, p.startTS, p.startTS, key, p.primary)
+		}
+	}
+	nl := &lock{
+		typ:         kvrpcpb.Op_SharedLock,
+		primary:     bytes.Clone(p.primary),
+		startTS:     p.startTS,
+		ttl:         p.ttl,
+		forUpdateTS: p.forUpdateTS,
+		txnSize:     p.txnSize,
+		minCommitTS: p.minCommitTS,
+		txnSource:   p.txnSource,
+	}
+	if own != nil {
+		nl.ttl = max(nl.ttl, own.ttl)
+		nl.minCommitTS = max(nl.minCommitTS, own.minCommitTS)
+		nl.forUpdateTS = max(nl.forUpdateTS, own.forUpdateTS)
+	}
+	return nl, nil
 }
 
 // constraintCheck is step 2 of §3.4 for mutation i on r.

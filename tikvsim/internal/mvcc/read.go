@@ -56,7 +56,7 @@ func (e *Engine) read(key []byte, r *keyRec, o *readOpts) readResult {
 				return readResult{err: lockedErr(key, l)}
 			}
 		case kvrpcpb.IsolationLevel_RCCheckTS:
-			if l.typ != kvrpcpb.Op_Lock && !l.pessimistic() && !slices.Contains(o.resolved, l.startTS) {
+			if l.typ != kvrpcpb.Op_Lock && !l.pessimistic() && !l.isShared() && !slices.Contains(o.resolved, l.startTS) {
 				return readResult{err: conflictErr(kvrpcpb.WriteConflict_RcCheckTs, o.ts, l.startTS, 0, key, l.primary)}
 			}
 		}
@@ -91,7 +91,7 @@ func (e *Engine) read(key []byte, r *keyRec, o *readOpts) readResult {
 func lockIgnored(key []byte, l *lock, o *readOpts) bool {
 	switch {
 	case l.startTS > o.ts,
-		l.typ == kvrpcpb.Op_Lock, l.pessimistic(),
+		l.typ == kvrpcpb.Op_Lock, l.pessimistic(), l.isShared(),
 		l.minCommitTS > o.ts,
 		slices.Contains(o.resolved, l.startTS):
 		return true
@@ -264,8 +264,13 @@ func (e *Engine) KvScanLock(ctx context.Context, req *kvrpcpb.ScanLockRequest) *
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	e.ascend(req.GetStartKey(), req.GetEndKey(), func(r *keyRec) bool {
-		if r.lock != nil && r.lock.startTS <= req.GetMaxVersion() {
-			resp.Locks = append(resp.Locks, r.lock.info(r.key))
+		switch l := r.lock; {
+		case l.isShared():
+			if li := l.sharedInfo(r.key, req.GetMaxVersion()); len(li.SharedLockInfos) > 0 {
+				resp.Locks = append(resp.Locks, li)
+			}
+		case l != nil && l.startTS <= req.GetMaxVersion():
+			resp.Locks = append(resp.Locks, l.info(r.key))
 		}
 		return limit == 0 || len(resp.Locks) < limit
 	})

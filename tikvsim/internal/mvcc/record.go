@@ -26,6 +26,12 @@ type lock struct {
 	txnSource          uint64
 	lockedWithConflict bool
 	generation         uint64
+	// shared lists the holders of a shared-lock wrapper (typ SharedLock,
+	// startTS 0); see shared.go. Entries are never changed in place.
+	shared []*lock
+	// shrinkOnly marks a wrapper an exclusive request was refused on: no
+	// new txn may join the holders, so the exclusive waiter is not starved.
+	shrinkOnly bool
 }
 
 func (l *lock) pessimistic() bool { return l.typ == kvrpcpb.Op_PessimisticLock }
@@ -47,6 +53,9 @@ func physical(ts uint64) uint64 { return ts >> 18 }
 
 // info builds the LockInfo a client sees for this lock on key.
 func (l *lock) info(key []byte) *kvrpcpb.LockInfo {
+	if l.isShared() {
+		return l.sharedInfo(key, 0)
+	}
 	li := &kvrpcpb.LockInfo{
 		PrimaryLock:     bytes.Clone(l.primary),
 		LockVersion:     l.startTS,

@@ -12,13 +12,16 @@ import (
 // for one key (§3.9).
 func (e *Engine) commitKey(b *batch, key []byte, startTS, commitTS uint64) *kvrpcpb.KeyError {
 	r := e.rec(key)
-	if r != nil && r.lock != nil && r.lock.startTS == startTS {
-		l := r.lock
+	if l := r.lockOf(startTS); l != nil {
 		if commitTS < l.minCommitTS {
 			return commitTSExpiredErr(startTS, commitTS, l.minCommitTS, key)
 		}
 		b.save(r)
-		b.commitLock(r, commitTS)
+		if r.lock.isShared() {
+			b.commitShared(r, l, commitTS)
+		} else {
+			b.commitLock(r, commitTS)
+		}
 		return nil
 	}
 	if out, _ := r.txnRecord(startTS); out == outcomeCommitted {
@@ -99,6 +102,13 @@ func (e *Engine) KvCleanup(ctx context.Context, req *kvrpcpb.CleanupRequest) *kv
 	defer e.mu.Unlock()
 	b := e.newBatch()
 	r := e.rec(key)
+	if s := r.lockOf(startTS); s != nil && r.lock.isShared() {
+		// A shared entry: its own TTL decides; the rollback below removes it.
+		if req.GetCurrentTs() != 0 && !s.expired(req.GetCurrentTs()) {
+			resp.Error = lockedErr(key, s)
+			return resp
+		}
+	}
 	if r != nil && r.lock != nil && r.lock.startTS == startTS {
 		l := r.lock
 		if req.GetCurrentTs() != 0 && !l.expired(req.GetCurrentTs()) {
@@ -128,6 +138,11 @@ func (e *Engine) KvTxnHeartBeat(ctx context.Context, req *kvrpcpb.TxnHeartBeatRe
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	r := e.rec(req.GetPrimaryLock())
+	if r != nil && r.lock.isShared() {
+		// A shared-locked key is never a primary (TiKV answers the same).
+		resp.Error = primaryMismatchErr(req.GetPrimaryLock(), r.lock)
+		return resp
+	}
 	if r == nil || r.lock == nil || r.lock.startTS != req.GetStartVersion() {
 		resp.Error = txnNotFoundErr(req.GetStartVersion(), req.GetPrimaryLock())
 		return resp
@@ -158,6 +173,10 @@ func (e *Engine) KvCheckTxnStatus(ctx context.Context, req *kvrpcpb.CheckTxnStat
 	defer e.mu.Unlock()
 	b := e.newBatch()
 	r := e.rec(key)
+	if r != nil && r.lock.isShared() {
+		resp.Error = primaryMismatchErr(key, r.lock)
+		return resp
+	}
 	if r != nil && r.lock != nil && r.lock.startTS == lockTS {
 		l := r.lock
 		decided := false
@@ -269,13 +288,17 @@ func (e *Engine) KvCheckSecondaryLocks(ctx context.Context, req *kvrpcpb.CheckSe
 	var locks []*kvrpcpb.LockInfo
 	for _, k := range req.GetKeys() {
 		r := e.rec(k)
-		if r != nil && r.lock != nil && r.lock.startTS == startTS {
-			if !r.lock.pessimistic() {
-				locks = append(locks, r.lock.info(k))
+		if l := r.lockOf(startTS); l != nil {
+			if !l.pessimistic() && !l.sharedPessimistic() {
+				locks = append(locks, l.info(k))
 				continue
 			}
 			b.save(r)
-			b.unlock(r, 0)
+			if r.lock.isShared() {
+				b.removeShared(r, startTS, 0)
+			} else {
+				b.unlock(r, 0)
+			}
 		}
 		switch out, commitTS := r.txnRecord(startTS); out {
 		case outcomeCommitted:
@@ -341,17 +364,28 @@ func (e *Engine) KvResolveLockInRange(ctx context.Context, req *kvrpcpb.ResolveL
 		b.commit()
 		return resp
 	}
-	var hit []*keyRec
+	type hitLock struct {
+		r *keyRec
+		l *lock
+	}
+	var hit []hitLock
 	e.ascend(start, end, func(r *keyRec) bool {
-		if r.lock != nil {
-			if _, ok := status[r.lock.startTS]; ok {
-				hit = append(hit, r)
+		switch l := r.lock; {
+		case l.isShared():
+			for _, s := range l.shared {
+				if _, ok := status[s.startTS]; ok {
+					hit = append(hit, hitLock{r, s})
+				}
+			}
+		case l != nil:
+			if _, ok := status[l.startTS]; ok {
+				hit = append(hit, hitLock{r, l})
 			}
 		}
 		return true
 	})
-	for _, r := range hit {
-		l := r.lock
+	for _, h := range hit {
+		r, l := h.r, h.l
 		st := status[l.startTS]
 		var err *kvrpcpb.KeyError
 		switch {
@@ -359,7 +393,7 @@ func (e *Engine) KvResolveLockInRange(ctx context.Context, req *kvrpcpb.ResolveL
 			err = e.rollbackKey(b, r.key, l.startTS)
 		case st > l.startTS:
 			err = e.commitKey(b, r.key, l.startTS, st)
-			if err != nil && err.TxnLockNotFound != nil && l.pessimistic() {
+			if err != nil && err.TxnLockNotFound != nil && (l.pessimistic() || l.sharedPessimistic()) {
 				err = nil
 			}
 		default:

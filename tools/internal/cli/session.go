@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/tikv"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 )
@@ -28,6 +29,7 @@ type Session struct {
 	mu     sync.Mutex
 	tso    *tso.Client
 	raw    RawClient
+	admin  *tikv.Client // the facade behind Regions, made on first use
 	closed bool
 }
 
@@ -121,6 +123,37 @@ func (s *Session) Raw(ctx context.Context) (RawClient, error) {
 	return s.raw, nil
 }
 
+// Regions returns the facade's region admin API, building on first use a
+// facade client on the session's PD client (which stays the session's) with
+// the session's TLS, API version and keyspace. The facade's background
+// upkeep is off: a command does not live long enough to need it.
+func (s *Session) Regions(ctx context.Context) (tikv.RegionAdmin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return tikv.RegionAdmin{}, ErrSessionClosed
+	}
+	if s.admin == nil {
+		v, err := facadeAPIVersion(s.cfg.APIVersion)
+		if err != nil {
+			return tikv.RegionAdmin{}, err
+		}
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep(), tikv.WithAPIVersion(v)}
+		if s.tlsCfg != nil {
+			opts = append(opts, tikv.WithTLS(s.tlsCfg))
+		}
+		if s.cfg.Keyspace != "" {
+			opts = append(opts, tikv.WithKeyspace(s.cfg.Keyspace))
+		}
+		c, err := tikv.New(ctx, s.addrs, opts...)
+		if err != nil {
+			return tikv.RegionAdmin{}, fmt.Errorf("cli: open facade client: %w", err)
+		}
+		s.admin = c
+	}
+	return s.admin.Regions(), nil
+}
+
 // Close closes the clients in dependency order (raw and TSO before PD, PD
 // before the embedded cluster) and returns the first error. It is
 // idempotent.
@@ -131,11 +164,14 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	raw, tc := s.raw, s.tso
+	raw, tc, admin := s.raw, s.tso, s.admin
 	s.mu.Unlock()
 	var errs []error
 	if raw != nil {
 		errs = append(errs, raw.Close())
+	}
+	if admin != nil {
+		errs = append(errs, admin.Close())
 	}
 	if tc != nil {
 		errs = append(errs, tc.Close())

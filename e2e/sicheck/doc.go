@@ -9,10 +9,11 @@
 // in package e2e. The package's own tests run the workload against an
 // in-memory snapshot-isolated store and against two with planted bugs.
 //
-// Pessimistic transactions do not fit this workload as they are: their
-// locking reads are at the for-update timestamp rather than the snapshot,
-// so a read-modify-write through them is not snapshot isolated by design
-// (TiDB's pessimistic mode), and the checker would report G-single.
+// Pessimistic transactions fit when every read is a locking read (the
+// value at the for-update timestamp, locked until commit). A plain snapshot
+// read followed by a write of the locked key is not snapshot isolated in
+// TiKV by design (the write conflict is checked against the for-update
+// timestamp, not the start timestamp) and shows up here as lost writes.
 //
 // # Workload
 //

@@ -79,7 +79,7 @@ func TestRunCatchesReadsOutsideSnapshot(t *testing.T) {
 }
 
 func TestRunCatchesLostUpdates(t *testing.T) {
-	findsBug(t, noConflictCheck, LostWrite, IncompatibleOrder, GSingle)
+	findsBug(t, noConflictCheck, LostWrite, IncompatibleOrder, GSingle, G0, G1c)
 }
 
 func TestRunOptions(t *testing.T) {

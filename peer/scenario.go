@@ -32,7 +32,23 @@ const (
 	TxnCommit2PC   = "txn.commit.2pc"
 	TxnCommitAsync = "txn.commit.async"
 	TxnCommit1PC   = "txn.commit.1pc"
+	// TxnSnapGet, TxnSnapBatchGet100 and TxnSnapScan100 read, in one
+	// snapshot taken at setup, one of 100 preloaded keys (TxnReadKey, 64-byte
+	// values), all 100 of them, or a scan returning the 100.
+	TxnSnapGet         = "txn.snap.get"
+	TxnSnapBatchGet100 = "txn.snap.batchget100"
+	TxnSnapScan100     = "txn.snap.scan100"
+	// TxnOptimistic is a whole optimistic transaction through the
+	// transactional client: Begin (start ts from TSO), Set of Case.Arg keys
+	// (TxnCommitKey, 64-byte values), Commit by 2PC.
+	TxnOptimistic = "txn.optimistic"
+	// TxnPessimisticLock1 is a pessimistic transaction of one key: Begin,
+	// LockKeys (a for-update ts from TSO), Set, Commit.
+	TxnPessimisticLock1 = "txn.pessimistic.lock1"
 )
+
+// TxnReadKey is the i-th of the 100 keys the snapshot scenarios read.
+func TxnReadKey(i int) []byte { return fmt.Appendf(nil, "bench-txnread-%03d", i) }
 
 // ScenarioSpec describes one scenario for the orchestrator: which
 // concurrencies and arguments it runs at.
@@ -56,6 +72,11 @@ var Scenarios = []ScenarioSpec{
 	{Name: TxnCommit2PC, Title: "txn commit, 2PC", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
 	{Name: TxnCommitAsync, Title: "txn commit, async commit", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
 	{Name: TxnCommit1PC, Title: "txn commit, 1PC", Callers: []int{1, 16}, Args: []int{1, 16, 256}, ArgName: "keys"},
+	{Name: TxnSnapGet, Title: "txn snapshot Get", Callers: []int{1, 128}},
+	{Name: TxnSnapBatchGet100, Title: "txn snapshot BatchGet(100)", Callers: []int{1, 128}},
+	{Name: TxnSnapScan100, Title: "txn snapshot Scan(100)", Callers: []int{1, 128}},
+	{Name: TxnOptimistic, Title: "optimistic txn (Begin, Set, Commit)", Callers: []int{1, 128}, Args: []int{1, 16}, ArgName: "writes"},
+	{Name: TxnPessimisticLock1, Title: "pessimistic txn (LockKeys + Commit, 1 key)", Callers: []int{1, 128}},
 }
 
 // TxnCommitKey is the key of the j-th mutation of caller's transactions in

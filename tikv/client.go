@@ -16,6 +16,7 @@ import (
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/txnkv"
 )
 
 // errClientClosed is what the facade's own calls return after Close; it
@@ -27,8 +28,8 @@ var errClientClosed = fmt.Errorf("tikv: %w", ErrClosed)
 type Timestamp = tso.Timestamp
 
 // Client is the entry point of tikvgo: one PD client, one store RPC client
-// and one region cache, shared by the raw client (Client.Raw) and, once
-// package txnkv exists, the transactional client. The timestamp client is
+// and one region cache, shared by the raw client (Client.Raw) and the
+// transactional client (Client.Txn). The timestamp client is
 // started on first use (Client.TSO, Client.CurrentTS), so a raw-only user
 // pays for no TSO stream.
 //
@@ -42,6 +43,7 @@ type Client struct {
 	cache *locate.Cache
 	keep  *locate.Upkeep // nil with WithoutUpkeep
 	raw   *rawkv.Client
+	txn   *txnkv.Client // built by Txn on first use, under mu
 	tsoOb TSOObserver
 
 	tsoPtr atomic.Pointer[tso.Client] // read by the stats function without mu
@@ -275,7 +277,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	t, o, untrack := c.tso, c.oracle, c.untrack
+	t, o, untrack, txn := c.tso, c.oracle, c.untrack, c.txn
 	c.mu.Unlock()
 
 	if untrack != nil {
@@ -287,6 +289,9 @@ func (c *Client) Close() error {
 	// Users first, then what they use: the raw and TSO clients stop
 	// sending before the RPC and PD clients they send through go away.
 	errs := []error{c.raw.Close()}
+	if txn != nil {
+		errs = append(errs, txn.Close())
+	}
 	if o != nil {
 		// Before the TSO client its refresher reads.
 		errs = append(errs, o.Close())

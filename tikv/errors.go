@@ -112,5 +112,4 @@ var (
 
 // Transactional errors (write conflict, key exists, deadlock, lock wait
 // timeout, transaction too large, undetermined commit, GC too early,
-// assertion failed) will be re-exported here from twopc and txnkv when the
-// transactional client lands; docs/errors.md keeps their rows.
+// assertion failed, ...) are re-exported in txn.go.

@@ -11,6 +11,8 @@ require (
 	github.com/tikvgo/tikvgo/retry v0.0.0
 	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
+	github.com/tikvgo/tikvgo/twopc v0.0.0
+	github.com/tikvgo/tikvgo/txnkv v0.0.0
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.85.0
 )
@@ -19,6 +21,7 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -31,10 +34,13 @@ require (
 
 replace (
 	github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
+	github.com/tikvgo/tikvgo/latches => ../latches
 	github.com/tikvgo/tikvgo/locate => ../locate
 	github.com/tikvgo/tikvgo/pdclient => ../pdclient
 	github.com/tikvgo/tikvgo/rawkv => ../rawkv
 	github.com/tikvgo/tikvgo/retry => ../retry
 	github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../tso
+	github.com/tikvgo/tikvgo/twopc => ../twopc
+	github.com/tikvgo/tikvgo/txnkv => ../txnkv
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/retry"
+	"github.com/tikvgo/tikvgo/txnkv"
 )
 
 // ErrInvalidOption is wrapped by the error New returns for an option that
@@ -45,6 +46,7 @@ type config struct {
 	connCount      int
 	pd             *pdclient.Client
 	rawOpts        []rawkv.Option
+	txnOpts        []txnkv.Option
 	upkeep         upkeepConfig
 	errs           []error
 }

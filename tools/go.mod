@@ -33,9 +33,12 @@ require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/twopc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/txnkv v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -64,3 +67,9 @@ replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 replace github.com/tikvgo/tikvgo/locate => ../locate
 
 replace github.com/tikvgo/tikvgo/tikvprom => ../tikvprom
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
+
+replace github.com/tikvgo/tikvgo/twopc => ../twopc
+
+replace github.com/tikvgo/tikvgo/latches => ../latches

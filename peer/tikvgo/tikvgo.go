@@ -10,6 +10,7 @@ import (
 	"github.com/tikvgo/tikvgo/peer"
 	"github.com/tikvgo/tikvgo/rawkv"
 	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/txnkv"
 )
 
 // errNoPD is returned by scenarios that need a cluster when -pd is empty.
@@ -38,21 +39,25 @@ type tikvgoWorker struct {
 	tso      *tso.Client
 	loc      *locateState
 	txnStack *txnStack
+	tkv      *txnkv.Client
 }
 
 func (w *tikvgoWorker) registry() *peer.Registry {
 	return mustRegister(peer.NewRegistry(), map[string]peer.Setup{
-		peer.RawGet:         w.rawSetup(peer.RawGet),
-		peer.RawPut:         w.rawSetup(peer.RawPut),
-		peer.RawBatchGet100: w.rawSetup(peer.RawBatchGet100),
-		peer.RawScan100:     w.rawSetup(peer.RawScan100),
-		peer.TSOGetTS:       w.tsoSetup,
-		peer.LocateKey:      w.locateSetup,
-		peer.TxnCommit2PC:   w.commitSetup(peer.TxnCommit2PC),
-		peer.TxnCommitAsync: w.commitSetup(peer.TxnCommitAsync),
-		peer.TxnCommit1PC:   w.commitSetup(peer.TxnCommit1PC),
-		// Snapshot reads and pessimistic locking register here once txnkv
-		// exists.
+		peer.RawGet:              w.rawSetup(peer.RawGet),
+		peer.RawPut:              w.rawSetup(peer.RawPut),
+		peer.RawBatchGet100:      w.rawSetup(peer.RawBatchGet100),
+		peer.RawScan100:          w.rawSetup(peer.RawScan100),
+		peer.TSOGetTS:            w.tsoSetup,
+		peer.LocateKey:           w.locateSetup,
+		peer.TxnCommit2PC:        w.commitSetup(peer.TxnCommit2PC),
+		peer.TxnCommitAsync:      w.commitSetup(peer.TxnCommitAsync),
+		peer.TxnCommit1PC:        w.commitSetup(peer.TxnCommit1PC),
+		peer.TxnSnapGet:          w.snapSetup(peer.TxnSnapGet),
+		peer.TxnSnapBatchGet100:  w.snapSetup(peer.TxnSnapBatchGet100),
+		peer.TxnSnapScan100:      w.snapSetup(peer.TxnSnapScan100),
+		peer.TxnOptimistic:       w.txnSetup(peer.TxnOptimistic),
+		peer.TxnPessimisticLock1: w.txnSetup(peer.TxnPessimisticLock1),
 	})
 }
 
@@ -67,6 +72,9 @@ func (w *tikvgoWorker) close() {
 	}
 	if w.txnStack != nil {
 		w.txnStack.close()
+	}
+	if w.tkv != nil {
+		_ = w.tkv.Close()
 	}
 	w.loc = nil
 }

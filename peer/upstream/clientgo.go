@@ -27,6 +27,8 @@ type worker struct {
 	pd  pd.Client
 	loc *locateState
 	txn *txnkv.Client
+	// txnLoaded: the snapshot scenarios' keys are written.
+	txnLoaded bool
 }
 
 func newWorker(pdAddrs []string) *worker { return &worker{pdAddrs: pdAddrs} }
@@ -34,17 +36,20 @@ func newWorker(pdAddrs []string) *worker { return &worker{pdAddrs: pdAddrs} }
 func (w *worker) registry() *peer.Registry {
 	reg := peer.NewRegistry()
 	for name, s := range map[string]peer.Setup{
-		peer.RawGet:         w.rawSetup(peer.RawGet),
-		peer.RawPut:         w.rawSetup(peer.RawPut),
-		peer.RawBatchGet100: w.rawSetup(peer.RawBatchGet100),
-		peer.RawScan100:     w.rawSetup(peer.RawScan100),
-		peer.TSOGetTS:       w.tsoSetup,
-		peer.LocateKey:      w.locateSetup,
-		peer.TxnCommit2PC:   w.commitSetup(peer.TxnCommit2PC),
-		peer.TxnCommitAsync: w.commitSetup(peer.TxnCommitAsync),
-		peer.TxnCommit1PC:   w.commitSetup(peer.TxnCommit1PC),
-		// Snapshot reads and pessimistic locking register here once
-		// tikvgo's txnkv exists.
+		peer.RawGet:              w.rawSetup(peer.RawGet),
+		peer.RawPut:              w.rawSetup(peer.RawPut),
+		peer.RawBatchGet100:      w.rawSetup(peer.RawBatchGet100),
+		peer.RawScan100:          w.rawSetup(peer.RawScan100),
+		peer.TSOGetTS:            w.tsoSetup,
+		peer.LocateKey:           w.locateSetup,
+		peer.TxnCommit2PC:        w.commitSetup(peer.TxnCommit2PC),
+		peer.TxnCommitAsync:      w.commitSetup(peer.TxnCommitAsync),
+		peer.TxnCommit1PC:        w.commitSetup(peer.TxnCommit1PC),
+		peer.TxnSnapGet:          w.snapSetup(peer.TxnSnapGet),
+		peer.TxnSnapBatchGet100:  w.snapSetup(peer.TxnSnapBatchGet100),
+		peer.TxnSnapScan100:      w.snapSetup(peer.TxnSnapScan100),
+		peer.TxnOptimistic:       w.txnSetup(peer.TxnOptimistic),
+		peer.TxnPessimisticLock1: w.txnSetup(peer.TxnPessimisticLock1),
 	} {
 		if err := reg.Register(name, s); err != nil {
 			panic(err) // a duplicate in the literal above: a programming error

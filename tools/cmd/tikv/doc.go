@@ -16,10 +16,18 @@
 //	raw scan [START [END]] [--limit n] [--key-only] [--reverse]
 //	raw cas KEY OLD NEW | raw cas --absent KEY NEW
 //	raw ttl KEY | raw checksum [START [END]]
+//	txn get KEY | put KEY VALUE | delete KEY
+//	txn scan [START [END]] [--limit n] [--key-only] [--reverse]
+//	                          transactional commands; each is its own
+//	                          transaction, or, in a shell between begin and
+//	                          commit, part of the open one
 //	sim [--pds n] [--stores n] [--replicas n] [--admin addr]
 //	                          run a simulated cluster until SIGINT/SIGTERM
 //	shell                     read commands from stdin, one per line, over
-//	                          one cluster connection
+//	                          one cluster connection; begin [--pessimistic],
+//	                          commit and rollback span lines, and the open
+//	                          transaction's buffered writes are visible to
+//	                          its own txn get and txn scan
 //
 // Global flags:
 //
@@ -34,6 +42,7 @@
 //
 //	go run ./tools/cmd/tikv tso
 //	printf 'tso\nstores\nraw put k1 v1\nraw get k1\n' | go run ./tools/cmd/tikv shell
+//	printf 'begin\ntxn put k1 v1\ntxn get k1\ncommit\n' | go run ./tools/cmd/tikv shell
 //	tikv --pd 127.0.0.1:2379 -o json regions --limit 10
 //
 // Each one-shot command without --pd gets a fresh embedded cluster, so a
@@ -56,6 +65,8 @@
 //	raw scan  {"pairs": [{"key", "value"}]}       raw cas  {"key", "swapped", "previous_exists", "previous"}
 //	raw ttl   {"key", "found", "expires", "ttl_seconds"}
 //	raw checksum  {"crc64_xor", "total_kvs", "total_bytes"}
+//	txn get   {"key", "found", "value"}           txn put, delete  {"key", "ok", "buffered"}
+//	txn scan  {"pairs": [{"key", "value"}]}       begin, commit, rollback  {"action", "start_ts", "commit_ts"}
 //
 // The exit status is 0 on success, 1 when the command failed (including a
 // piped shell script in which any line failed), and 2 for usage errors.

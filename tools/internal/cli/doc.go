@@ -18,6 +18,13 @@
 // rawwiring.go is the single place where the real client is built; tests
 // substitute a fake with [WithRawOpener].
 //
+// # Transactional commands
+//
+// The txn commands use the facade's transactional client, built on the
+// session's PD client on first use ([Session.Txn]). In a shell, begin
+// opens a transaction the session keeps ([Session.OpenTxn]) until commit
+// or rollback; a shell that ends with one open rolls it back.
+//
 // # Errors
 //
 // Errors are returned, never printed, by the command tree; the caller prints

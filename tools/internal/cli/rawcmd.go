@@ -215,33 +215,7 @@ func (a *app) rawScan() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				doc := rawScanDoc{Pairs: make([]rawKVDoc, 0, len(pairs))}
-				for _, kv := range pairs {
-					d := rawKVDoc{Key: toJSONBytes(kv.Key)}
-					if !opts.KeyOnly {
-						d.Value = jsonPtr(kv.Value)
-					}
-					doc.Pairs = append(doc.Pairs, d)
-				}
-				return p.emit(doc, func(w io.Writer) {
-					if opts.KeyOnly {
-						fmt.Fprintln(w, "KEY")
-					} else {
-						fmt.Fprintln(w, "KEY\tVALUE")
-					}
-					for _, kv := range pairs {
-						if opts.KeyOnly {
-							fmt.Fprintln(w, showBytes(kv.Key))
-						} else {
-							fmt.Fprintf(w, "%s\t%s\n", showBytes(kv.Key), showBytes(kv.Value))
-						}
-					}
-					if len(pairs) == 1 {
-						fmt.Fprintln(w, "(1 pair)")
-					} else {
-						fmt.Fprintf(w, "(%d pairs)\n", len(pairs))
-					}
-				})
+				return emitPairs(p, pairs, opts.KeyOnly)
 			})
 		},
 	}
@@ -351,4 +325,35 @@ func (a *app) rawChecksum() *cobra.Command {
 			})
 		},
 	}
+}
+
+// emitPairs prints the pairs of a scan (raw or transactional).
+func emitPairs(p printer, pairs []KV, keyOnly bool) error {
+	doc := rawScanDoc{Pairs: make([]rawKVDoc, 0, len(pairs))}
+	for _, kv := range pairs {
+		d := rawKVDoc{Key: toJSONBytes(kv.Key)}
+		if !keyOnly {
+			d.Value = jsonPtr(kv.Value)
+		}
+		doc.Pairs = append(doc.Pairs, d)
+	}
+	return p.emit(doc, func(w io.Writer) {
+		if keyOnly {
+			fmt.Fprintln(w, "KEY")
+		} else {
+			fmt.Fprintln(w, "KEY\tVALUE")
+		}
+		for _, kv := range pairs {
+			if keyOnly {
+				fmt.Fprintln(w, showBytes(kv.Key))
+			} else {
+				fmt.Fprintf(w, "%s\t%s\n", showBytes(kv.Key), showBytes(kv.Value))
+			}
+		}
+		if len(pairs) == 1 {
+			fmt.Fprintln(w, "(1 pair)")
+		} else {
+			fmt.Fprintf(w, "(%d pairs)\n", len(pairs))
+		}
+	})
 }

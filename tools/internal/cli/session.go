@@ -29,6 +29,8 @@ type Session struct {
 	mu     sync.Mutex
 	tso    *tso.Client
 	raw    RawClient
+	facade *tikv.Client // the transactional client's stack, made on first use
+	txn    *tikv.Txn    // the shell's open transaction (begin ... commit)
 	admin  *tikv.Client // the facade behind Regions, made on first use
 	closed bool
 }
@@ -154,6 +156,52 @@ func (s *Session) Regions(ctx context.Context) (tikv.RegionAdmin, error) {
 	return s.admin.Regions(), nil
 }
 
+// Txn returns the session's transactional client, creating it on first use
+// over the session's PD client.
+func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrSessionClosed
+	}
+	if s.facade == nil {
+		// Upkeep off, as for Regions: a shell's transactions do not need
+		// the cache's background refreshes.
+		opts := []tikv.Option{tikv.WithPDClient(s.pd), tikv.WithoutUpkeep()}
+		if s.tlsCfg != nil {
+			opts = append(opts, tikv.WithTLS(s.tlsCfg))
+		}
+		v, err := facadeAPIVersion(s.cfg.APIVersion)
+		if err != nil {
+			return nil, err
+		}
+		if v == tikv.V2 {
+			return nil, fmt.Errorf("%w: txn commands need --api-version %s or %s", ErrUsage, APIV1, APIV1TTL)
+		}
+		c, err := tikv.New(ctx, s.addrs, append(opts, tikv.WithAPIVersion(v))...)
+		if err != nil {
+			return nil, fmt.Errorf("cli: open transactional client: %w", err)
+		}
+		s.facade = c
+	}
+	return s.facade.Txn(ctx)
+}
+
+// OpenTxn returns the shell's open transaction, or nil outside
+// begin ... commit.
+func (s *Session) OpenTxn() *tikv.Txn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.txn
+}
+
+// setTxn records (or, with nil, forgets) the shell's open transaction.
+func (s *Session) setTxn(t *tikv.Txn) {
+	s.mu.Lock()
+	s.txn = t
+	s.mu.Unlock()
+}
+
 // Close closes the clients in dependency order (raw and TSO before PD, PD
 // before the embedded cluster) and returns the first error. It is
 // idempotent.
@@ -164,9 +212,16 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	raw, tc, admin := s.raw, s.tso, s.admin
+	raw, tc, admin, facade, txn := s.raw, s.tso, s.admin, s.facade, s.txn
 	s.mu.Unlock()
 	var errs []error
+	if txn != nil {
+		// A shell that ends inside begin ... commit rolls back.
+		errs = append(errs, txn.Rollback(context.Background()))
+	}
+	if facade != nil {
+		errs = append(errs, facade.Close())
+	}
 	if raw != nil {
 		errs = append(errs, raw.Close())
 	}

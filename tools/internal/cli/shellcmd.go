@@ -29,6 +29,11 @@ func (a *app) shellCommand() *cobra.Command {
 ONE connection: the embedded simulated cluster (or the --pd cluster) stays up
 until "exit", "quit" or end of input.
 
+"begin" (or "begin --pessimistic") opens a transaction that the following
+txn commands share until "commit" or "rollback": "txn put k1 v1" is buffered
+and "txn get k1" reads it back before the commit. Outside begin each txn
+command is its own transaction.
+
 Words are separated by spaces; '...' is literal and "..." takes Go escapes
 such as \x00, for binary keys. Lines starting with # are comments. An error
 in one line is printed and the shell goes on; when stdin is not a terminal
@@ -157,6 +162,7 @@ func (a *app) runLine(ctx context.Context, sess *Session, words []string, out, e
 	f.DurationVar(&la.cfg.Timeout, "timeout", la.cfg.Timeout, "time limit of this command")
 	root.SetFlagErrorFunc(flagError)
 	la.addSessionCommands(root)
+	root.AddCommand(la.shellTxnCommands()...)
 	root.SetArgs(words)
 	root.SetOut(out)
 	root.SetErr(errOut)

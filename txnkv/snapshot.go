@@ -1,0 +1,395 @@
+package txnkv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/retry"
+	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
+)
+
+// KV is a key-value pair an iteration returned.
+type KV struct {
+	Key   []byte
+	Value []byte
+}
+
+// Snapshot reads the data committed at or before one timestamp. Reads
+// that meet another transaction's lock resolve it through the lock
+// resolver (commit or roll back a decided or expired transaction, push a
+// live one's min commit ts above the read ts) or back off while it is
+// alive; the transactions found resolved or committed are remembered, so
+// later reads of the snapshot read past their locks without asking again.
+//
+// A Snapshot is safe for concurrent use.
+type Snapshot struct {
+	c        *Client
+	ts       tso.Timestamp
+	cfg      txnConfig
+	sendOpts []locate.SendOption
+
+	mu        sync.Mutex
+	resolved  []uint64 // transactions whose locks reads may ignore
+	committed []uint64 // transactions whose locks reads may read through
+}
+
+func newSnapshot(c *Client, ts tso.Timestamp, cfg txnConfig) *Snapshot {
+	return &Snapshot{c: c, ts: ts, cfg: cfg, sendOpts: cfg.sendOptions()}
+}
+
+// TS returns the snapshot's read timestamp.
+func (s *Snapshot) TS() tso.Timestamp { return s.ts }
+
+// rpcContext is the kvrpcpb.Context of one read: isolation level and the
+// lock sets learned so far. The sender fills in the routing fields.
+func (s *Snapshot) rpcContext() *kvrpcpb.Context {
+	c := &kvrpcpb.Context{}
+	if s.cfg.isolation == RC {
+		c.IsolationLevel = kvrpcpb.IsolationLevel_RC
+	}
+	s.mu.Lock()
+	c.ResolvedLocks = slices.Clone(s.resolved)
+	c.CommittedLocks = slices.Clone(s.committed)
+	s.mu.Unlock()
+	return c
+}
+
+// check fails a read the snapshot can no longer serve.
+func (s *Snapshot) check(ctx context.Context) error {
+	if err := s.c.checkOpen(); err != nil {
+		return err
+	}
+	return s.c.checkSafePoint(ctx, s.ts)
+}
+
+func (s *Snapshot) newBackoffer() *retry.Backoffer { return retry.New(s.cfg.readBudget) }
+
+// lockOf returns the lock a read's key error reports, or the error itself
+// when it is something else.
+func lockOf(ke *kvrpcpb.KeyError) (*twopc.Lock, error) {
+	if l := ke.GetLocked(); l != nil {
+		return twopc.NewLock(l), nil
+	}
+	if a := ke.GetAbort(); a != "" {
+		return nil, fmt.Errorf("txnkv: read: %w", &twopc.AbortError{Msg: a})
+	}
+	return nil, fmt.Errorf("txnkv: read: %w", &twopc.AbortError{Msg: ke.String()})
+}
+
+// resolve deals with locks a read met: the resolver settles what it can
+// and says how long to wait for the rest; the transactions it reports are
+// remembered for every later read of the snapshot.
+func (s *Snapshot) resolve(ctx context.Context, bo *retry.Backoffer, locks []*twopc.Lock) error {
+	res, err := s.c.tp.Resolver().ResolveLocksForRead(ctx, bo, s.ts, locks)
+	if err != nil {
+		return fmt.Errorf("txnkv: resolve locks: %w", err)
+	}
+	if len(res.Resolved)+len(res.Committed) > 0 {
+		s.mu.Lock()
+		for _, ts := range res.Resolved {
+			if !slices.Contains(s.resolved, uint64(ts)) {
+				s.resolved = append(s.resolved, uint64(ts))
+			}
+		}
+		for _, ts := range res.Committed {
+			if !slices.Contains(s.committed, uint64(ts)) {
+				s.committed = append(s.committed, uint64(ts))
+			}
+		}
+		s.mu.Unlock()
+	}
+	if res.Wait > 0 {
+		cause := &twopc.KeyIsLockedError{Lock: locks[0]}
+		if err := bo.BackoffAtMost(ctx, retry.TxnLockFast, res.Wait, cause); err != nil {
+			return fmt.Errorf("txnkv: wait for lock: %w", err)
+		}
+	}
+	return nil
+}
+
+// Get returns the value of key at the snapshot, or an error matching
+// ErrNotFound. An existing empty value is a non-nil empty slice.
+func (s *Snapshot) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	bo := s.newBackoffer()
+	for {
+		req := kvrpc.NewGet(&kvrpcpb.GetRequest{Context: s.rpcContext(), Key: key, Version: uint64(s.ts)})
+		resp, err := s.c.router.SendKey(ctx, bo, key, req, s.sendOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("txnkv: get: %w", err)
+		}
+		m := resp.Message().(*kvrpcpb.GetResponse)
+		if ke := m.GetError(); ke != nil {
+			lock, err := lockOf(ke)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if m.GetNotFound() {
+			return nil, ErrNotFound
+		}
+		if m.Value == nil {
+			return []byte{}, nil
+		}
+		return m.Value, nil
+	}
+}
+
+// BatchGet returns the values of the keys that exist at the snapshot,
+// keyed by string(key). Keys are grouped by region and the regions read in
+// parallel (at most WithReadConcurrency at once).
+func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]byte, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	keys = dedupKeys(keys)
+	bopts := []locate.BatchOption{locate.WithBatchLimit(DefaultBatchGetSize, 0), locate.WithConcurrency(s.c.cfg.concurrency)}
+	batches, err := locate.GroupByRegion(ctx, s.c.router, keys, keyItem, bopts...)
+	if err != nil {
+		return nil, fmt.Errorf("txnkv: batch get: %w", err)
+	}
+	var mu sync.Mutex
+	err = locate.SendBatches(ctx, s.newBackoffer(), s.c.router, batches, keyItem,
+		func(ctx context.Context, bo *retry.Backoffer, b locate.Batch[[]byte]) error {
+			pending := b.Items
+			for len(pending) > 0 {
+				req := kvrpc.NewBatchGet(&kvrpcpb.BatchGetRequest{Context: s.rpcContext(), Keys: pending, Version: uint64(s.ts)})
+				resp, err := s.c.sender.Send(ctx, bo, req, b.Location.Region, s.sendOpts...)
+				if err != nil {
+					return err
+				}
+				m := resp.Message().(*kvrpcpb.BatchGetResponse)
+				if ke := m.GetError(); ke != nil {
+					lock, err := lockOf(ke)
+					if err != nil {
+						return err
+					}
+					if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+						return err
+					}
+					continue
+				}
+				var (
+					locks  []*twopc.Lock
+					locked [][]byte
+				)
+				mu.Lock()
+				for _, p := range m.GetPairs() {
+					if ke := p.GetError(); ke != nil {
+						lock, err := lockOf(ke)
+						if err != nil {
+							mu.Unlock()
+							return err
+						}
+						// TiKV names the key only in the lock info.
+						locks = append(locks, lock)
+						locked = append(locked, lock.Key)
+						continue
+					}
+					v := p.GetValue()
+					if v == nil {
+						v = []byte{}
+					}
+					out[string(p.GetKey())] = v
+				}
+				mu.Unlock()
+				if len(locks) > 0 {
+					if err := s.resolve(ctx, bo, locks); err != nil {
+						return err
+					}
+				}
+				pending = locked
+			}
+			return nil
+		}, bopts...)
+	if err != nil {
+		return nil, fmt.Errorf("txnkv: batch get: %w", err)
+	}
+	return out, nil
+}
+
+// dedupKeys returns keys without repeats (a new slice when any repeat).
+func dedupKeys(keys [][]byte) [][]byte {
+	seen := make(map[string]struct{}, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if _, ok := seen[string(k)]; ok {
+			continue
+		}
+		seen[string(k)] = struct{}{}
+		out = append(out, k)
+	}
+	return out
+}
+
+func (s *Snapshot) readConfig(opts []ReadOption) readConfig {
+	rc := readConfig{scanBatch: s.cfg.scanBatch}
+	for _, o := range opts {
+		if o != nil {
+			o.applyRead(&rc)
+		}
+	}
+	return rc
+}
+
+// Iter iterates over the pairs of [start, end) at the snapshot in
+// ascending key order; an empty end means no upper bound. It reads one
+// page of the scan batch size at a time (WithScanBatchSize, ScanBatchSize),
+// region by region, so memory stays bounded whatever the range. An error
+// ends the iteration as the last pair yielded. With KeyOnly values are nil.
+func (s *Snapshot) Iter(ctx context.Context, start, end []byte, opts ...ReadOption) iter.Seq2[KV, error] {
+	return s.scan(ctx, start, end, false, opts)
+}
+
+// IterReverse iterates over the pairs of [start, end) in descending key
+// order. end must not be empty.
+func (s *Snapshot) IterReverse(ctx context.Context, start, end []byte, opts ...ReadOption) iter.Seq2[KV, error] {
+	return s.scan(ctx, start, end, true, opts)
+}
+
+func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, opts []ReadOption) iter.Seq2[KV, error] {
+	return func(yield func(KV, error) bool) {
+		rc := s.readConfig(opts)
+		var err error
+		switch {
+		case rc.scanBatch < 1:
+			err = fmt.Errorf("txnkv: %w: scan batch size %d < 1", ErrInvalidOption, rc.scanBatch)
+		case len(end) > 0 && bytes.Compare(start, end) > 0:
+			err = fmt.Errorf("txnkv: %w: start %q is after end %q", ErrInvalidRange, start, end)
+		case reverse && len(end) == 0:
+			err = fmt.Errorf("txnkv: %w: a reverse iteration needs an upper bound", ErrInvalidRange)
+		default:
+			err = s.check(ctx)
+		}
+		if err != nil {
+			yield(KV{}, err)
+			return
+		}
+		if len(end) > 0 && bytes.Equal(start, end) {
+			return
+		}
+		// cur is never nil while pages remain: an empty start is the
+		// first key.
+		cur := append([]byte{}, start...)
+		if reverse {
+			cur = append([]byte{}, end...)
+		}
+		for cur != nil {
+			pairs, next, err := s.scanPage(ctx, cur, start, end, reverse, rc)
+			if err != nil {
+				yield(KV{}, fmt.Errorf("txnkv: scan: %w", err))
+				return
+			}
+			for _, p := range pairs {
+				if !yield(p, nil) {
+					return
+				}
+			}
+			cur = next
+		}
+	}
+}
+
+// scanPage reads one page from cur (forward: the inclusive lower bound;
+// reverse: the exclusive upper bound) within one region and [start, end).
+// next is where the following page starts, nil when the range is done.
+func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse bool, rc readConfig) (pairs []KV, next []byte, err error) {
+	page := func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
+		for {
+			q := &kvrpcpb.ScanRequest{Context: s.rpcContext(), Limit: uint32(rc.scanBatch), Version: uint64(s.ts),
+				KeyOnly: rc.keyOnly, Reverse: reverse, StartKey: sp.Start, EndKey: sp.End}
+			if reverse {
+				q.StartKey, q.EndKey = sp.End, sp.Start
+			}
+			resp, err := s.c.sender.Send(ctx, bo, kvrpc.NewScan(q), sp.Location.Region, s.sendOpts...)
+			if err != nil {
+				return false, err
+			}
+			m := resp.Message().(*kvrpcpb.ScanResponse)
+			if ke := m.GetError(); ke != nil {
+				lock, err := lockOf(ke)
+				if err != nil {
+					return false, err
+				}
+				if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+					return false, err
+				}
+				continue
+			}
+			var locks []*twopc.Lock
+			pairs = pairs[:0]
+			for _, p := range m.GetPairs() {
+				if ke := p.GetError(); ke != nil {
+					lock, err := lockOf(ke)
+					if err != nil {
+						return false, err
+					}
+					locks = append(locks, lock)
+					continue
+				}
+				v := p.GetValue()
+				if rc.keyOnly {
+					v = nil
+				} else if v == nil {
+					v = []byte{}
+				}
+				pairs = append(pairs, KV{Key: p.GetKey(), Value: v})
+			}
+			if len(locks) > 0 {
+				// Read the page again once the locks are dealt with, so
+				// it stays in key order without holes.
+				if err := s.resolve(ctx, bo, locks); err != nil {
+					return false, err
+				}
+				continue
+			}
+			switch {
+			case len(m.GetPairs()) >= rc.scanBatch:
+				lastKey := m.GetPairs()[len(m.GetPairs())-1].GetKey()
+				if reverse {
+					next = slices.Clone(lastKey)
+				} else {
+					next = append(slices.Clone(lastKey), 0)
+				}
+			case reverse && bytes.Compare(sp.Start, start) > 0:
+				next = slices.Clone(sp.Start)
+			case !reverse && len(sp.End) > 0 && (len(end) == 0 || bytes.Compare(sp.End, end) < 0):
+				next = slices.Clone(sp.End)
+			default:
+				next = nil // the range is done
+			}
+			// One region's page at a time: the caller yields it before
+			// the walk goes on.
+			return true, nil
+		}
+	}
+	bo := s.newBackoffer()
+	if reverse {
+		err = s.c.router.WalkRangeReverse(ctx, bo, start, cur, page)
+	} else {
+		err = s.c.router.WalkRange(ctx, bo, cur, end, page)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pairs, next, nil
+}

@@ -1,0 +1,455 @@
+package txnkv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/tikvgo/tikvgo/latches"
+	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
+	"github.com/tikvgo/tikvgo/txnkv/memdb"
+)
+
+type txnState uint8
+
+const (
+	txnActive txnState = iota
+	txnCommitted
+	txnRolledBack
+)
+
+// Txn is one transaction: writes go to its buffer, reads see the buffer
+// first and then the snapshot at its start ts, and Commit makes the
+// buffer durable through the Percolator protocol (or Rollback drops it).
+//
+// A Txn is not safe for concurrent use: one goroutine drives it, as with a
+// database/sql Tx. Its Snapshot is.
+type Txn struct {
+	c     *Client
+	cfg   txnConfig
+	snap  *Snapshot
+	buf   *memdb.MemDB
+	state txnState
+
+	commitTS tso.Timestamp
+	mode     twopc.Mode
+
+	// Pessimistic state: the primary (the first key locked), the newest
+	// for-update ts, the keys this transaction locked, and the heartbeat
+	// that keeps the primary alive.
+	primary     []byte
+	forUpdateTS tso.Timestamp
+	locked      [][]byte
+	heartbeat   *twopc.Heartbeat
+}
+
+// Begin starts a transaction. Its start ts is a fresh TSO timestamp, the
+// one given with WithStartTS, or one WithStaleness older; it fails with
+// *GCTooEarlyError when that is below the GC safe point. ctx bounds the
+// timestamp and safe point lookups; the transaction itself has no
+// deadline beyond the ctx of each call.
+func (c *Client) Begin(ctx context.Context, opts ...TxnOption) (*Txn, error) {
+	if err := c.checkOpen(); err != nil {
+		return nil, err
+	}
+	cfg, err := c.txnConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := c.startTS(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkSafePoint(ctx, ts); err != nil {
+		return nil, err
+	}
+	var bufOpts []memdb.Option
+	if cfg.sizeLimit > 0 {
+		bufOpts = append(bufOpts, memdb.WithTotalSizeLimit(cfg.sizeLimit))
+	}
+	if cfg.entryLimit > 0 {
+		bufOpts = append(bufOpts, memdb.WithEntrySizeLimit(cfg.entryLimit))
+	}
+	return &Txn{c: c, cfg: cfg, snap: newSnapshot(c, ts, cfg), buf: memdb.New(bufOpts...)}, nil
+}
+
+// StartTS returns the transaction's start ts.
+func (t *Txn) StartTS() tso.Timestamp { return t.snap.ts }
+
+// CommitTS returns the commit ts after a successful Commit, and 0 before,
+// after a failure, or when the transaction wrote nothing.
+func (t *Txn) CommitTS() tso.Timestamp { return t.commitTS }
+
+// CommitMode returns how the transaction was committed.
+func (t *Txn) CommitMode() twopc.Mode { return t.mode }
+
+// Snapshot returns the transaction's snapshot: reads at the start ts that
+// bypass the buffer.
+func (t *Txn) Snapshot() *Snapshot { return t.snap }
+
+// IsPessimistic reports whether the transaction is pessimistic.
+func (t *Txn) IsPessimistic() bool { return t.cfg.pessimistic }
+
+// IsReadOnly reports whether writes are refused (a stale read
+// transaction).
+func (t *Txn) IsReadOnly() bool { return t.cfg.staleRead }
+
+// Len returns the number of keys in the write buffer (written, deleted or
+// locked).
+func (t *Txn) Len() int { return t.buf.Len() }
+
+// Size returns the bytes of keys and values in the write buffer.
+func (t *Txn) Size() int { return t.buf.Size() }
+
+// ForUpdateTS returns the newest for-update ts of a pessimistic
+// transaction's locks (0 before the first LockKeys).
+func (t *Txn) ForUpdateTS() tso.Timestamp { return t.forUpdateTS }
+
+func (t *Txn) checkActive() error {
+	if t.state != txnActive {
+		return ErrTxnDone
+	}
+	return t.c.checkOpen()
+}
+
+func (t *Txn) checkWritable() error {
+	if err := t.checkActive(); err != nil {
+		return err
+	}
+	if t.cfg.staleRead {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// Get returns key's value as the transaction sees it: its own buffered
+// write, else the snapshot's. It fails with ErrNotFound for a key with no
+// value (including one this transaction deleted).
+func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if err := t.checkActive(); err != nil {
+		return nil, err
+	}
+	if e, ok := t.buf.Lookup(key); ok && e.HasValue() {
+		if e.Deleted() {
+			return nil, ErrNotFound
+		}
+		return slices.Clone(e.Value), nil
+	}
+	return t.snap.Get(ctx, key)
+}
+
+// BatchGet returns the values of the keys that exist as the transaction
+// sees them, keyed by string(key): buffered writes first, the rest read
+// from the snapshot in one batch.
+func (t *Txn) BatchGet(ctx context.Context, keys [][]byte) (map[string][]byte, error) {
+	if err := t.checkActive(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(keys))
+	var rest [][]byte
+	for _, k := range keys {
+		if e, ok := t.buf.Lookup(k); ok && e.HasValue() {
+			if !e.Deleted() {
+				out[string(k)] = slices.Clone(e.Value)
+			}
+			continue
+		}
+		rest = append(rest, k)
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	got, err := t.snap.BatchGet(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range got {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Iter iterates over [start, end) in ascending order as the transaction
+// sees it: the buffer merged over the snapshot, buffered deletes hiding
+// snapshot values. Writing to the transaction while iterating ends the
+// iteration with an error.
+func (t *Txn) Iter(ctx context.Context, start, end []byte, opts ...ReadOption) iter.Seq2[KV, error] {
+	return t.merge(ctx, start, end, false, opts)
+}
+
+// IterReverse is Iter in descending order; end must not be empty.
+func (t *Txn) IterReverse(ctx context.Context, start, end []byte, opts ...ReadOption) iter.Seq2[KV, error] {
+	return t.merge(ctx, start, end, true, opts)
+}
+
+func (t *Txn) merge(ctx context.Context, start, end []byte, reverse bool, opts []ReadOption) iter.Seq2[KV, error] {
+	return func(yield func(KV, error) bool) {
+		if err := t.checkActive(); err != nil {
+			yield(KV{}, err)
+			return
+		}
+		keyOnly := t.snap.readConfig(opts).keyOnly
+		next, stop := iter.Pull2(t.snap.scan(ctx, start, end, reverse, opts))
+		defer stop()
+		snapKV, snapErr, snapOK := next()
+		var bi *memdb.Iterator
+		if reverse {
+			bi = t.buf.IterReverse(start, end, memdb.WithTombstones)
+		} else {
+			bi = t.buf.Iter(start, end, memdb.WithTombstones)
+		}
+		for {
+			if snapOK && snapErr != nil {
+				yield(KV{}, snapErr)
+				return
+			}
+			if err := bi.Err(); err != nil {
+				yield(KV{}, fmt.Errorf("txnkv: iterate: %w", err))
+				return
+			}
+			bufOK := bi.Valid()
+			if !bufOK && !snapOK {
+				return
+			}
+			cmp := 0
+			if bufOK && snapOK {
+				cmp = bytes.Compare(bi.Key(), snapKV.Key)
+				if reverse {
+					cmp = -cmp
+				}
+			}
+			if bufOK && (!snapOK || cmp <= 0) {
+				if snapOK && cmp == 0 {
+					snapKV, snapErr, snapOK = next() // the buffer shadows it
+				}
+				if !bi.Deleted() {
+					kv := KV{Key: slices.Clone(bi.Key())}
+					if !keyOnly {
+						kv.Value = slices.Clone(bi.Value())
+					}
+					if !yield(kv, nil) {
+						return
+					}
+				}
+				bi.Next()
+				continue
+			}
+			if !yield(snapKV, nil) {
+				return
+			}
+			snapKV, snapErr, snapOK = next()
+		}
+	}
+}
+
+// Set buffers value for key. A nil value is an empty value, not a delete.
+func (t *Txn) Set(key, value []byte) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	return bufferError(t.buf.Set(key, value))
+}
+
+// Delete buffers a delete of key.
+func (t *Txn) Delete(key []byte) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	return bufferError(t.buf.Delete(key))
+}
+
+// Insert buffers value for key on condition that key does not exist: the
+// commit fails with *KeyExistsError if it does (checked by prewrite, so
+// Insert itself does no I/O).
+func (t *Txn) Insert(key, value []byte) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	return bufferError(t.buf.Set(key, value, memdb.SetPresumeKeyNotExists))
+}
+
+// SetAssertion asks prewrite to check that key exists (twopc.AssertExist)
+// or does not (twopc.AssertNotExist) before this transaction; it takes
+// effect with WithAssertionLevel.
+func (t *Txn) SetAssertion(key []byte, a twopc.Assertion) error {
+	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	op := memdb.SetAssertNone
+	switch a {
+	case twopc.AssertExist:
+		op = memdb.SetAssertExist
+	case twopc.AssertNotExist:
+		op = memdb.SetAssertNotExist
+	}
+	return bufferError(t.buf.UpdateFlags(key, op))
+}
+
+// Commit makes the buffered writes durable at a commit ts (CommitTS), or
+// leaves nothing behind and returns a typed error: *WriteConflictError,
+// *KeyExistsError, *AssertionFailedError, *TxnTooLargeError, ... and
+// *UndeterminedError when the outcome is unknown. A transaction that wrote
+// nothing commits without I/O. Commit hooks run before it returns. After
+// Commit, whatever its result, the transaction is done.
+func (t *Txn) Commit(ctx context.Context) error {
+	if err := t.checkActive(); err != nil {
+		return err
+	}
+	t.state = txnCommitted
+	if t.heartbeat != nil {
+		defer t.heartbeat.Stop()
+	}
+	ms := t.buf.MutationSet(t.cfg.pessimistic)
+	info := CommitInfo{StartTS: t.snap.ts, Keys: ms.Len(), Size: ms.Size()}
+	err := t.commit(ctx, ms)
+	info.CommitTS, info.Mode, info.Err = t.commitTS, t.mode, err
+	for _, h := range t.cfg.hooks {
+		h(info)
+	}
+	return err
+}
+
+func (t *Txn) commit(ctx context.Context, ms *memdb.MutationSet) error {
+	if ms.Len() == 0 {
+		return nil
+	}
+	start := t.snap.ts
+	if t.c.latches != nil && !t.cfg.pessimistic {
+		keys := make([][]byte, ms.Len())
+		for i := range keys {
+			keys[i] = ms.Key(i)
+		}
+		lk, err := t.c.latches.Acquire(ctx, uint64(start), keys)
+		if err != nil {
+			if se, ok := errors.AsType[*latches.StaleError](err); ok {
+				// A newer local commit wrote a key after this start ts:
+				// TiKV would answer with a write conflict.
+				return fmt.Errorf("txnkv: commit: %w", &twopc.WriteConflictError{
+					StartTS: start, ConflictCommitTS: tso.Timestamp(se.CommitTS), Key: se.Key})
+			}
+			if errors.Is(err, latches.ErrClosed) {
+				return fmt.Errorf("txnkv: %w", ErrClosed)
+			}
+			return fmt.Errorf("txnkv: commit: wait for local latches: %w", err)
+		}
+		defer func() { t.c.latches.Release(lk, uint64(t.commitTS)) }()
+	}
+	var opts []twopc.CommitOption
+	if t.cfg.asyncCommit {
+		opts = append(opts, twopc.WithAsyncCommit())
+	}
+	if t.cfg.onePC {
+		opts = append(opts, twopc.With1PC())
+	}
+	if t.cfg.causal {
+		opts = append(opts, twopc.WithCausalConsistency())
+	}
+	if t.cfg.assertion != twopc.AssertionOff {
+		opts = append(opts, twopc.WithAssertionLevel(t.cfg.assertion))
+	}
+	if t.cfg.pessimistic {
+		fu := t.forUpdateTS
+		if fu == 0 {
+			fu = start
+		}
+		opts = append(opts, twopc.WithForUpdateTS(fu))
+		if t.primary != nil && t.hasMutation(ms, t.primary) {
+			opts = append(opts, twopc.WithPrimary(t.primary))
+		}
+	}
+	res, err := t.c.tp.Commit(ctx, mutations{ms}, start, opts...)
+	if err != nil {
+		return fmt.Errorf("txnkv: commit: %w", err)
+	}
+	t.commitTS, t.mode = res.CommitTS(), res.Mode()
+	return nil
+}
+
+func (t *Txn) hasMutation(ms *memdb.MutationSet, key []byte) bool {
+	// MutationSet is in key order: binary search over indexes.
+	lo, hi := 0, ms.Len()
+	for lo < hi {
+		mid := (lo + hi) / 2
+		switch c := bytes.Compare(ms.Key(mid), key); {
+		case c == 0:
+			return ms.Op(mid) != memdb.OpCheckNotExists
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return false
+}
+
+// Rollback drops the buffered writes and, for a pessimistic transaction,
+// releases its locks. After Rollback the transaction is done.
+func (t *Txn) Rollback(ctx context.Context) error {
+	if t.state != txnActive {
+		return ErrTxnDone
+	}
+	t.state = txnRolledBack
+	if t.heartbeat != nil {
+		t.heartbeat.Stop()
+	}
+	if len(t.locked) == 0 {
+		return nil
+	}
+	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, t.forUpdateTS, t.locked); err != nil {
+		return fmt.Errorf("txnkv: rollback: %w", err)
+	}
+	return nil
+}
+
+// mutations adapts the write buffer's mutation set to the committer's
+// Mutations interface without copying (memdb must not import twopc).
+type mutations struct{ ms *memdb.MutationSet }
+
+func (m mutations) Len() int           { return m.ms.Len() }
+func (m mutations) Key(i int) []byte   { return m.ms.Key(i) }
+func (m mutations) Value(i int) []byte { return m.ms.Value(i) }
+
+func (m mutations) Op(i int) twopc.Op {
+	switch m.ms.Op(i) {
+	case memdb.OpInsert:
+		return twopc.OpInsert
+	case memdb.OpDelete:
+		return twopc.OpDelete
+	case memdb.OpLock, memdb.OpSharedLock:
+		// twopc has no shared lock op yet; an exclusive lock is the
+		// conservative stand-in.
+		return twopc.OpLock
+	case memdb.OpCheckNotExists:
+		return twopc.OpCheckNotExists
+	}
+	return twopc.OpPut
+}
+
+func (m mutations) Assertion(i int) twopc.Assertion {
+	f := m.ms.Flags(i)
+	switch {
+	case f.AssertUnknown():
+		return twopc.AssertNone
+	case f.AssertExist():
+		return twopc.AssertExist
+	case f.AssertNotExist():
+		return twopc.AssertNotExist
+	}
+	return twopc.AssertNone
+}
+
+func (m mutations) Flags(i int) twopc.Flags {
+	f := m.ms.Flags(i)
+	var out twopc.Flags
+	if f.Locked() {
+		out |= twopc.FlagPessimisticLock
+	}
+	if f.Has(memdb.FlagNeedConstraintCheckInPrewrite) {
+		out |= twopc.FlagNeedConstraintCheck
+	}
+	return out
+}

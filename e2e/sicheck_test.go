@@ -1,9 +1,3 @@
-//go:build txnkv
-
-// This file needs the transactional facade (tikv.Client.Txn), which is on
-// branch txnkv and not yet on main: remove the build constraint above when
-// txnkv lands. Until then: go test -tags txnkv on a tree with txnkv merged.
-
 package e2e_test
 
 import (

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -36,7 +37,9 @@ type siClient struct {
 	begins atomic.Int64
 	pess   atomic.Int64
 	every  int64
-	fault  func(n int64)
+	// fault injects a fault before a commit; a non-nil result abandons
+	// that commit (see siFaults.inject) and is called after it returns.
+	fault func(n int64) (release func())
 }
 
 func (s *siClient) Begin(ctx context.Context) (sicheck.ClientTxn, error) {
@@ -92,10 +95,14 @@ func (x *siTxn) Set(key, value []byte) error {
 }
 
 func (x *siTxn) Commit(ctx context.Context) error {
+	timeout := opTimeout
 	if n := x.s.begins.Load(); x.s.fault != nil && n%x.s.every == 0 {
-		x.s.fault(n)
+		if release := x.s.fault(n); release != nil {
+			timeout = abandonAfter
+			defer release()
+		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := x.t.Commit(cctx)
 	if errors.Is(err, tikv.ErrUndetermined) {
@@ -113,9 +120,17 @@ func (x *siTxn) Rollback(ctx context.Context) error {
 func (x *siTxn) StartTS() uint64  { return uint64(x.t.StartTS()) }
 func (x *siTxn) CommitTS() uint64 { return uint64(x.t.CommitTS()) }
 
+// abandonAfter is how long an abandoned commit lives: its client gives up
+// (ctx deadline) while a commit request is parked by a Hold fault.
+const abandonAfter = 300 * time.Millisecond
+
 // siFaults injects, in turn, a region split at a workload key, a leader
 // transfer of a workload key's region, a lost commit answer (applied, then
-// Unavailable) and a lost prewrite answer (which is the commit under 1PC).
+// Unavailable), a lost prewrite answer (which is the commit under 1PC), and
+// an abandoned commit: the next KvCommit is parked until the committing
+// client's ctx expires (an unknown outcome, locks left to be resolved by
+// others) and released afterwards. The parked request may belong to
+// another transaction, which then just waits a little.
 type siFaults struct {
 	sim    *tikvsim.Cluster
 	keys   [][]byte
@@ -125,19 +140,23 @@ type siFaults struct {
 	rng      *rand.Rand
 	injected map[string]int
 	failed   int
+	count    int
 }
 
-func (f *siFaults) inject(n int64) {
+func (f *siFaults) inject(int64) (release func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	key := f.keys[f.rng.IntN(len(f.keys))]
 	var kind string
 	var err error
-	switch (n / 3) % 4 {
+	// The fault's own counter, not n: n fixes the commit mode too (Begin
+	// rotates on it), and a fault tied to one mode would miss the others.
+	f.count++
+	switch f.count % 5 {
 	case 0:
 		// A fresh boundary next to a workload key, so every split splits.
 		kind = "split"
-		_, err = f.sim.SplitRegion(fmt.Appendf(nil, "%s/%d", key, n))
+		_, err = f.sim.SplitRegion(fmt.Appendf(nil, "%s/%d", key, f.count))
 	case 1:
 		kind = "transfer-leader"
 		var r tikvsim.RegionInfo
@@ -150,19 +169,26 @@ func (f *siFaults) inject(n int64) {
 	case 3:
 		kind = "lost-prewrite-answer"
 		f.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Count: 1, GRPCCode: codes.Unavailable, AfterApply: true})
+	case 4:
+		kind = "abandoned-commit"
+		hold := make(chan struct{})
+		remove := f.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1, Hold: hold})
+		release = func() { close(hold); remove() }
 	}
 	if err != nil {
-		f.failed++ // e.g. a split at an existing boundary, a transfer to the leader
-		return
+		f.failed++ // e.g. a transfer to the current leader
+		return nil
 	}
 	f.injected[kind]++
+	return release
 }
 
 // TestSnapshotIsolationListAppend runs sicheck's list-append workload
 // through the facade (2PC, async commit, 1PC and pessimistic transactions)
 // against an in-process tikvsim (API V1: the
 // transactional client does not serve V2 yet) while splits, leader
-// transfers and lost commit and prewrite answers are injected, and checks
+// transfers, lost commit and prewrite answers and abandoned commits are
+// injected, and checks
 // the history for every anomaly snapshot isolation forbids. It needs Go
 // fault injection, so it runs with the sim backend only; -sicheck.long
 // makes it longer.

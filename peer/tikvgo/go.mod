@@ -48,3 +48,5 @@ replace (
 	github.com/tikvgo/tikvgo/twopc => ../../twopc
 	github.com/tikvgo/tikvgo/txnkv => ../../txnkv
 )
+
+replace github.com/tikvgo/tikvgo/gc => ../../gc

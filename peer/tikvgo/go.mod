@@ -35,7 +35,6 @@ require (
 )
 
 replace (
-	github.com/tikvgo/tikvgo/gc => ../../gc
 	github.com/tikvgo/tikvgo/kvrpc => ../../kvrpc
 	github.com/tikvgo/tikvgo/latches => ../../latches
 	github.com/tikvgo/tikvgo/locate => ../../locate

@@ -15,6 +15,10 @@ var (
 	// snapshot (never written, deleted, or deleted in the transaction's
 	// buffer).
 	ErrNotFound = errors.New("txnkv: key not found")
+	// ErrKeyspace is wrapped by New when the keyspace named by
+	// WithKeyspace cannot be used (unknown, disabled, or an id beyond 24
+	// bits).
+	ErrKeyspace = errors.New("txnkv: keyspace unavailable")
 	// ErrGCTooEarly is matched by [*GCTooEarlyError]: the read ts is below
 	// the GC safe point, so the versions it needs may be gone. Not
 	// retryable with the same ts; start a newer snapshot.
@@ -135,4 +139,62 @@ func bufferError(err error) error {
 		return nil
 	}
 	return fmt.Errorf("txnkv: %w", err)
+}
+
+// userKeys rewrites the keys the committer's typed errors name from wire
+// keys to user keys, so that under API V2 callers see the keys they wrote.
+// The errors were built for this call alone, so they are changed in place;
+// a lock an error points to may be shared with the resolver, so it is
+// copied.
+func (c *Client) userKeys(err error) error {
+	if err == nil || c.codec.PrefixLen() == 0 {
+		return err
+	}
+	if e, ok := errors.AsType[*twopc.WriteConflictError](err); ok {
+		e.Key, e.Primary = c.decodeKey(e.Key), c.decodeKey(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.KeyExistsError](err); ok {
+		e.Key = c.decodeKey(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.AssertionFailedError](err); ok {
+		e.Key = c.decodeKey(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.EntryTooLargeError](err); ok {
+		e.Key = c.decodeKey(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.LockNotFoundError](err); ok {
+		e.Key = c.decodeKey(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.CommitTSExpiredError](err); ok {
+		e.Key = c.decodeKey(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.UndeterminedError](err); ok {
+		e.Primary = c.decodeKey(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.TxnNotFoundError](err); ok {
+		e.Primary = c.decodeKey(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.DeadlockError](err); ok {
+		e.LockKey = c.decodeKey(e.LockKey)
+		chain := make([]twopc.WaitFor, len(e.WaitChain))
+		for i, w := range e.WaitChain {
+			w.Key = c.decodeKey(w.Key)
+			chain[i] = w
+		}
+		e.WaitChain = chain
+	}
+	if e, ok := errors.AsType[*twopc.LockWaitTimeoutError](err); ok && e.Lock != nil {
+		e.Lock = c.userLock(e.Lock)
+	}
+	if e, ok := errors.AsType[*twopc.KeyIsLockedError](err); ok && e.Lock != nil {
+		e.Lock = c.userLock(e.Lock)
+	}
+	return err
+}
+
+// userLock returns a copy of l with user keys.
+func (c *Client) userLock(l *twopc.Lock) *twopc.Lock {
+	cp := *l
+	cp.Key, cp.Primary = c.decodeKey(l.Key), c.decodeKey(l.Primary)
+	return &cp
 }

@@ -3,6 +3,8 @@ package txnkv
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tso"
@@ -143,58 +145,89 @@ func bufferError(err error) error {
 
 // userKeys rewrites the keys the committer's typed errors name from wire
 // keys to user keys, so that under API V2 callers see the keys they wrote.
-// The errors were built for this call alone, so they are changed in place;
-// a lock an error points to may be shared with the resolver, so it is
-// copied.
+// The typed errors were built for this call alone, so they are changed in
+// place; a lock an error points to may be shared with the resolver, so it
+// is copied. The messages of the wrapping errors were formatted when they
+// were built, so the returned error carries the message with the quoted
+// keys replaced, and unwraps to err.
 func (c *Client) userKeys(err error) error {
 	if err == nil || c.codec.PrefixLen() == 0 {
 		return err
 	}
+	r := keyRewriter{c: c}
 	if e, ok := errors.AsType[*twopc.WriteConflictError](err); ok {
-		e.Key, e.Primary = c.decodeKey(e.Key), c.decodeKey(e.Primary)
+		e.Key, e.Primary = r.key(e.Key), r.key(e.Primary)
 	}
 	if e, ok := errors.AsType[*twopc.KeyExistsError](err); ok {
-		e.Key = c.decodeKey(e.Key)
+		e.Key = r.key(e.Key)
 	}
 	if e, ok := errors.AsType[*twopc.AssertionFailedError](err); ok {
-		e.Key = c.decodeKey(e.Key)
+		e.Key = r.key(e.Key)
 	}
 	if e, ok := errors.AsType[*twopc.EntryTooLargeError](err); ok {
-		e.Key = c.decodeKey(e.Key)
+		e.Key = r.key(e.Key)
 	}
 	if e, ok := errors.AsType[*twopc.LockNotFoundError](err); ok {
-		e.Key = c.decodeKey(e.Key)
+		e.Key = r.key(e.Key)
 	}
 	if e, ok := errors.AsType[*twopc.CommitTSExpiredError](err); ok {
-		e.Key = c.decodeKey(e.Key)
+		e.Key = r.key(e.Key)
 	}
 	if e, ok := errors.AsType[*twopc.UndeterminedError](err); ok {
-		e.Primary = c.decodeKey(e.Primary)
+		e.Primary = r.key(e.Primary)
 	}
 	if e, ok := errors.AsType[*twopc.TxnNotFoundError](err); ok {
-		e.Primary = c.decodeKey(e.Primary)
+		e.Primary = r.key(e.Primary)
 	}
 	if e, ok := errors.AsType[*twopc.DeadlockError](err); ok {
-		e.LockKey = c.decodeKey(e.LockKey)
+		e.LockKey = r.key(e.LockKey)
 		chain := make([]twopc.WaitFor, len(e.WaitChain))
 		for i, w := range e.WaitChain {
-			w.Key = c.decodeKey(w.Key)
+			w.Key = r.key(w.Key)
 			chain[i] = w
 		}
 		e.WaitChain = chain
 	}
 	if e, ok := errors.AsType[*twopc.LockWaitTimeoutError](err); ok && e.Lock != nil {
-		e.Lock = c.userLock(e.Lock)
+		e.Lock = r.lock(e.Lock)
 	}
 	if e, ok := errors.AsType[*twopc.KeyIsLockedError](err); ok && e.Lock != nil {
-		e.Lock = c.userLock(e.Lock)
+		e.Lock = r.lock(e.Lock)
 	}
-	return err
+	if len(r.quoted) == 0 {
+		return err
+	}
+	return &userKeyError{msg: strings.NewReplacer(r.quoted...).Replace(err.Error()), err: err}
 }
 
-// userLock returns a copy of l with user keys.
-func (c *Client) userLock(l *twopc.Lock) *twopc.Lock {
+// keyRewriter decodes wire keys and remembers each as the pair of quoted
+// forms (%q, as the errors format keys) to replace in messages.
+type keyRewriter struct {
+	c      *Client
+	quoted []string
+}
+
+func (r *keyRewriter) key(w []byte) []byte {
+	u := r.c.decodeKey(w)
+	if len(u) != len(w) {
+		r.quoted = append(r.quoted, strconv.Quote(string(w)), strconv.Quote(string(u)))
+	}
+	return u
+}
+
+// lock returns a copy of l with user keys.
+func (r *keyRewriter) lock(l *twopc.Lock) *twopc.Lock {
 	cp := *l
-	cp.Key, cp.Primary = c.decodeKey(l.Key), c.decodeKey(l.Primary)
+	cp.Key, cp.Primary = r.key(l.Key), r.key(l.Primary)
 	return &cp
 }
+
+// userKeyError is an error whose message names user keys; it unwraps to
+// the error it rewrote.
+type userKeyError struct {
+	msg string
+	err error
+}
+
+func (e *userKeyError) Error() string { return e.msg }
+func (e *userKeyError) Unwrap() error { return e.err }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/twopc"
 )
@@ -19,8 +20,8 @@ var (
 	ErrNotFound = errors.New("txnkv: key not found")
 	// ErrKeyspace is wrapped by New when the keyspace named by
 	// WithKeyspace cannot be used (unknown, disabled, or an id beyond 24
-	// bits).
-	ErrKeyspace = errors.New("txnkv: keyspace unavailable")
+	// bits); keycodec's shared value, the same as rawkv's.
+	ErrKeyspace = keycodec.ErrKeyspace
 	// ErrGCTooEarly is gc's sentinel (gc.ErrTooEarly, the very same value),
 	// matched by [*GCTooEarlyError]: the read ts is below the txn safe
 	// point, so the versions it needs may be gone. Not retryable with the

@@ -372,3 +372,45 @@ func TestKeyspaceOptions(t *testing.T) {
 		t.Fatal("b's write visible in a")
 	}
 }
+
+// TestKeyspaceSharedLocks: two transactions share-lock one key of an API V2
+// keyspace and commit; an exclusive no-wait locker meanwhile is refused
+// with the user key.
+func TestKeyspaceSharedLocks(t *testing.T) {
+	t.Parallel()
+	e := startV2Env(t)
+	ctx := testCtx(t)
+	var holders []*txnkv.Txn
+	for _, primary := range []string{"p1", "p2"} {
+		h, _ := e.cli.Begin(ctx, txnkv.WithPessimistic())
+		if _, err := h.LockKeys(ctx, txnkv.LockOptions{}, []byte(primary)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.LockKeys(ctx, txnkv.LockOptions{Shared: true}, []byte("s")); err != nil {
+			t.Fatalf("shared lock by %s: %v", primary, err)
+		}
+		holders = append(holders, h)
+	}
+	x, _ := e.cli.Begin(ctx, txnkv.WithPessimistic())
+	var kl *txnkv.KeyIsLockedError
+	if _, err := x.LockKeys(ctx, txnkv.LockOptions{WaitTimeout: txnkv.NoWait}, []byte("s")); !errors.As(err, &kl) || string(kl.Lock.Key) != "s" {
+		t.Fatalf("exclusive lock over shared holders: %v", err)
+	}
+	_ = x.Rollback(ctx)
+	for _, h := range holders {
+		if err := h.Commit(ctx); err != nil {
+			t.Fatalf("holder commit: %v", err)
+		}
+	}
+	w, _ := e.cli.Begin(ctx, txnkv.WithPessimistic())
+	if _, err := w.LockKeys(ctx, txnkv.LockOptions{WaitTimeout: txnkv.NoWait}, []byte("s")); err != nil {
+		t.Fatalf("exclusive lock after the holders left: %v", err)
+	}
+	_ = w.Set([]byte("s"), []byte("w"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := e.mustGet(ctx, "s"); !ok || v != "w" {
+		t.Fatalf("s = %q %v", v, ok)
+	}
+}

@@ -185,8 +185,8 @@ func (f *siFaults) inject(int64) (release func()) {
 
 // TestSnapshotIsolationListAppend runs sicheck's list-append workload
 // through the facade (2PC, async commit, 1PC and pessimistic transactions)
-// against an in-process tikvsim (API V1: the
-// transactional client does not serve V2 yet) while splits, leader
+// against an in-process tikvsim (API V1: its faults name keys
+// as V1 stores them; under V2 they would need the keyspace prefix) while splits, leader
 // transfers, lost commit and prewrite answers and abandoned commits are
 // injected, and checks
 // the history for every anomaly snapshot isolation forbids. It needs Go

@@ -56,11 +56,13 @@ func TestMaxStalenessTSUsesPolledSafeTS(t *testing.T) {
 	if err != nil || uint64(got) != safe {
 		t.Fatalf("MaxStalenessTS(1h) = %d, %v; want the safe ts %d", got, err, safe)
 	}
-	now, err := c.LowResolutionTS(ctx)
+	// StaleTS first: the low-resolution ts only moves forward, so the one
+	// read after it is at least the base StaleTS subtracted from.
+	old, err := c.StaleTS(ctx, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := c.StaleTS(ctx, time.Minute)
+	now, err := c.LowResolutionTS(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

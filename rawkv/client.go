@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
 
@@ -46,6 +47,9 @@ type Client struct {
 	// batchOpts are the routing options of every batch call; shared
 	// read-only.
 	batchOpts []locate.BatchOption
+	// kindOpts are the sender options of each call kind's attempt bound,
+	// built once so a call does not allocate them; shared read-only.
+	kindOpts [write + 1][]locate.SendOption
 
 	closed  atomic.Bool
 	closeMu sync.Mutex
@@ -142,7 +146,7 @@ func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 		return nil, fmt.Errorf("%w: %w", ErrKeyspace, err)
 	}
 	sender := locate.NewSender(cl.Cache, cl.RPC)
-	return &Client{
+	c := &Client{
 		cfg:    cfg,
 		codec:  codec,
 		router: locate.NewRouter(sender, codec),
@@ -151,7 +155,13 @@ func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 			locate.WithBatchLimit(cfg.batchKeys, cfg.batchBytes),
 			locate.WithConcurrency(cfg.parallelism),
 		},
-	}, nil
+	}
+	for kind := range c.kindOpts {
+		if d := c.attemptTimeout(callKind(kind)); d > 0 {
+			c.kindOpts[kind] = []locate.SendOption{locate.WithAttemptTimeout(d)}
+		}
+	}
+	return c, nil
 }
 
 // newCodec returns the raw key codec of an API version (V1TTL keys are V1
@@ -219,28 +229,33 @@ type call struct {
 	cmd     kvrpc.CmdType
 }
 
+// attemptTimeout is the per-attempt bound of a call of kind: the request
+// timeout when one is set, else the read timeout for reads (scaled for
+// range reads) and none for writes.
+func (c *Client) attemptTimeout(kind callKind) time.Duration {
+	if c.cfg.requestTimeout != 0 {
+		return c.cfg.requestTimeout
+	}
+	switch kind {
+	case pointRead:
+		return c.cfg.readTimeout
+	case rangeRead:
+		return RangeReadFactor * c.cfg.readTimeout
+	}
+	return 0
+}
+
 // newCall starts a call of kind sending cmd.
 func (c *Client) newCall(kind callKind, cmd kvrpc.CmdType) *call {
-	cl := &call{bo: c.newBackoffer(), cmd: cmd}
-	timeout := c.cfg.requestTimeout
-	if timeout == 0 {
-		switch kind {
-		case pointRead:
-			timeout = c.cfg.readTimeout
-		case rangeRead:
-			timeout = RangeReadFactor * c.cfg.readTimeout
-		}
-	}
-	if timeout > 0 {
-		cl.opts = append(cl.opts, locate.WithAttemptTimeout(timeout))
-	}
+	cl := &call{bo: c.newBackoffer(), cmd: cmd, opts: c.kindOpts[kind]}
 	if kind == write {
 		// Whether a write whose answer was lost may be resent is the
 		// command's own property (kvrpc.Request.Idempotent: never for CAS
 		// or for_cas writes); whether the call's outcome is known is
 		// recorded over all its attempts.
 		cl.outcome = new(locate.Outcome)
-		cl.opts = append(cl.opts, locate.WithOutcome(cl.outcome))
+		// The three-index slice makes append copy: kindOpts is shared.
+		cl.opts = append(cl.opts[:len(cl.opts):len(cl.opts)], locate.WithOutcome(cl.outcome))
 	}
 	return cl
 }

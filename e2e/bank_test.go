@@ -390,13 +390,17 @@ func (b *bank) injectFaults(ctx context.Context, t *testing.T) {
 			return true
 		},
 		func() bool { // merge two adjacent regions inside the table
-			r, err := b.sim.RegionByKey(tikvsim.EncodeKey(b.accounts[rng.IntN(len(b.accounts)-1)]))
-			if err != nil || len(r.EndKey) == 0 {
-				return true
-			}
-			next, err := b.sim.RegionByKey(r.EndKey)
-			if err == nil && b.sim.MergeRegions(next.ID, r.ID) == nil {
-				b.fault("merge")
+			off := rng.IntN(len(b.accounts))
+			for i := range b.accounts {
+				r, err := b.sim.RegionByKey(tikvsim.EncodeKey(b.accounts[(off+i)%len(b.accounts)]))
+				if err != nil || len(r.EndKey) == 0 {
+					continue
+				}
+				next, err := b.sim.RegionByKey(r.EndKey)
+				if err == nil && b.sim.MergeRegions(next.ID, r.ID) == nil {
+					b.fault("merge")
+					break
+				}
 			}
 			return true
 		},

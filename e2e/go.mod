@@ -13,6 +13,7 @@ require (
 
 require (
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
@@ -100,8 +101,10 @@ replace github.com/tikvgo/tikvgo/tso => ../tso
 
 replace github.com/tikvgo/tikvgo/retry => ../retry
 
-replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
-
 replace github.com/tikvgo/tikvgo/twopc => ../twopc
+
+replace github.com/tikvgo/tikvgo/gc => ../gc
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
 
 replace github.com/tikvgo/tikvgo/latches => ../latches

@@ -11,6 +11,8 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
+require golang.org/x/sync v0.25.0 // indirect
+
 require (
 	github.com/coreos/go-semver v0.3.0 // indirect
 	github.com/coreos/go-systemd/v22 v22.3.2 // indirect
@@ -24,7 +26,11 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0
 	github.com/tikvgo/tikvgo/gcetcd v0.0.0
+	github.com/tikvgo/tikvgo/kvrpc v0.0.0
+	github.com/tikvgo/tikvgo/locate v0.0.0
+	github.com/tikvgo/tikvgo/twopc v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	go.etcd.io/etcd/client/v3 v3.5.10
 	golang.org/x/net v0.60.0 // indirect
@@ -32,7 +38,7 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
@@ -43,5 +49,13 @@ replace github.com/tikvgo/tikvgo/retry => ../retry
 replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 
 replace github.com/tikvgo/tikvgo/tso => ../tso
+
+replace github.com/tikvgo/tikvgo/gc => ../gc
+
+replace github.com/tikvgo/tikvgo/twopc => ../twopc
+
+replace github.com/tikvgo/tikvgo/locate => ../locate
+
+replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 
 replace github.com/tikvgo/tikvgo/gcetcd => ../gcetcd

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/pdclient"
@@ -50,6 +51,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	tso     *tso.Client
+	gc      *gc.Client
 	oracle  *tso.Oracle // started with the TSO client's first Oracle call
 	closed  bool
 	untrack func()

@@ -32,6 +32,7 @@ require (
 	github.com/google/btree v1.1.3 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
@@ -68,8 +69,10 @@ replace github.com/tikvgo/tikvgo/locate => ../locate
 
 replace github.com/tikvgo/tikvgo/tikvprom => ../tikvprom
 
-replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
+replace github.com/tikvgo/tikvgo/gc => ../gc
 
 replace github.com/tikvgo/tikvgo/twopc => ../twopc
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
 
 replace github.com/tikvgo/tikvgo/latches => ../latches

@@ -98,6 +98,7 @@ type committer struct {
 	ttl      time.Duration
 	txnSize  int
 	useAsync bool
+	shared   bool // some mutation is OpSharedLock
 	use1PC   bool
 	minCTS   tso.Timestamp
 	maxCTS   tso.Timestamp
@@ -178,40 +179,50 @@ func (co *committer) prepare() error {
 	}
 	co.allIdx = sortedIndexes(n, m.Key, nil)
 	co.lockIdx = make([]int, 0, n)
+	shared := false
 	for _, i := range co.allIdx {
 		if m.Op(i).writesLock() {
 			co.lockIdx = append(co.lockIdx, i)
 		}
+		shared = shared || m.Op(i) == OpSharedLock
 	}
 	switch {
 	case co.cfg.primary != nil:
 		found := false
 		for _, i := range co.lockIdx {
-			if bytes.Equal(m.Key(i), co.cfg.primary) {
+			if bytes.Equal(m.Key(i), co.cfg.primary) && m.Op(i).canBePrimary() {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return fmt.Errorf("twopc: %w: primary %q is not a locking mutation", ErrInvalidOption, co.cfg.primary)
+			return fmt.Errorf("twopc: %w: primary %q is not an exclusively locking mutation", ErrInvalidOption, co.cfg.primary)
 		}
 		co.primary = co.cfg.primary
 	default:
 		for i := range n {
-			if m.Op(i).writesLock() {
+			if m.Op(i).canBePrimary() {
 				co.primary = m.Key(i)
 				break
 			}
+		}
+		if co.primary == nil && shared {
+			// TiKV answers CheckTxnStatus on a shared-locked key with
+			// PrimaryMismatch: such a transaction could never be resolved.
+			return fmt.Errorf("twopc: %w: a transaction of shared locks only has no key to be its primary", ErrInvalidOption)
 		}
 		if co.primary == nil {
 			co.primary = m.Key(co.allIdx[0]) // only existence checks: nothing is locked
 		}
 	}
+	co.shared = shared
 	co.ttl = co.cfg.lockTTL
 	if co.ttl == 0 {
 		co.ttl = lockTTL(co.txnSize, co.startTS, cfg.managedLockTTL)
 	}
-	co.useAsync = co.cfg.asyncCommit && len(co.lockIdx) <= cfg.asyncKeys && keyBytes <= cfg.asyncKeyBytes
+	// Shared locks commit with plain 2PC (client-go's rule): a shared
+	// entry's min commit ts is not what decides the transaction.
+	co.useAsync = co.cfg.asyncCommit && !shared && len(co.lockIdx) <= cfg.asyncKeys && keyBytes <= cfg.asyncKeyBytes
 	return nil
 }
 
@@ -233,7 +244,7 @@ func (co *committer) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	co.use1PC = co.cfg.onePC && len(batches) == 1
+	co.use1PC = co.cfg.onePC && !co.shared && len(batches) == 1
 	if co.use1PC {
 		co.useAsync = false // TiKV prefers 1PC; its fallback is plain 2PC
 	}
@@ -426,7 +437,7 @@ func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b b
 			if ke.GetLocked() == nil {
 				return keyError(co.startTS, ke)
 			}
-			locks = append(locks, lockFromInfo(ke.GetLocked()))
+			locks = appendLocks(locks, ke.GetLocked())
 		}
 		res, err := co.c.resolver.ResolveLocks(ctx, bo, locks)
 		if err != nil {

@@ -55,6 +55,12 @@
 // (Commit does it itself for pessimistic transactions, transactions over 32
 // MiB, and with [WithKeepAlive]).
 //
+// Shared locks: [LockRequest].Shared takes pessimistic locks in share
+// mode and [OpSharedLock] prewrites them; holders share a key, an
+// exclusive locker waits for all of them. The primary is always an
+// exclusive lock. [WakeUpForceLock] lets TiKV lock a key for a waiter
+// after the conflicting commit (fair locking).
+//
 // # Lock resolution
 //
 // The [Resolver] (package twopc itself, so the committer and readers share

@@ -325,7 +325,7 @@ func keyError(startTS tso.Timestamp, ke *kvrpcpb.KeyError) error {
 	case ke.TxnNotFound != nil:
 		return &TxnNotFoundError{StartTS: ts(ke.TxnNotFound.StartTs), Primary: ke.TxnNotFound.PrimaryKey}
 	case ke.Locked != nil:
-		return &KeyIsLockedError{Lock: lockFromInfo(ke.Locked)}
+		return &KeyIsLockedError{Lock: NewLock(ke.Locked)}
 	case ke.Abort != "":
 		return &AbortError{Msg: ke.Abort}
 	}

@@ -22,6 +22,14 @@ const (
 	// OpCheckNotExists writes nothing and fails with [KeyExistsError] if the
 	// key exists. It is never chosen as the primary.
 	OpCheckNotExists
+	// OpSharedLock only locks the key in share mode (prewrite of a key the
+	// transaction holds a shared pessimistic lock on): other transactions
+	// may hold it shared at the same time, none exclusively. It commits as a
+	// Lock record, like OpLock. TiKV never lets a shared-locked key be a
+	// primary, so it is never chosen as one, and a transaction with shared
+	// locks commits with plain 2PC (no async commit, no 1PC), as client-go
+	// does.
+	OpSharedLock
 )
 
 // String returns the op's name.
@@ -37,6 +45,8 @@ func (o Op) String() string {
 		return "insert"
 	case OpCheckNotExists:
 		return "check-not-exists"
+	case OpSharedLock:
+		return "shared-lock"
 	}
 	return "op(?)"
 }
@@ -51,12 +61,18 @@ func (o Op) pb() kvrpcpb.Op {
 		return kvrpcpb.Op_Insert
 	case OpCheckNotExists:
 		return kvrpcpb.Op_CheckNotExists
+	case OpSharedLock:
+		return kvrpcpb.Op_SharedLock
 	}
 	return kvrpcpb.Op_Put
 }
 
 // writesLock reports whether the op leaves a lock behind at prewrite.
 func (o Op) writesLock() bool { return o != OpCheckNotExists }
+
+// canBePrimary reports whether a key with this op may be the primary: it
+// must hold an exclusive lock, the one CheckTxnStatus reads.
+func (o Op) canBePrimary() bool { return o != OpCheckNotExists && o != OpSharedLock }
 
 // Assertion is a per-key existence assertion checked by TiKV at prewrite
 // (see [WithAssertionLevel]).

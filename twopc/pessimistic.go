@@ -1,9 +1,11 @@
 package twopc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -78,19 +80,75 @@ type LockRequest struct {
 	// LockOnlyIfExists locks only keys that exist; it requires
 	// ReturnValues.
 	LockOnlyIfExists bool
+	// Shared takes the locks in share mode (Op_SharedPessimisticLock):
+	// other transactions may share-lock the keys too, none may lock them
+	// exclusively until every holder is gone. Primary must already be
+	// locked exclusively by an earlier request (TiKV refuses a
+	// shared-locked key as a primary), and a transaction cannot turn its
+	// shared lock on a key into an exclusive one. Not with
+	// [WakeUpForceLock].
+	Shared bool
+	// WakeUpMode says what TiKV does when a lock this request waited for
+	// is released (default [WakeUpNormal]).
+	WakeUpMode WakeUpMode
+}
+
+// WakeUpMode is what TiKV does for a pessimistic lock request that waited
+// for another transaction's lock once that lock is released
+// (kvrpcpb.PessimisticLockWakeUpMode).
+type WakeUpMode uint8
+
+// Wake-up modes.
+const (
+	// WakeUpNormal fails the woken request with a write conflict
+	// ([*WriteConflictError]): the caller locks again at a newer
+	// for-update ts.
+	WakeUpNormal WakeUpMode = iota
+	// WakeUpForceLock makes TiKV lock the key for the woken request even
+	// when a newer version was committed meanwhile, and report that
+	// version's commit ts ([LockResult.LockedWithConflictTS]) with the
+	// latest value: the fair (aggressive) locking of client-go, which
+	// saves the caller a second round trip and keeps its place in the
+	// queue. TiKV allows one key per request in this mode.
+	WakeUpForceLock
+)
+
+// String returns the mode's name.
+func (m WakeUpMode) String() string {
+	if m == WakeUpForceLock {
+		return "force-lock"
+	}
+	return "normal"
+}
+
+func (m WakeUpMode) pb() kvrpcpb.PessimisticLockWakeUpMode {
+	if m == WakeUpForceLock {
+		return kvrpcpb.PessimisticLockWakeUpMode_WakeUpModeForceLock
+	}
+	return kvrpcpb.PessimisticLockWakeUpMode_WakeUpModeNormal
 }
 
 // LockResult is what a lock request learned about one key (with
-// ReturnValues or CheckExistence).
+// ReturnValues or CheckExistence, and always under [WakeUpForceLock]).
 type LockResult struct {
 	Value  []byte
 	Exists bool
+	// LockedWithConflictTS is non-zero when, under [WakeUpForceLock], the
+	// key was locked although a version newer than the request's
+	// for-update ts was committed: it is that version's commit ts, and
+	// Value/Exists are the latest data. The caller's for-update ts for
+	// the key must move up to it before the transaction may rely on the
+	// lock (its reads at the old for-update ts are stale).
+	LockedWithConflictTS tso.Timestamp
 }
 
 // PessimisticLock locks q.Keys for a pessimistic transaction, resolving the
 // expired locks it meets and waiting for live ones as q.WaitTimeout says.
-// With ReturnValues or CheckExistence the results are indexed like q.Keys;
-// otherwise the slice is nil.
+// With ReturnValues, CheckExistence or [WakeUpForceLock] the results are
+// indexed like q.Keys; otherwise the slice is nil. Locks of other
+// transactions met as a shared-lock wrapper are resolved holder by holder.
+// Under WakeUpForceLock a conflicting commit does not fail the call: see
+// [LockResult.LockedWithConflictTS].
 //
 // It fails with [*WriteConflictError] when a key was written after
 // ForUpdateTS (or a lock it waited for was released), [*DeadlockError],
@@ -107,13 +165,28 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 	if q.LockOnlyIfExists && !q.ReturnValues {
 		return nil, fmt.Errorf("twopc: %w: lock-only-if-exists requires return values", ErrInvalidOption)
 	}
+	force := q.WakeUpMode == WakeUpForceLock
+	switch {
+	case q.WakeUpMode > WakeUpForceLock:
+		return nil, fmt.Errorf("twopc: %w: unknown wake-up mode %d", ErrInvalidOption, q.WakeUpMode)
+	case force && len(q.Keys) != 1:
+		return nil, fmt.Errorf("twopc: %w: the force-lock wake-up mode locks one key per request, not %d", ErrInvalidOption, len(q.Keys))
+	case force && q.Shared:
+		return nil, fmt.Errorf("twopc: %w: shared locks cannot use the force-lock wake-up mode", ErrInvalidOption)
+	case q.Shared && slices.ContainsFunc(q.Keys, func(k []byte) bool { return bytes.Equal(k, q.Primary) }):
+		return nil, fmt.Errorf("twopc: %w: the primary %q cannot be locked in share mode", ErrInvalidOption, q.Primary)
+	}
 	ttl := q.TTL
 	if ttl == 0 {
 		ttl = c.cfg.managedLockTTL
 	}
 	var results []LockResult
-	if q.ReturnValues || q.CheckExistence {
+	if q.ReturnValues || q.CheckExistence || force {
 		results = make([]LockResult, len(q.Keys))
+	}
+	op := kvrpcpb.Op_PessimisticLock
+	if q.Shared {
+		op = kvrpcpb.Op_SharedPessimisticLock
 	}
 	begin := time.Now()
 	bo := retry.New(retry.PessimisticLockBudget)
@@ -128,7 +201,7 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 	err = run.run(ctx, bo, batches, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
 		muts := make([]*kvrpcpb.Mutation, len(b.idx))
 		for j, i := range b.idx {
-			muts[j] = &kvrpcpb.Mutation{Op: kvrpcpb.Op_PessimisticLock, Key: q.Keys[i]}
+			muts[j] = &kvrpcpb.Mutation{Op: op, Key: q.Keys[i]}
 		}
 		for {
 			wait := int64(-1) // TiKV: negative means no wait
@@ -150,6 +223,7 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 				StartVersion: uint64(q.StartTS), ForUpdateTs: uint64(q.ForUpdateTS),
 				LockTtl: uint64(ttl.Milliseconds()), IsFirstLock: q.IsFirstLock, WaitTimeout: wait,
 				ReturnValues: q.ReturnValues, CheckExistence: q.CheckExistence, LockOnlyIfExists: q.LockOnlyIfExists,
+				WakeUpMode: q.WakeUpMode.pb(),
 			}), b.loc.Region)
 			if err != nil {
 				return err
@@ -157,6 +231,21 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 			pr := resp.Message().(*kvrpcpb.PessimisticLockResponse)
 			errs := pr.GetErrors()
 			if len(errs) == 0 {
+				if force {
+					// Force-lock answers per key in results, not in
+					// values/not_founds; one key per request.
+					rs := pr.GetResults()
+					if len(rs) != 1 {
+						return fmt.Errorf("twopc: force-lock answer has %d results for 1 key", len(rs))
+					}
+					r := rs[0]
+					i := b.idx[0]
+					results[i] = LockResult{Value: r.GetValue(), Exists: r.GetExistence()}
+					if r.GetType() == kvrpcpb.PessimisticLockKeyResultType_LockResultLockedWithConflict {
+						results[i].LockedWithConflictTS = tso.Timestamp(r.GetLockedWithConflictTs())
+					}
+					return nil
+				}
 				if results != nil {
 					vals, nf := pr.GetValues(), pr.GetNotFounds()
 					for j, i := range b.idx {
@@ -173,7 +262,7 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 				if ke.GetLocked() == nil {
 					return keyError(q.StartTS, ke)
 				}
-				locks = append(locks, lockFromInfo(ke.GetLocked()))
+				locks = appendLocks(locks, ke.GetLocked())
 			}
 			res, err := c.resolver.ResolveLocks(ctx, bo, locks)
 			if err != nil {

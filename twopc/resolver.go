@@ -356,7 +356,7 @@ func (r *Resolver) statusOfLock(ctx context.Context, bo *retry.Backoffer, l *Loc
 	}
 	q := StatusRequest{
 		Primary: l.Primary, StartTS: l.StartTS, CallerStartTS: callerStartTS, CurrentTS: current,
-		ResolvingPessimisticLock: l.Type == LockPessimistic,
+		ResolvingPessimisticLock: l.Type.pessimistic(),
 	}
 	for {
 		st, err := r.CheckTxnStatus(ctx, bo, q)
@@ -432,9 +432,10 @@ type regionTxn struct {
 
 // resolveOne commits or rolls back l as st decided.
 func (r *Resolver) resolveOne(ctx context.Context, bo *retry.Backoffer, l *Lock, st TxnStatus, done map[regionTxn]bool) error {
-	if l.Type == LockPessimistic {
-		// A pessimistic lock was never prewritten: whatever the outcome,
-		// it protects nothing any more and is removed without a record.
+	if l.Type.pessimistic() {
+		// A pessimistic lock (exclusive, or a shared holder's entry) was
+		// never prewritten: whatever the outcome, it protects nothing any
+		// more and is removed without a record.
 		return r.c.pessimisticRollbackKeys(ctx, bo, l.StartTS, tso.Timestamp(math.MaxUint64), [][]byte{l.Key})
 	}
 	if l.TxnSize < r.c.cfg.resolveLiteSize {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/retry"
-	"github.com/tikvgo/tikvgo/tso"
 	"github.com/tikvgo/tikvgo/twopc"
 )
 
@@ -15,10 +15,11 @@ var (
 	// snapshot (never written, deleted, or deleted in the transaction's
 	// buffer).
 	ErrNotFound = errors.New("txnkv: key not found")
-	// ErrGCTooEarly is matched by [*GCTooEarlyError]: the read ts is below
-	// the GC safe point, so the versions it needs may be gone. Not
-	// retryable with the same ts; start a newer snapshot.
-	ErrGCTooEarly = errors.New("txnkv: start ts is below the GC safe point")
+	// ErrGCTooEarly is gc's sentinel (gc.ErrTooEarly, the very same value),
+	// matched by [*GCTooEarlyError]: the read ts is below the txn safe
+	// point, so the versions it needs may be gone. Not retryable with the
+	// same ts; start a newer snapshot.
+	ErrGCTooEarly = gc.ErrTooEarly
 	// ErrTxnDone is returned by any call on a transaction that has already
 	// been committed or rolled back.
 	ErrTxnDone = errors.New("txnkv: transaction already committed or rolled back")
@@ -102,23 +103,10 @@ type (
 	WaitFor = twopc.WaitFor
 )
 
-// GCTooEarlyError reports a read at StartTS below the transaction safe
-// point SafePoint. It matches ErrGCTooEarly and is not retryable.
-type GCTooEarlyError struct {
-	StartTS   tso.Timestamp
-	SafePoint tso.Timestamp
-}
-
-// Error implements error.
-func (e *GCTooEarlyError) Error() string {
-	return fmt.Sprintf("txnkv: start ts %d is below the GC safe point %d", e.StartTS, e.SafePoint)
-}
-
-// Is matches ErrGCTooEarly.
-func (e *GCTooEarlyError) Is(target error) bool { return target == ErrGCTooEarly }
-
-// Retryable reports false: the same ts will never be readable again.
-func (e *GCTooEarlyError) Retryable() bool { return false }
+// GCTooEarlyError reports a read at StartTS below the txn safe point
+// SafePoint; it is gc.TooEarlyError (an alias), matches ErrGCTooEarly and
+// is not retryable.
+type GCTooEarlyError = gc.TooEarlyError
 
 // IsRetryable reports whether running the transaction again (with a new
 // start ts) may succeed: write conflicts, deadlock victims, expired locks

@@ -19,6 +19,7 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
@@ -40,3 +41,5 @@ replace (
 	github.com/tikvgo/tikvgo/tso => ../tso
 	github.com/tikvgo/tikvgo/twopc => ../twopc
 )
+
+replace github.com/tikvgo/tikvgo/gc => ../gc

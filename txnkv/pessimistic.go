@@ -43,9 +43,29 @@ type LockOptions struct {
 	// Aggressive is the fair (aggressive) locking mode: when a key was
 	// written after the for-update ts, or a lock LockKeys waited for was
 	// released by a commit, LockKeys does not fail with a write conflict
-	// but locks again at a newer for-update ts, so the waiter that woke up
-	// gets the key instead of starting its statement over.
+	// but gets the key anyway, with its latest value. For one key, TiKV
+	// does it: the request uses the force-lock wake-up mode
+	// (twopc.WakeUpForceLock), so the woken waiter is granted the lock in
+	// the same round trip and keeps its place in the queue;
+	// LockResult.LockedWithConflictTS then names the conflicting commit.
+	// For several keys (TiKV's force-lock mode takes one key per request)
+	// LockKeys falls back to locking again at a newer for-update ts.
+	// Not with Shared.
 	Aggressive bool
+	// Shared takes the locks in share mode (SELECT ... LOCK IN SHARE
+	// MODE): other transactions may share-lock the same keys and commit,
+	// none may lock them exclusively (or write them) until every holder
+	// has finished; an exclusive locker waits and is woken when the last
+	// holder leaves. The transaction must already hold its primary, taken
+	// by an earlier LockKeys without Shared (TiKV never lets a
+	// shared-locked key be a primary). A key locked in share mode cannot
+	// be locked exclusively by the same transaction later (LockKeys fails
+	// with ErrInvalidOption) nor written by it (TiKV refuses the prewrite
+	// and Commit fails with *AbortError), and
+	// a transaction holding shared locks commits with plain 2PC (no async
+	// commit, no 1PC). Keys the transaction already holds exclusively
+	// are left as they are.
+	Shared bool
 }
 
 // LockResult is what LockKeys learned about one key with ReturnValues or
@@ -82,6 +102,12 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		// points to; it must be locked whether or not it exists.
 		return nil, fmt.Errorf("txnkv: %w: LockOnlyIfExists needs an earlier LockKeys to have locked the primary", ErrInvalidOption)
 	}
+	if opts.Shared && t.primary == nil {
+		return nil, fmt.Errorf("txnkv: %w: a lock in share mode needs an earlier exclusive LockKeys to have locked the primary", ErrInvalidOption)
+	}
+	if opts.Shared && opts.Aggressive {
+		return nil, fmt.Errorf("txnkv: %w: shared locks cannot use aggressive locking", ErrInvalidOption)
+	}
 	wantResults := opts.ReturnValues || opts.CheckExistence
 	// The keys to send: each once, and without the ones already locked
 	// unless their values are wanted (a lock request is idempotent for
@@ -92,10 +118,21 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		if _, dup := index[string(k)]; dup {
 			continue
 		}
-		if !wantResults {
-			if f, ok := t.buf.Flags(k); ok && f.Locked() {
-				continue
+		f, ok := t.buf.Flags(k)
+		held := ok && f.Locked()
+		switch {
+		case held && !opts.Shared && f.LockedInShareMode():
+			// TiKV refuses the upgrade (LockTypeNotMatch), and waiting
+			// for the other holders could deadlock with their own
+			// upgrades.
+			return nil, fmt.Errorf("txnkv: %w: key %q is locked in share mode; it cannot be locked exclusively", ErrInvalidOption, k)
+		case held && opts.Shared && !f.LockedInShareMode():
+			if wantResults {
+				return nil, fmt.Errorf("txnkv: %w: key %q is already locked exclusively; lock it without Shared to read it", ErrInvalidOption, k)
 			}
+			continue // an exclusive lock already covers a shared one
+		case held && !wantResults:
+			continue
 		}
 		index[string(k)] = len(send)
 		send = append(send, k)
@@ -112,6 +149,12 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		forUpdateTS tso.Timestamp
 		err         error
 	)
+	wake := twopc.WakeUpNormal
+	if opts.Aggressive && len(send) == 1 {
+		// TiKV grants the lock to the woken waiter itself (one key per
+		// request in this mode).
+		wake = twopc.WakeUpForceLock
+	}
 	for attempt := 0; ; attempt++ {
 		if forUpdateTS, err = t.c.CurrentTS(ctx); err != nil {
 			break
@@ -120,15 +163,16 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 			Primary: t.primary, StartTS: t.snap.ts, ForUpdateTS: forUpdateTS, Keys: send,
 			WaitTimeout: opts.WaitTimeout, IsFirstLock: first && attempt == 0,
 			ReturnValues: opts.ReturnValues, CheckExistence: opts.CheckExistence,
-			LockOnlyIfExists: opts.LockOnlyIfExists,
+			LockOnlyIfExists: opts.LockOnlyIfExists, Shared: opts.Shared, WakeUpMode: wake,
 		})
 		if err == nil || !opts.Aggressive || attempt >= maxAggressiveRetries || !errors.Is(err, ErrWriteConflict) {
 			break
 		}
-		// Fair locking: the conflict's commit is below any fresh ts, so
-		// locking again at one succeeds unless someone else won the key.
-		// Keys locked by the failed attempt are simply locked again at the
-		// newer ts.
+		// Fair locking over several keys (or a conflict TiKV still
+		// reports under force-lock, e.g. an existence check): the
+		// conflict's commit is below any fresh ts, so locking again at one
+		// succeeds unless someone else won the key. Keys locked by the
+		// failed attempt are simply locked again at the newer ts.
 	}
 	if err != nil {
 		t.rollbackStatement(ctx, send, forUpdateTS)
@@ -138,12 +182,20 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		return nil, fmt.Errorf("txnkv: lock keys: %w", err)
 	}
 	t.forUpdateTS = max(t.forUpdateTS, forUpdateTS)
+	for _, r := range res {
+		// A key locked over a newer commit holds a lock whose for-update
+		// ts TiKV raised to that commit; prewrite must not go below it.
+		t.forUpdateTS = max(t.forUpdateTS, r.LockedWithConflictTS)
+	}
 	for i, k := range send {
 		if opts.LockOnlyIfExists && !res[i].Exists {
 			continue
 		}
 		f, had := t.buf.Flags(k)
 		ops := []memdb.FlagsOp{memdb.SetKeyLocked}
+		if opts.Shared {
+			ops = append(ops, memdb.SetKeyLockedInShareMode)
+		}
 		if wantResults {
 			if res[i].Exists {
 				ops = append(ops, memdb.SetKeyLockedValueExists)

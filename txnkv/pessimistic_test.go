@@ -228,8 +228,13 @@ func TestAggressiveLocking(t *testing.T) {
 		if err != nil || string(res[0].Value) != "by holder" {
 			t.Fatalf("aggressive mode = %+v, %v", res, err)
 		}
-		if waiter.ForUpdateTS() <= holder.CommitTS() {
-			t.Fatalf("for-update ts %v not after the holder's commit %v", waiter.ForUpdateTS(), holder.CommitTS())
+		// TiKV locked the key for the woken waiter (force-lock wake-up
+		// mode) over the holder's commit, and said so.
+		if res[0].LockedWithConflictTS != holder.CommitTS() {
+			t.Fatalf("locked with conflict ts %v, want the holder's commit %v", res[0].LockedWithConflictTS, holder.CommitTS())
+		}
+		if waiter.ForUpdateTS() < holder.CommitTS() {
+			t.Fatalf("for-update ts %v below the holder's commit %v", waiter.ForUpdateTS(), holder.CommitTS())
 		}
 		_ = waiter.Set([]byte("hot"), []byte("by waiter"))
 		if err := waiter.Commit(ctx); err != nil {

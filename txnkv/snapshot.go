@@ -73,11 +73,12 @@ func (s *Snapshot) check(ctx context.Context) error {
 
 func (s *Snapshot) newBackoffer() *retry.Backoffer { return retry.New(s.cfg.readBudget) }
 
-// lockOf returns the lock a read's key error reports, or the error itself
-// when it is something else.
-func lockOf(ke *kvrpcpb.KeyError) (*twopc.Lock, error) {
+// locksOf returns the locks a read's key error reports (one per holder of
+// a shared-lock wrapper, each resolved as its own transaction), or the
+// error itself when it is something else.
+func locksOf(ke *kvrpcpb.KeyError) ([]*twopc.Lock, error) {
 	if l := ke.GetLocked(); l != nil {
-		return twopc.NewLock(l), nil
+		return twopc.NewLocks(l), nil
 	}
 	if a := ke.GetAbort(); a != "" {
 		return nil, fmt.Errorf("txnkv: read: %w", &twopc.AbortError{Msg: a})
@@ -131,11 +132,11 @@ func (s *Snapshot) Get(ctx context.Context, key []byte) ([]byte, error) {
 		}
 		m := resp.Message().(*kvrpcpb.GetResponse)
 		if ke := m.GetError(); ke != nil {
-			lock, err := lockOf(ke)
+			locks, err := locksOf(ke)
 			if err != nil {
 				return nil, err
 			}
-			if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+			if err := s.resolve(ctx, bo, locks); err != nil {
 				return nil, err
 			}
 			continue
@@ -179,11 +180,11 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 				}
 				m := resp.Message().(*kvrpcpb.BatchGetResponse)
 				if ke := m.GetError(); ke != nil {
-					lock, err := lockOf(ke)
+					locks, err := locksOf(ke)
 					if err != nil {
 						return err
 					}
-					if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+					if err := s.resolve(ctx, bo, locks); err != nil {
 						return err
 					}
 					continue
@@ -195,14 +196,14 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 				mu.Lock()
 				for _, p := range m.GetPairs() {
 					if ke := p.GetError(); ke != nil {
-						lock, err := lockOf(ke)
+						ls, err := locksOf(ke)
 						if err != nil {
 							mu.Unlock()
 							return err
 						}
 						// TiKV names the key only in the lock info.
-						locks = append(locks, lock)
-						locked = append(locked, lock.Key)
+						locks = append(locks, ls...)
+						locked = append(locked, ls[0].Key)
 						continue
 					}
 					v := p.GetValue()
@@ -326,11 +327,11 @@ func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse
 			}
 			m := resp.Message().(*kvrpcpb.ScanResponse)
 			if ke := m.GetError(); ke != nil {
-				lock, err := lockOf(ke)
+				locks, err := locksOf(ke)
 				if err != nil {
 					return false, err
 				}
-				if err := s.resolve(ctx, bo, []*twopc.Lock{lock}); err != nil {
+				if err := s.resolve(ctx, bo, locks); err != nil {
 					return false, err
 				}
 				continue
@@ -339,11 +340,11 @@ func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse
 			pairs = pairs[:0]
 			for _, p := range m.GetPairs() {
 				if ke := p.GetError(); ke != nil {
-					lock, err := lockOf(ke)
+					ls, err := locksOf(ke)
 					if err != nil {
 						return false, err
 					}
-					locks = append(locks, lock)
+					locks = append(locks, ls...)
 					continue
 				}
 				v := p.GetValue()

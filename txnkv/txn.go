@@ -419,10 +419,10 @@ func (m mutations) Op(i int) twopc.Op {
 		return twopc.OpInsert
 	case memdb.OpDelete:
 		return twopc.OpDelete
-	case memdb.OpLock, memdb.OpSharedLock:
-		// twopc has no shared lock op yet; an exclusive lock is the
-		// conservative stand-in.
+	case memdb.OpLock:
 		return twopc.OpLock
+	case memdb.OpSharedLock:
+		return twopc.OpSharedLock
 	case memdb.OpCheckNotExists:
 		return twopc.OpCheckNotExists
 	}

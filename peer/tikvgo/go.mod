@@ -21,6 +21,7 @@ require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
@@ -46,3 +47,5 @@ replace (
 	github.com/tikvgo/tikvgo/twopc => ../../twopc
 	github.com/tikvgo/tikvgo/txnkv => ../../txnkv
 )
+
+replace github.com/tikvgo/tikvgo/gc => ../../gc

@@ -86,7 +86,7 @@ next: use "tikv shell", or "tikv sim" and --pd.)`,
 // shell, which is what keeps the shell's words the same as the
 // subcommands'.
 func (a *app) addSessionCommands(root *cobra.Command) {
-	root.AddCommand(a.tsoCommand(), a.regionsCommand(), a.storesCommand(), a.splitCommand(), a.scatterCommand(), a.rawCommand(), a.txnCommand())
+	root.AddCommand(a.tsoCommand(), a.regionsCommand(), a.storesCommand(), a.splitCommand(), a.scatterCommand(), a.rawCommand(), a.txnCommand(), a.gcCommand())
 }
 
 // withSession runs fn under the --timeout deadline with the shell's session,

@@ -187,6 +187,21 @@ func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
 	return s.facade.Txn(ctx)
 }
 
+// GC returns the session's GC client, over the same facade as Txn (whose
+// lock resolver it uses).
+func (s *Session) GC(ctx context.Context) (*tikv.GCClient, error) {
+	if _, err := s.Txn(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	f, closed := s.facade, s.closed
+	s.mu.Unlock()
+	if closed || f == nil {
+		return nil, ErrSessionClosed
+	}
+	return f.GC(ctx)
+}
+
 // OpenTxn returns the shell's open transaction, or nil outside
 // begin ... commit.
 func (s *Session) OpenTxn() *tikv.Txn {

@@ -1,0 +1,25 @@
+// Package gc runs garbage collection rounds and range deletes against a
+// TiKV cluster, and keeps the cached transaction safe point that snapshot
+// reads check.
+//
+// A GC round ([Client.Run]) follows PD's GC-state model: it advances the
+// txn safe point toward a target (GC barriers may hold it back), resolves
+// every lock at or below the resulting txn safe point in every region, and
+// only then advances the GC safe point to it, after which TiKV may drop
+// versions below it. A long reader protects its snapshot with
+// [Client.SetBarrier] and removes the barrier when done.
+//
+//	g, err := gc.New(pd, sender, rpc, committer.Resolver())
+//	res, err := g.Run(ctx, target, gc.WithProgress(func(p gc.Progress) { ... }))
+//	err = g.CheckReadTS(ctx, startTS) // *TooEarlyError below the txn safe point
+//
+// Range work ([Client.Run]'s lock phase and [Client.DeleteRange]) goes
+// through a [RangeTask]: the key range is cut at region boundaries and the
+// pieces are handled by a bounded number of workers; each piece walks its
+// regions again through the router, so a split or a leader change while the
+// task runs only costs a re-locate.
+//
+// A Client is safe for concurrent use and starts no goroutines that outlive
+// a call. Errors wrap their cause with %w; a read below the txn safe point
+// fails with [*TooEarlyError], which matches [ErrTooEarly].
+package gc

@@ -1,0 +1,208 @@
+package gc_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
+	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
+	"github.com/tikvgo/tikvgo/pdclient"
+	"github.com/tikvgo/tikvgo/retry"
+	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
+)
+
+// env is a tikvsim cluster with the client stack and a GC client on top.
+type env struct {
+	t      *testing.T
+	sim    *tikvsim.Cluster
+	pd     *pdclient.Client
+	router *locate.Router
+	tso    *tso.Client
+	gc     *gc.Client
+}
+
+func startEnv(t *testing.T, splits []string, opts ...gc.Option) *env {
+	t.Helper()
+	var sk [][]byte
+	for _, s := range splits {
+		sk = append(sk, tikvsim.EncodeKey([]byte(s)))
+	}
+	sim, err := tikvsim.Start(t.Context(), tikvsim.Options{Stores: 3, SplitKeys: sk})
+	if err != nil {
+		t.Fatalf("tikvsim.Start: %v", err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	return attach(t, sim, opts...)
+}
+
+// attach builds a client stack and a GC client over sim.
+func attach(t *testing.T, sim *tikvsim.Cluster, opts ...gc.Option) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
+	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
+	if err != nil {
+		t.Fatalf("pdclient.New: %v", err)
+	}
+	t.Cleanup(func() { _ = pd.Close() })
+	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rpc.Close() })
+	cache, err := locate.New(pd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd := locate.NewSender(cache, rpc)
+	tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
+	if err != nil {
+		t.Fatalf("tso: %v", err)
+	}
+	t.Cleanup(func() { _ = tc.Close() })
+	tp, err := twopc.New(snd, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tp.Close() })
+	g, err := gc.New(pd, snd, rpc, tp.Resolver(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, _ := keycodec.NewV1(keycodec.Txn)
+	return &env{t: t, sim: sim, pd: pd, router: locate.NewRouter(snd, codec), tso: tc, gc: g}
+}
+
+func (e *env) now() tso.Timestamp {
+	e.t.Helper()
+	ts, err := e.tso.GetTS(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ts
+}
+
+func (e *env) send(key []byte, req *kvrpc.Request) *kvrpc.Response {
+	e.t.Helper()
+	resp, err := e.router.SendKey(e.t.Context(), retry.New(20*time.Second), key, req)
+	if err != nil {
+		e.t.Fatalf("send %s: %v", req.Type(), err)
+	}
+	return resp
+}
+
+// lock leaves an abandoned lock on key: a prewrite whose transaction
+// started at startTS with a 1 ms TTL and never commits (its client
+// "crashed"); startTS is old enough for the lock to have expired.
+func (e *env) lock(key string, startTS tso.Timestamp) {
+	e.t.Helper()
+	e.lockTTL(key, startTS, 1)
+}
+
+// lockTTL leaves a lock of a transaction that started at startTS, alive
+// for ttlMS milliseconds from startTS's physical time.
+func (e *env) lockTTL(key string, startTS tso.Timestamp, ttlMS uint64) {
+	e.t.Helper()
+	resp := e.send([]byte(key), kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
+		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte("v")}},
+		PrimaryLock:  []byte(key),
+		StartVersion: uint64(startTS),
+		LockTtl:      ttlMS,
+	}))
+	if errs := resp.Message().(*kvrpcpb.PrewriteResponse).GetErrors(); len(errs) > 0 {
+		e.t.Fatalf("prewrite %q: %v", key, errs)
+	}
+}
+
+// put commits key=value as a one-key transaction and returns its commit ts.
+func (e *env) put(key, value string) tso.Timestamp {
+	e.t.Helper()
+	start := e.now()
+	resp := e.send([]byte(key), kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
+		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte(value)}},
+		PrimaryLock:  []byte(key),
+		StartVersion: uint64(start),
+		LockTtl:      3000,
+	}))
+	if errs := resp.Message().(*kvrpcpb.PrewriteResponse).GetErrors(); len(errs) > 0 {
+		e.t.Fatalf("prewrite %q: %v", key, errs)
+	}
+	commit := e.now()
+	resp = e.send([]byte(key), kvrpc.NewCommit(&kvrpcpb.CommitRequest{Keys: [][]byte{[]byte(key)}, StartVersion: uint64(start), CommitVersion: uint64(commit)}))
+	if ke := resp.Message().(*kvrpcpb.CommitResponse).GetError(); ke != nil {
+		e.t.Fatalf("commit %q: %v", key, ke)
+	}
+	return commit
+}
+
+// locks returns the keys of every lock at or below maxTS in the cluster.
+func (e *env) locks(maxTS tso.Timestamp) []string {
+	e.t.Helper()
+	var out []string
+	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), nil, nil, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScanLock(&kvrpcpb.ScanLockRequest{MaxVersion: uint64(maxTS), StartKey: s.Start, EndKey: s.End}))
+		if err != nil {
+			return false, err
+		}
+		for _, l := range resp.Message().(*kvrpcpb.ScanLockResponse).GetLocks() {
+			out = append(out, string(l.GetKey()))
+		}
+		return false, nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// keys returns the keys visible at a fresh ts in [start, end).
+func (e *env) keys(start, end string) []string {
+	e.t.Helper()
+	ts := e.now()
+	var out []string
+	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), []byte(start), []byte(end), func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScan(&kvrpcpb.ScanRequest{StartKey: s.Start, EndKey: s.End, Version: uint64(ts), Limit: 10000}))
+		if err != nil {
+			return false, err
+		}
+		r := resp.Message().(*kvrpcpb.ScanResponse)
+		if r.GetError() != nil {
+			return false, fmt.Errorf("scan: %v", r.GetError())
+		}
+		for _, p := range r.GetPairs() {
+			if p.GetError() != nil {
+				return false, fmt.Errorf("scan pair: %v", p.GetError())
+			}
+			out = append(out, string(p.GetKey()))
+		}
+		return false, nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// leaderElsewhere moves the leader of the region holding key to another
+// store.
+func (e *env) leaderElsewhere(key string) error {
+	r, err := e.sim.RegionByKey(tikvsim.EncodeKey([]byte(key)))
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Peers {
+		if p.StoreID != r.Leader {
+			return e.sim.TransferLeader(r.ID, p.StoreID)
+		}
+	}
+	return fmt.Errorf("region %d has one peer", r.ID)
+}

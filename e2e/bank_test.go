@@ -420,8 +420,13 @@ func (b *bank) injectFaults(ctx context.Context, t *testing.T) {
 		func() bool { // a committer abandoned between prewrite and commit
 			// Its locks live out their TTL (3 s) before anyone may roll
 			// them back, stalling the accounts it wrote.
-			if b.abandon(ctx, rng) {
-				b.fault("abandoned-committer")
+			// A conflict before the commit leaves nothing to abandon: try
+			// again a few times.
+			for range 5 {
+				if b.abandon(ctx, rng) {
+					b.fault("abandoned-committer")
+					break
+				}
 			}
 			return true
 		},

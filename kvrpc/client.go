@@ -100,11 +100,10 @@ func (c *Client) send(ctx context.Context, addr string, req *Request) (*Response
 	if err != nil {
 		return nil, &RPCError{Addr: addr, Cmd: req.Type(), Err: err}
 	}
-	cn := p.pick()
-	if cn.batch != nil && req.Batchable() {
-		return cn.batch.send(ctx, req)
+	if p.client.cfg.maxBatchSize > 0 && req.Batchable() {
+		return p.pickBatch().batch.send(ctx, req)
 	}
-	return cn.unary(ctx, req)
+	return p.pick().unary(ctx, req)
 }
 
 // pool returns the connection pool for addr, creating it on first use.

@@ -24,8 +24,9 @@
 // while the previous message is being written leave together (up to
 // [WithMaxBatchSize]). When many callers wait on one connection the sender
 // yields the processor once before sending, so callers about to queue join
-// the message; at low load it never does. A lone caller on an idle
-// connection skips the hand-off and writes its one-request message itself. [WithOverloadBatchWait] adds a bounded wait only while
+// the message; at low load it never does. Below that load a caller that
+// finds nobody else sending on its connection skips the hand-off and writes
+// its one-request message itself. [WithOverloadBatchWait] adds a bounded wait only while
 // the store reports a high transport-layer load. Responses are routed back by
 // request id, in whatever order the store answers. When a stream fails, every
 // request in flight on it fails with an [*RPCError] wrapping

@@ -52,3 +52,7 @@ func (c *Client) WaitConnsReady(ctx context.Context, addr string) error {
 	}
 	return nil
 }
+
+// LingerWaiting exposes lingerWaiting: from that many callers waiting on a
+// connection on, requests go through the sender goroutine.
+const LingerWaiting = lingerWaiting

@@ -9,9 +9,10 @@ type Stats struct {
 	// average batch size.
 	BatchMessages   uint64
 	BatchedRequests uint64
-	// DirectSends counts batches of one request that a lone caller sent
-	// from its own goroutine because the connection was idle, instead of
-	// handing them to the connection's sender goroutine.
+	// DirectSends counts batches of one request that a caller sent from
+	// its own goroutine because nobody else was sending on the connection
+	// and few callers waited on it, instead of handing them to the
+	// connection's sender goroutine.
 	DirectSends uint64
 	// UnaryRequests is how many requests took the unary path.
 	UnaryRequests uint64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/retry"
 )
 
@@ -67,8 +68,9 @@ var (
 	// (retry.ErrInvalidOption, re-exported).
 	ErrInvalidOption = retry.ErrInvalidOption
 	// ErrKeyspace is wrapped when the keyspace named by WithKeyspace cannot
-	// be used (not found, not enabled, id out of range).
-	ErrKeyspace = errors.New("rawkv: keyspace unavailable")
+	// be used (not found, not enabled, id out of range); keycodec's shared
+	// value, which txnkv re-exports too.
+	ErrKeyspace = keycodec.ErrKeyspace
 	// ErrServer is matched by every *ServerError.
 	ErrServer = errors.New("rawkv: tikv error")
 )

@@ -84,12 +84,10 @@ func WithCommitHook(fn func(CommitInfo)) TxnOption { return txnkv.WithCommitHook
 // Txn returns the transactional client, building it over the Client's
 // shared stack on first use (it starts the TSO client; ctx bounds only
 // that). It is closed by Client.Close; do not close it yourself. Under API
-// V2 it fails with ErrInvalidOption: keyspace-prefixed transactional keys
-// are not supported yet.
+// V2 it works in the Client's keyspace (the one WithKeyspace named, loaded
+// once by New): keys get the keyspace prefix on the way out and lose it on
+// the way back.
 func (c *Client) Txn(ctx context.Context) (*TxnClient, error) {
-	if c.cfg.apiVersion == V2 {
-		return nil, fmt.Errorf("tikv: %w: the transactional client does not support API V2 yet", ErrInvalidOption)
-	}
 	t, err := c.TSO(ctx)
 	if err != nil {
 		return nil, err
@@ -101,6 +99,11 @@ func (c *Client) Txn(ctx context.Context) (*TxnClient, error) {
 	}
 	if c.txn == nil {
 		opts := append([]txnkv.Option{txnkv.WithLogger(c.cfg.logger)}, c.cfg.txnOpts...)
+		if c.cfg.apiVersion == V2 {
+			// Last, so a WithKeyspace among the caller's options cannot
+			// point the transactional client at another keyspace.
+			opts = append(opts, txnkv.WithKeyspaceID(c.raw.KeyspaceID()))
+		}
 		txn, err := txnkv.NewWithCluster(txnkv.Cluster{GC: c.pd, Cache: c.cache, RPC: c.rpc, TSO: t}, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("tikv: transactional client: %w", err)

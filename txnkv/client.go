@@ -9,9 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/keyspacepb"
+
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/latches"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/tso"
 	"github.com/tikvgo/tikvgo/twopc"
@@ -54,6 +57,7 @@ type Client struct {
 	cache   *locate.Cache
 	sender  *locate.Sender
 	router  *locate.Router
+	codec   *keycodec.Codec // user keys <-> wire keys (API V2 keyspace)
 	ts      TimestampSource
 	gc      GCStateSource
 	rpc     locate.RPCClient
@@ -102,6 +106,19 @@ func New(ctx context.Context, pdEndpoints []string, opts ...Option) (*Client, er
 	if err != nil {
 		return fail(fmt.Errorf("txnkv: region cache: %w", err))
 	}
+	if cfg.byName {
+		ks, err := pd.LoadKeyspace(ctx, cfg.keyspace)
+		if err != nil {
+			return fail(fmt.Errorf("%w: %q: %w", ErrKeyspace, cfg.keyspace, err))
+		}
+		if ks.State != keyspacepb.KeyspaceState_ENABLED {
+			return fail(fmt.Errorf("%w: %q is %v", ErrKeyspace, cfg.keyspace, ks.State))
+		}
+		if ks.ID > keycodec.MaxKeyspaceID {
+			return fail(fmt.Errorf("%w: %q has id %d beyond 24 bits", ErrKeyspace, cfg.keyspace, ks.ID))
+		}
+		cfg.byName, cfg.keyspace, cfg.keyspaceID = false, "", ks.ID
+	}
 	ts, err := tso.NewFromPD(ctx, pd, tso.WithLogger(cfg.logger))
 	if err != nil {
 		return fail(fmt.Errorf("txnkv: tso client: %w", err))
@@ -140,12 +157,16 @@ func newClient(cfg config, cl Cluster) (*Client, error) {
 	if cl.Cache == nil || cl.RPC == nil || cl.TSO == nil {
 		return nil, fmt.Errorf("txnkv: %w: cluster needs a cache, an rpc client and a TSO", ErrInvalidOption)
 	}
-	c := &Client{cfg: cfg, cache: cl.Cache, sender: locate.NewSender(cl.Cache, cl.RPC), ts: cl.TSO, gc: cl.GC, rpc: cl.RPC}
-	router, codec, err := newRouter(c.sender)
-	if err != nil {
-		return nil, fmt.Errorf("txnkv: key codec: %w", err)
+	if cfg.byName {
+		return nil, fmt.Errorf("txnkv: %w: NewWithCluster does no I/O to load keyspace %q: use WithKeyspaceID", ErrInvalidOption, cfg.keyspace)
 	}
-	c.router = router
+	c := &Client{cfg: cfg, cache: cl.Cache, sender: locate.NewSender(cl.Cache, cl.RPC), ts: cl.TSO, gc: cl.GC, rpc: cl.RPC}
+	codec, err := newCodec(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("txnkv: %w: %w", ErrInvalidOption, err)
+	}
+	c.codec = codec
+	c.router = locate.NewRouter(c.sender, codec)
 	tpOpts := append([]twopc.Option{twopc.WithLogger(cfg.logger), twopc.WithCodec(codec)}, cfg.twopcOpts...)
 	tp, err := twopc.New(c.sender, cl.TSO, tpOpts...)
 	if err != nil {
@@ -181,6 +202,9 @@ func (c *Client) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// KeyspaceID returns the keyspace id of an API V2 client, 0 under V1.
+func (c *Client) KeyspaceID() uint32 { return c.codec.KeyspaceID() }
 
 // Committer returns the client's committer and lock resolver, for tools
 // (GC, lock inspection) that need the protocol directly.
@@ -233,13 +257,29 @@ func (c *Client) fetchSafePoint(ctx context.Context) (*safePoint, error) {
 	if sp := c.safePoint.Load(); sp != nil && time.Since(sp.fetched) <= c.cfg.safePointTTL {
 		return sp, nil // another caller fetched it meanwhile
 	}
-	st, err := c.gc.GetGCState(ctx, pdclient.NullKeyspaceID, false)
+	st, err := c.gcState(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("txnkv: read GC safe point: %w", err)
 	}
 	sp := &safePoint{ts: tso.Timestamp(st.TxnSafePoint), fetched: time.Now()}
 	c.safePoint.Store(sp)
 	return sp, nil
+}
+
+// gcState reads the GC state that governs the client's keys: under API V2
+// the keyspace's own when it runs keyspace-level GC, else the null
+// keyspace's (unified GC). PD answers a keyspace without its own GC with
+// the null keyspace's state, so one call usually settles it.
+func (c *Client) gcState(ctx context.Context) (pdclient.GCState, error) {
+	if !c.cfg.v2 {
+		return c.gc.GetGCState(ctx, pdclient.NullKeyspaceID, false)
+	}
+	id := c.codec.KeyspaceID()
+	st, err := c.gc.GetGCState(ctx, id, false)
+	if err != nil || st.KeyspaceLevelGC || st.KeyspaceID != id {
+		return st, err
+	}
+	return c.gc.GetGCState(ctx, pdclient.NullKeyspaceID, false)
 }
 
 func (c *Client) txnConfig(opts []TxnOption) (txnConfig, error) {

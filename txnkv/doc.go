@@ -24,6 +24,18 @@
 // [WithMatchLabels], [WithScanBatchSize], [WithCommitHook]. Nothing is
 // process-global; two clients in one process may differ in everything.
 //
+// # API V2 keyspaces
+//
+// With [WithKeyspace] (New loads the keyspace by name) or [WithKeyspaceID]
+// the client speaks API V2 in one keyspace: every key it sends carries 'x'
+// and the 3-byte keyspace id, every request context the API version and
+// the keyspace, a range with an empty end stops at the keyspace's end, and
+// the keys it returns (iteration pairs, BatchGet's map, the keys typed
+// errors name, and their messages) are user keys again. Locks that reads
+// meet are resolved on their wire keys. The GC-too-early check reads the
+// keyspace's own txn safe point when PD reports keyspace-level GC for it,
+// the null keyspace's otherwise. [Client.Committer] works on wire keys.
+//
 // # Snapshots
 //
 // A [Snapshot] reads at one timestamp: Get, BatchGet (keys grouped by

@@ -33,7 +33,13 @@ func startEnv(t testing.TB, splits []string, opts ...txnkv.Option) *env {
 	for _, s := range splits {
 		sk = append(sk, tikvsim.EncodeKey([]byte(s)))
 	}
-	sim, err := tikvsim.Start(t.Context(), tikvsim.Options{Stores: 3, SplitKeys: sk})
+	return startSimEnv(t, tikvsim.Options{Stores: 3, SplitKeys: sk}, opts...)
+}
+
+// startSimEnv is startEnv on a cluster started with simOpts.
+func startSimEnv(t testing.TB, simOpts tikvsim.Options, opts ...txnkv.Option) *env {
+	t.Helper()
+	sim, err := tikvsim.Start(t.Context(), simOpts)
 	if err != nil {
 		t.Fatalf("tikvsim.Start: %v", err)
 	}

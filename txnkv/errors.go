@@ -3,8 +3,11 @@ package txnkv
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/twopc"
 )
@@ -15,6 +18,10 @@ var (
 	// snapshot (never written, deleted, or deleted in the transaction's
 	// buffer).
 	ErrNotFound = errors.New("txnkv: key not found")
+	// ErrKeyspace is wrapped by New when the keyspace named by
+	// WithKeyspace cannot be used (unknown, disabled, or an id beyond 24
+	// bits); keycodec's shared value, the same as rawkv's.
+	ErrKeyspace = keycodec.ErrKeyspace
 	// ErrGCTooEarly is gc's sentinel (gc.ErrTooEarly, the very same value),
 	// matched by [*GCTooEarlyError]: the read ts is below the txn safe
 	// point, so the versions it needs may be gone. Not retryable with the
@@ -124,3 +131,92 @@ func bufferError(err error) error {
 	}
 	return fmt.Errorf("txnkv: %w", err)
 }
+
+// userKeys rewrites the keys the committer's typed errors name from wire
+// keys to user keys, so that under API V2 callers see the keys they wrote.
+// The typed errors were built for this call alone, so they are changed in
+// place; a lock an error points to may be shared with the resolver, so it
+// is copied. The messages of the wrapping errors were formatted when they
+// were built, so the returned error carries the message with the quoted
+// keys replaced, and unwraps to err.
+func (c *Client) userKeys(err error) error {
+	if err == nil || c.codec.PrefixLen() == 0 {
+		return err
+	}
+	r := keyRewriter{c: c}
+	if e, ok := errors.AsType[*twopc.WriteConflictError](err); ok {
+		e.Key, e.Primary = r.key(e.Key), r.key(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.KeyExistsError](err); ok {
+		e.Key = r.key(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.AssertionFailedError](err); ok {
+		e.Key = r.key(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.EntryTooLargeError](err); ok {
+		e.Key = r.key(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.LockNotFoundError](err); ok {
+		e.Key = r.key(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.CommitTSExpiredError](err); ok {
+		e.Key = r.key(e.Key)
+	}
+	if e, ok := errors.AsType[*twopc.UndeterminedError](err); ok {
+		e.Primary = r.key(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.TxnNotFoundError](err); ok {
+		e.Primary = r.key(e.Primary)
+	}
+	if e, ok := errors.AsType[*twopc.DeadlockError](err); ok {
+		e.LockKey = r.key(e.LockKey)
+		chain := make([]twopc.WaitFor, len(e.WaitChain))
+		for i, w := range e.WaitChain {
+			w.Key = r.key(w.Key)
+			chain[i] = w
+		}
+		e.WaitChain = chain
+	}
+	if e, ok := errors.AsType[*twopc.LockWaitTimeoutError](err); ok && e.Lock != nil {
+		e.Lock = r.lock(e.Lock)
+	}
+	if e, ok := errors.AsType[*twopc.KeyIsLockedError](err); ok && e.Lock != nil {
+		e.Lock = r.lock(e.Lock)
+	}
+	if len(r.quoted) == 0 {
+		return err
+	}
+	return &userKeyError{msg: strings.NewReplacer(r.quoted...).Replace(err.Error()), err: err}
+}
+
+// keyRewriter decodes wire keys and remembers each as the pair of quoted
+// forms (%q, as the errors format keys) to replace in messages.
+type keyRewriter struct {
+	c      *Client
+	quoted []string
+}
+
+func (r *keyRewriter) key(w []byte) []byte {
+	u := r.c.decodeKey(w)
+	if len(u) != len(w) {
+		r.quoted = append(r.quoted, strconv.Quote(string(w)), strconv.Quote(string(u)))
+	}
+	return u
+}
+
+// lock returns a copy of l with user keys.
+func (r *keyRewriter) lock(l *twopc.Lock) *twopc.Lock {
+	cp := *l
+	cp.Key, cp.Primary = r.key(l.Key), r.key(l.Primary)
+	return &cp
+}
+
+// userKeyError is an error whose message names user keys; it unwraps to
+// the error it rewrote.
+type userKeyError struct {
+	msg string
+	err error
+}
+
+func (e *userKeyError) Error() string { return e.msg }
+func (e *userKeyError) Unwrap() error { return e.err }

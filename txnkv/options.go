@@ -7,6 +7,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/latches"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/tso"
 	"github.com/tikvgo/tikvgo/twopc"
 )
@@ -84,6 +85,12 @@ type config struct {
 	safePointTTL time.Duration
 	concurrency  int
 	defaults     txnConfig
+
+	// API V2: the keyspace by name (New loads its id) or by id.
+	v2         bool
+	byName     bool
+	keyspace   string
+	keyspaceID uint32
 }
 
 func defaultConfig() config {
@@ -103,6 +110,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("txnkv: %w: safe point TTL %v <= 0", ErrInvalidOption, c.safePointTTL)
 	case c.concurrency < 1:
 		return fmt.Errorf("txnkv: %w: read concurrency %d < 1", ErrInvalidOption, c.concurrency)
+	case c.byName && c.keyspace == "":
+		return fmt.Errorf("txnkv: %w: WithKeyspace(\"\")", ErrInvalidOption)
+	case c.keyspaceID > keycodec.MaxKeyspaceID:
+		return fmt.Errorf("txnkv: %w: keyspace id %d beyond 24 bits", ErrInvalidOption, c.keyspaceID)
 	}
 	return c.defaults.validate()
 }
@@ -113,6 +124,22 @@ type Option interface{ apply(*config) }
 type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
+
+// WithKeyspace makes the client speak API V2 in the keyspace named name:
+// every key gets the keyspace's prefix on the way out and loses it on the
+// way back, and ranges stay inside the keyspace. New loads the keyspace's
+// id from PD; NewWithCluster, which does no I/O, needs WithKeyspaceID
+// instead. The cluster's stores must run API V2.
+func WithKeyspace(name string) Option {
+	return optionFunc(func(c *config) { c.v2, c.byName, c.keyspace, c.keyspaceID = true, true, name, 0 })
+}
+
+// WithKeyspaceID is WithKeyspace for a keyspace whose id the caller already
+// knows (the tikv facade loads it once for its raw and transactional
+// clients). Of WithKeyspace and WithKeyspaceID the last one given wins.
+func WithKeyspaceID(id uint32) Option {
+	return optionFunc(func(c *config) { c.v2, c.byName, c.keyspace, c.keyspaceID = true, false, "", id })
+}
 
 // WithLogger sets the logger for state transitions. Default: discard.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }

@@ -160,7 +160,7 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 			break
 		}
 		res, err = t.c.tp.PessimisticLock(ctx, twopc.LockRequest{
-			Primary: t.primary, StartTS: t.snap.ts, ForUpdateTS: forUpdateTS, Keys: send,
+			Primary: t.c.codec.EncodeKey(t.primary), StartTS: t.snap.ts, ForUpdateTS: forUpdateTS, Keys: t.c.encodeKeys(send),
 			WaitTimeout: opts.WaitTimeout, IsFirstLock: first && attempt == 0,
 			ReturnValues: opts.ReturnValues, CheckExistence: opts.CheckExistence,
 			LockOnlyIfExists: opts.LockOnlyIfExists, Shared: opts.Shared, WakeUpMode: wake,
@@ -179,7 +179,7 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		if first {
 			t.primary = nil
 		}
-		return nil, fmt.Errorf("txnkv: lock keys: %w", err)
+		return nil, t.c.userKeys(fmt.Errorf("txnkv: lock keys: %w", err))
 	}
 	t.forUpdateTS = max(t.forUpdateTS, forUpdateTS)
 	for _, r := range res {
@@ -211,7 +211,7 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		}
 	}
 	if first && t.heartbeat == nil {
-		t.heartbeat = t.c.tp.KeepAlive(t.primary, t.snap.ts)
+		t.heartbeat = t.c.tp.KeepAlive(t.c.codec.EncodeKey(t.primary), t.snap.ts)
 	}
 	if !wantResults {
 		return nil, nil
@@ -241,7 +241,7 @@ func (t *Txn) rollbackStatement(ctx context.Context, keys [][]byte, forUpdateTS 
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
-	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, forUpdateTS, fresh); err != nil {
+	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, forUpdateTS, t.c.encodeKeys(fresh)); err != nil {
 		t.c.cfg.logger.Warn("txnkv: pessimistic rollback of a failed statement failed",
 			slog.Uint64("start_ts", uint64(t.snap.ts)), slog.Any("error", err))
 	}

@@ -49,10 +49,11 @@ func newSnapshot(c *Client, ts tso.Timestamp, cfg txnConfig) *Snapshot {
 // TS returns the snapshot's read timestamp.
 func (s *Snapshot) TS() tso.Timestamp { return s.ts }
 
-// rpcContext is the kvrpcpb.Context of one read: isolation level and the
-// lock sets learned so far. The sender fills in the routing fields.
+// rpcContext is the kvrpcpb.Context of one read: API version and keyspace,
+// isolation level and the lock sets learned so far. The sender fills in the
+// routing fields.
 func (s *Snapshot) rpcContext() *kvrpcpb.Context {
-	c := &kvrpcpb.Context{}
+	c := s.c.codec.Context()
 	if s.cfg.isolation == RC {
 		c.IsolationLevel = kvrpcpb.IsolationLevel_RC
 	}
@@ -123,6 +124,12 @@ func (s *Snapshot) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	v, err := s.get(ctx, s.c.codec.EncodeKey(key))
+	return v, s.c.userKeys(err)
+}
+
+// get reads the wire key key.
+func (s *Snapshot) get(ctx context.Context, key []byte) ([]byte, error) {
 	bo := s.newBackoffer()
 	for {
 		req := kvrpc.NewGet(&kvrpcpb.GetRequest{Context: s.rpcContext(), Key: key, Version: uint64(s.ts)})
@@ -162,7 +169,7 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 	if len(keys) == 0 {
 		return out, nil
 	}
-	keys = dedupKeys(keys)
+	keys = s.c.encodeKeys(dedupKeys(keys))
 	bopts := []locate.BatchOption{locate.WithBatchLimit(DefaultBatchGetSize, 0), locate.WithConcurrency(s.c.cfg.concurrency)}
 	batches, err := locate.GroupByRegion(ctx, s.c.router, keys, keyItem, bopts...)
 	if err != nil {
@@ -210,7 +217,7 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 					if v == nil {
 						v = []byte{}
 					}
-					out[string(p.GetKey())] = v
+					out[string(s.c.decodeKey(p.GetKey()))] = v
 				}
 				mu.Unlock()
 				if len(locks) > 0 {
@@ -223,7 +230,7 @@ func (s *Snapshot) BatchGet(ctx context.Context, keys [][]byte) (map[string][]by
 			return nil
 		}, bopts...)
 	if err != nil {
-		return nil, fmt.Errorf("txnkv: batch get: %w", err)
+		return nil, s.c.userKeys(fmt.Errorf("txnkv: batch get: %w", err))
 	}
 	return out, nil
 }
@@ -288,6 +295,9 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 		if len(end) > 0 && bytes.Equal(start, end) {
 			return
 		}
+		// From here on the range is in wire keys: under API V2 an empty
+		// end becomes the end of the keyspace, so a scan never leaves it.
+		start, end := s.c.codec.EncodeRange(start, end)
 		// cur is never nil while pages remain: an empty start is the
 		// first key.
 		cur := append([]byte{}, start...)
@@ -297,7 +307,7 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 		for cur != nil {
 			pairs, next, err := s.scanPage(ctx, cur, start, end, reverse, rc)
 			if err != nil {
-				yield(KV{}, fmt.Errorf("txnkv: scan: %w", err))
+				yield(KV{}, s.c.userKeys(fmt.Errorf("txnkv: scan: %w", err)))
 				return
 			}
 			for _, p := range pairs {
@@ -311,8 +321,9 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 }
 
 // scanPage reads one page from cur (forward: the inclusive lower bound;
-// reverse: the exclusive upper bound) within one region and [start, end).
-// next is where the following page starts, nil when the range is done.
+// reverse: the exclusive upper bound) within one region and [start, end),
+// all wire keys. The pairs carry user keys; next, a wire key, is where the
+// following page starts, nil when the range is done.
 func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse bool, rc readConfig) (pairs []KV, next []byte, err error) {
 	page := func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		for {
@@ -353,7 +364,7 @@ func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse
 				} else if v == nil {
 					v = []byte{}
 				}
-				pairs = append(pairs, KV{Key: p.GetKey(), Value: v})
+				pairs = append(pairs, KV{Key: s.c.decodeKey(p.GetKey()), Value: v})
 			}
 			if len(locks) > 0 {
 				// Read the page again once the locks are dealt with, so

@@ -358,12 +358,12 @@ func (t *Txn) commit(ctx context.Context, ms *memdb.MutationSet) error {
 		}
 		opts = append(opts, twopc.WithForUpdateTS(fu))
 		if t.primary != nil && t.hasMutation(ms, t.primary) {
-			opts = append(opts, twopc.WithPrimary(t.primary))
+			opts = append(opts, twopc.WithPrimary(t.c.codec.EncodeKey(t.primary)))
 		}
 	}
-	res, err := t.c.tp.Commit(ctx, mutations{ms}, start, opts...)
+	res, err := t.c.tp.Commit(ctx, t.c.mutations(ms), start, opts...)
 	if err != nil {
-		return fmt.Errorf("txnkv: commit: %w", err)
+		return t.c.userKeys(fmt.Errorf("txnkv: commit: %w", err))
 	}
 	t.commitTS, t.mode = res.CommitTS(), res.Mode()
 	return nil
@@ -399,18 +399,41 @@ func (t *Txn) Rollback(ctx context.Context) error {
 	if len(t.locked) == 0 {
 		return nil
 	}
-	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, t.forUpdateTS, t.locked); err != nil {
-		return fmt.Errorf("txnkv: rollback: %w", err)
+	if err := t.c.tp.PessimisticRollback(ctx, t.snap.ts, t.forUpdateTS, t.c.encodeKeys(t.locked)); err != nil {
+		return t.c.userKeys(fmt.Errorf("txnkv: rollback: %w", err))
 	}
 	return nil
 }
 
 // mutations adapts the write buffer's mutation set to the committer's
-// Mutations interface without copying (memdb must not import twopc).
-type mutations struct{ ms *memdb.MutationSet }
+// Mutations interface without copying values (memdb must not import
+// twopc). Under API V2 keys holds the wire keys, built once: the committer
+// asks for a key more than once.
+type mutations struct {
+	ms   *memdb.MutationSet
+	keys [][]byte
+}
 
-func (m mutations) Len() int           { return m.ms.Len() }
-func (m mutations) Key(i int) []byte   { return m.ms.Key(i) }
+func (c *Client) mutations(ms *memdb.MutationSet) mutations {
+	m := mutations{ms: ms}
+	if c.codec.PrefixLen() > 0 {
+		m.keys = make([][]byte, ms.Len())
+		for i := range m.keys {
+			m.keys[i] = c.codec.EncodeKey(ms.Key(i))
+		}
+	}
+	return m
+}
+
+func (m mutations) Len() int { return m.ms.Len() }
+
+func (m mutations) Key(i int) []byte {
+	if m.keys != nil {
+		return m.keys[i]
+	}
+	return m.ms.Key(i)
+}
+
 func (m mutations) Value(i int) []byte { return m.ms.Value(i) }
 
 func (m mutations) Op(i int) twopc.Op {

@@ -71,6 +71,10 @@ var (
 	// ErrOutsideKeyspace is returned by [Codec.DecodeKey] for a key TiKV
 	// returned that does not carry the codec's keyspace prefix.
 	ErrOutsideKeyspace = errors.New("keycodec: key outside the keyspace")
+	// ErrKeyspace is the shared sentinel for a keyspace a client cannot
+	// use (not found, not enabled, id out of range); rawkv and txnkv
+	// re-export it, so one errors.Is test covers both clients.
+	ErrKeyspace = errors.New("keycodec: keyspace unavailable")
 	// ErrBadRegionKey is returned when a region boundary is not a
 	// memcomparable-encoded key.
 	ErrBadRegionKey = errors.New("keycodec: region key is not memcomparable")

@@ -175,8 +175,8 @@ func (s *Session) Txn(ctx context.Context) (*tikv.TxnClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		if v == tikv.V2 {
-			return nil, fmt.Errorf("%w: txn commands need --api-version %s or %s", ErrUsage, APIV1, APIV1TTL)
+		if s.cfg.Keyspace != "" {
+			opts = append(opts, tikv.WithKeyspace(s.cfg.Keyspace))
 		}
 		c, err := tikv.New(ctx, s.addrs, append(opts, tikv.WithAPIVersion(v))...)
 		if err != nil {

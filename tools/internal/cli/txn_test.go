@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tools/internal/cli"
 )
@@ -86,5 +88,31 @@ func TestTxnOneShot(t *testing.T) {
 	}
 	if r := run(t, "", nil, pd, "begin"); r.err == nil {
 		t.Fatal("begin outside a shell succeeded")
+	}
+}
+
+// TestTxnAPIV2Keyspaces runs txn commands under API V2 in two keyspaces of
+// one cluster: each sees only its own writes, under the keys it wrote.
+func TestTxnAPIV2Keyspaces(t *testing.T) {
+	_, pd := startSim(t, tikvsim.Options{APIVersion: kvrpcpb.APIVersion_V2, Keyspaces: []string{"ks1", "ks2"}})
+	in := func(ks string, args ...string) []string {
+		return append([]string{pd, "--api-version", "v2", "--keyspace", ks}, args...)
+	}
+	mustRun(t, nil, in("ks1", "txn", "put", "a", "1")...)
+	mustRun(t, nil, in("ks2", "txn", "put", "b", "2")...)
+	if out := mustRun(t, nil, in("ks1", "txn", "get", "a")...); out != "1\n" {
+		t.Fatalf("get in ks1 = %q", out)
+	}
+	if out := mustRun(t, nil, in("ks2", "-o", "json", "txn", "get", "a")...); !strings.Contains(out, `"found":false`) {
+		t.Fatalf("get of ks1's key in ks2 = %q", out)
+	}
+	var doc struct {
+		Pairs []struct {
+			Key, Value struct{ Text, Hex string }
+		}
+	}
+	decode(t, mustRun(t, nil, in("ks2", "-o", "json", "txn", "scan")...), &doc)
+	if len(doc.Pairs) != 1 || doc.Pairs[0].Key.Text != "b" {
+		t.Fatalf("scan of ks2 = %+v", doc)
 	}
 }

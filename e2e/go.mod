@@ -22,7 +22,7 @@ require (
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/tso v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/twopc v0.0.0 // indirect
-	github.com/tikvgo/tikvgo/txnkv v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/txnkv v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect

@@ -42,7 +42,12 @@ type Fault struct {
 	// Hold, when non-nil, makes a matching request wait until it is closed
 	// (or the caller gives up) before the other effects: a deterministic way
 	// for tests to park a request and release it later.
-	Hold        <-chan struct{}
+	Hold <-chan struct{}
+	// Held, when non-nil, is sent one value (dropped if nobody is ready
+	// to take it and the buffer is full) as a matching request starts
+	// waiting on Hold: it tells a test that the request it wants to park
+	// has arrived, which request observers cannot (they see no keys).
+	Held        chan<- struct{}
 	GRPCCode    codes.Code
 	RegionError *errorpb.Error
 	KeyError    *kvrpcpb.KeyError

@@ -64,6 +64,12 @@ func serve[Resp any](ctx context.Context, s *store, cl *call, exec func(ctx cont
 		if err := waitDelay(ctx, f.Delay); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
+		if f.Held != nil && f.Hold != nil {
+			select {
+			case f.Held <- struct{}{}:
+			default:
+			}
+		}
 		if err := waitHold(ctx, f.Hold); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}

@@ -21,9 +21,11 @@ import (
 func gcCluster(t *testing.T) (*tikv.Client, *tikv.GCClient) {
 	t.Helper()
 	var cli *tikv.Client
+	// On the sim backend GC gets a V1 cluster of its own even when the suite
+	// runs V1: the raw tests split the shared cluster at raw keys, which are
+	// not memcomparable, and a GC round walks every region of the cluster
+	// (GC across raw-key boundaries under API V1 is a known limitation).
 	switch {
-	case suiteCluster.APIVersion() == cluster.APIV1:
-		cli = newClient(t)
 	case suiteCluster.Kind() == cluster.KindSim:
 		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
 		defer cancel()
@@ -45,6 +47,8 @@ func gcCluster(t *testing.T) (*tikv.Client, *tikv.GCClient) {
 				t.Errorf("Close: %v", err)
 			}
 		})
+	case suiteCluster.APIVersion() == cluster.APIV1:
+		cli = newClient(t)
 	default:
 		t.Skipf("GC through the facade needs API V1; the %s backend runs %s", suiteCluster.Kind(), suiteCluster.APIVersion())
 	}

@@ -31,7 +31,6 @@ replace (
 	github.com/tikvgo/tikvgo/locate => ../locate
 	github.com/tikvgo/tikvgo/pdclient => ../pdclient
 	github.com/tikvgo/tikvgo/retry => ../retry
-	github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../tso
 	github.com/tikvgo/tikvgo/twopc => ../twopc
 )

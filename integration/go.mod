@@ -3,6 +3,7 @@ module github.com/tikvgo/tikvgo/integration
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/pingcap/kvproto v0.0.0-20260724054804-059694ae4472
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/retry v0.0.0
@@ -29,8 +30,12 @@ require (
 	github.com/tikvgo/tikvgo/gc v0.0.0
 	github.com/tikvgo/tikvgo/gcetcd v0.0.0
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0
+	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0
+	github.com/tikvgo/tikvgo/rawkv v0.0.0
+	github.com/tikvgo/tikvgo/tikv v0.0.0
 	github.com/tikvgo/tikvgo/twopc v0.0.0
+	github.com/tikvgo/tikvgo/txnkv v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	go.etcd.io/etcd/client/v3 v3.5.10
 	golang.org/x/net v0.60.0 // indirect
@@ -59,3 +64,11 @@ replace github.com/tikvgo/tikvgo/locate => ../locate
 replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 
 replace github.com/tikvgo/tikvgo/gcetcd => ../gcetcd
+
+replace github.com/tikvgo/tikvgo/rawkv => ../rawkv
+
+replace github.com/tikvgo/tikvgo/tikv => ../tikv
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
+
+replace github.com/tikvgo/tikvgo/latches => ../latches

@@ -12,20 +12,12 @@ require (
 require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
-	github.com/google/btree v1.1.3 // indirect
-	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
-	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 )
 
-require (
-	github.com/tikvgo/tikvgo/retry v0.0.0
-	github.com/tikvgo/tikvgo/tikvsim v0.0.0
-)
-
-replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
+require github.com/tikvgo/tikvgo/retry v0.0.0
 
 replace github.com/tikvgo/tikvgo/retry => ../retry

@@ -9,7 +9,6 @@ require (
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/rawkv v0.0.0
 	github.com/tikvgo/tikvgo/retry v0.0.0
-	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	github.com/tikvgo/tikvgo/twopc v0.0.0
 	github.com/tikvgo/tikvgo/txnkv v0.0.0
@@ -23,12 +22,10 @@ require (
 	github.com/google/btree v1.1.3 // indirect
 	github.com/tikvgo/tikvgo/gc v0.0.0
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
-	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
-	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -40,7 +37,6 @@ replace (
 	github.com/tikvgo/tikvgo/pdclient => ../pdclient
 	github.com/tikvgo/tikvgo/rawkv => ../rawkv
 	github.com/tikvgo/tikvgo/retry => ../retry
-	github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../tso
 	github.com/tikvgo/tikvgo/txnkv => ../txnkv
 )

@@ -40,5 +40,3 @@ replace (
 	github.com/tikvgo/tikvgo/retry => ../retry
 	github.com/tikvgo/tikvgo/tso => ../tso
 )
-
-replace github.com/tikvgo/tikvgo/tikvsim => ../tikvsim

@@ -171,6 +171,19 @@ func main() {
 			t.Errorf("with the facade, %s is at %s, want its manifest version %s", mod, v, vers[mod])
 		}
 	}
+	// Test-only modules stay out of what a facade user downloads: tikvsim
+	// (and the etcd API types it brings) and the linearizability checker
+	// are required only by the integration module, which nothing requires.
+	for _, mod := range []string{"tikvsim", "integration", "e2e", "tools"} {
+		if v, ok := got[mod]; ok {
+			t.Errorf("with the facade, the module graph has %s %s", mod, v)
+		}
+	}
+	for _, line := range strings.Split(goCmd("list", "-m", "all"), "\n") {
+		if p, _, _ := strings.Cut(line, " "); strings.HasPrefix(p, "go.etcd.io/") || p == "github.com/anishathalye/porcupine" {
+			t.Errorf("with the facade, the module graph has %s, which only tests need", line)
+		}
+	}
 	t.Logf("the facade's module graph holds %v", sortedKeys(got))
 }
 

@@ -8,23 +8,20 @@ require (
 	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/pdclient v0.0.0
 	github.com/tikvgo/tikvgo/retry v0.0.0
-	github.com/tikvgo/tikvgo/tikvsim v0.0.0
 	github.com/tikvgo/tikvgo/tso v0.0.0
 	go.uber.org/goleak v1.3.0
-	google.golang.org/grpc v1.85.0
 )
 
 require (
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
-	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
-	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
@@ -33,6 +30,5 @@ replace (
 	github.com/tikvgo/tikvgo/locate => ../locate
 	github.com/tikvgo/tikvgo/pdclient => ../pdclient
 	github.com/tikvgo/tikvgo/retry => ../retry
-	github.com/tikvgo/tikvgo/tikvsim => ../tikvsim
 	github.com/tikvgo/tikvgo/tso => ../tso
 )

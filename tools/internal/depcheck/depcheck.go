@@ -27,20 +27,12 @@ type Rules struct {
 	Allowed map[string]map[string]bool
 	// Anything lists modules that may require any sibling (e2e, tools).
 	Anything map[string]bool
-	// TestOnly lists modules that library modules may import only from
-	// _test.go files (tikvsim).
+	// TestOnly lists modules (tikvsim) that only modules whose row says
+	// "anything" may require or import. A library module's tests that need
+	// one live in the integration module: every requirement in a go.mod,
+	// test-only or not, is in the module graph of the module's users.
 	TestOnly map[string]bool
-	// TestOnlyUsers, when it has an entry for a test-only module, lists the
-	// library modules whose go.mod may still require it; the others keep
-	// their tests that need it in the integration module, so that it stays
-	// out of their users' module graphs.
-	TestOnlyUsers map[string]map[string]bool
 }
-
-// testOnlyUsersLine introduces the list of modules that may still require a
-// test-only module, e.g. "- Library modules that still require `tikvsim` for
-// their own tests: `kvrpc`, `locate`."
-const testOnlyUsersLine = "- Library modules that still require `"
 
 // Module is what the checker knows of one module.
 type Module struct {
@@ -54,26 +46,12 @@ type Module struct {
 // look like "| `tso` | `pdclient`, `retry` |"; a second cell of "anything"
 // marks a module that may require every sibling, and "nothing" one that
 // requires none. A row whose third cell says "test-only" marks a module that
-// other library modules may import only from tests.
+// only the "anything" modules may require.
 func ParseRules(doc []byte) (Rules, error) {
-	r := Rules{Allowed: map[string]map[string]bool{}, Anything: map[string]bool{}, TestOnly: map[string]bool{}, TestOnlyUsers: map[string]map[string]bool{}}
+	r := Rules{Allowed: map[string]map[string]bool{}, Anything: map[string]bool{}, TestOnly: map[string]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(doc))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, testOnlyUsersLine); ok {
-			mod, list, ok := strings.Cut(rest, "` for their own tests:")
-			if !ok {
-				return r, fmt.Errorf("depcheck: cannot parse %q", line)
-			}
-			users := map[string]bool{}
-			for _, d := range strings.Split(strings.TrimSuffix(strings.TrimSpace(list), "."), ",") {
-				if d = strings.Trim(strings.TrimSpace(d), "`"); d != "" {
-					users[d] = true
-				}
-			}
-			r.TestOnlyUsers[mod] = users
-			continue
-		}
 		if !strings.HasPrefix(line, "| `") {
 			continue
 		}
@@ -229,7 +207,7 @@ func Check(r Rules, mods []Module) []string {
 			if r.Anything[dep] {
 				out = append(out, fmt.Sprintf("%s: requires %s, which nothing may require", m.Name, dep))
 			}
-			if users, ok := r.TestOnlyUsers[dep]; ok && r.TestOnly[dep] && !r.Anything[m.Name] && !users[m.Name] {
+			if r.TestOnly[dep] && !r.Anything[m.Name] {
 				out = append(out, fmt.Sprintf("%s: requires %s; tests that need it belong in the integration module", m.Name, dep))
 			}
 			if ver != "v0.0.0" {

@@ -13,8 +13,7 @@ const table = "| module | may require | notes |\n|---|---|---|\n" +
 	"| `tso` | `pdclient`, `retry` | |\n" +
 	"| `tikv` | `tso`, `pdclient`, `retry` | facade |\n" +
 	"| `tikvsim` | nothing | test-only |\n" +
-	"| `tools` | anything | |\n" +
-	"\n- Library modules that still require `tikvsim` for their own tests: `tikv`, `retry`.\n"
+	"| `tools` | anything | |\n"
 
 func TestParseRules(t *testing.T) {
 	r, err := ParseRules([]byte(table))
@@ -26,9 +25,6 @@ func TestParseRules(t *testing.T) {
 	}
 	if !r.Anything["tools"] || !r.TestOnly["tikvsim"] || len(r.Allowed["retry"]) != 0 {
 		t.Fatalf("unexpected rules %+v", r)
-	}
-	if !r.TestOnlyUsers["tikvsim"]["tikv"] || !r.TestOnlyUsers["tikvsim"]["retry"] || len(r.TestOnlyUsers["tikvsim"]) != 2 {
-		t.Fatalf("test-only users parsed wrong: %v", r.TestOnlyUsers)
 	}
 	if _, err := ParseRules([]byte("no table here")); err == nil {
 		t.Fatal("want an error for a document without a table")
@@ -88,7 +84,10 @@ func TestCheck(t *testing.T) {
 		{"unlisted module", mod("mystery"), []string{"mystery: module is missing from the dependency table"}},
 		{"tikvsim kept out of tso", testOnlyReq("tso", "pdclient", "retry"), []string{
 			"tso: requires tikvsim; tests that need it belong in the integration module"}},
-		{"tikvsim still allowed in retry", testOnlyReq("retry"), nil},
+		{"tikvsim kept out of retry", testOnlyReq("retry"), []string{
+			"retry: requires tikvsim; tests that need it belong in the integration module"}},
+		{"tikvsim kept out of the facade", testOnlyReq("tikv", "tso"), []string{
+			"tikv: requires tikvsim; tests that need it belong in the integration module"}},
 		{"requires tools", mod("tikv", "tools"), []string{
 			"tikv: imports tools, an edge outside the table",
 			"tikv: requires tools, an edge outside the table",

@@ -12,7 +12,7 @@ import (
 // allocs/op include the server's; the peer module (issue 11 item 9) is
 // where the client is measured alone.
 //
-//	go test -run '^$' -bench BenchmarkCommit -benchtime 200x ./twopc/
+//	go test -run '^$' -bench BenchmarkCommit -benchtime 200x ./integration/twopc/
 func BenchmarkCommit(b *testing.B) {
 	modes := []struct {
 		name string
@@ -48,29 +48,5 @@ func BenchmarkCommit(b *testing.B) {
 				}
 			})
 		}
-	}
-}
-
-// BenchmarkGroupMutations measures sorting and grouping n keys over four
-// cached regions, the committer's per-commit routing cost.
-func BenchmarkGroupMutations(b *testing.B) {
-	e := startEnv(b, envConfig{splits: splits})
-	for _, n := range []int{16, 256, 4096} {
-		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
-			keys := make([][]byte, n)
-			for i := range keys {
-				keys[i] = fmt.Appendf(nil, "a%03d-%04d", (i*7)%40, i)
-			}
-			size := func(i int) int { return len(keys[i]) + 16 }
-			if _, err := e.cli.GroupKeys(b.Context(), keys, size); err != nil { // warm the cache
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.cli.GroupKeys(b.Context(), keys, size); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

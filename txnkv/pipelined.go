@@ -435,8 +435,22 @@ func (t *Txn) pipelinedBatchGet(ctx context.Context, keys [][]byte) (map[string]
 func (t *Txn) commitPipelined(ctx context.Context) error {
 	p := t.pipe
 	p.mu.Lock()
-	if t.buf.Len() > 0 && p.err == nil {
-		t.freezeLocked()
+	for t.buf.Len() > 0 && p.err == nil {
+		if len(p.flying) < p.cfg.maxFlushing {
+			t.freezeLocked()
+			break
+		}
+		// The last flush takes a slot like any other.
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		p.mu.Lock()
+		if ctx.Err() != nil {
+			break
+		}
 	}
 	p.mu.Unlock()
 	if err := p.wait(ctx); err != nil {

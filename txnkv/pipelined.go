@@ -214,6 +214,7 @@ type pipeline struct {
 	stats   PipelinedStats
 	keys    int // keys flushed or flushing, for Len
 	bytes   int // their bytes, for Size
+	mutable int // the mutable buffer's size as of the last write
 }
 
 func (t *Txn) initPipeline() error {
@@ -232,7 +233,8 @@ func (t *Txn) initPipeline() error {
 func (t *Txn) IsPipelined() bool { return t.pipe != nil }
 
 // PipelinedStats returns a pipelined transaction's flushing statistics
-// (zero for another transaction).
+// (zero for another transaction). Unlike the Txn's other methods it may
+// be called from any goroutine, while another one writes.
 func (t *Txn) PipelinedStats() PipelinedStats {
 	p := t.pipe
 	if p == nil {
@@ -241,12 +243,12 @@ func (t *Txn) PipelinedStats() PipelinedStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
-	s.Buffered = p.bufferedLocked(t)
+	s.Buffered = p.bufferedLocked()
 	return s
 }
 
-func (p *pipeline) bufferedLocked(t *Txn) int {
-	n := t.buf.Size()
+func (p *pipeline) bufferedLocked() int {
+	n := p.mutable
 	for _, f := range p.flying {
 		n += f.size
 	}
@@ -280,7 +282,8 @@ func (t *Txn) afterWrite() error {
 	p := t.pipe
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stats.PeakBuffered = max(p.stats.PeakBuffered, p.bufferedLocked(t))
+	p.mutable = t.buf.Size()
+	p.stats.PeakBuffered = max(p.stats.PeakBuffered, p.bufferedLocked())
 	if err := p.errLocked(); err != nil {
 		return err
 	}
@@ -294,7 +297,7 @@ func (t *Txn) afterWrite() error {
 		}
 		ch := p.changed
 		p.stats.ThrottleWaits++
-		buffered := p.bufferedLocked(t)
+		buffered := p.bufferedLocked()
 		p.mu.Unlock()
 		p.event(PipelinedEvent{Kind: ThrottleStart, Buffered: buffered})
 		<-ch // a flush ends within its retry budget
@@ -314,13 +317,14 @@ func (t *Txn) freezeLocked() {
 	p := t.pipe
 	f := &frozen{db: t.buf, size: t.buf.Size()}
 	t.buf = t.newBuffer()
+	p.mutable = 0
 	p.stats.Generation++
 	f.gen = p.stats.Generation
 	p.flying = append(p.flying, f)
 	p.stats.MaxFlushing = max(p.stats.MaxFlushing, len(p.flying))
 	p.keys += f.db.Len()
 	p.bytes += f.size
-	start := PipelinedEvent{Kind: FlushStart, Generation: f.gen, Keys: f.db.Len(), Bytes: f.size, Flushing: len(p.flying), Buffered: p.bufferedLocked(t)}
+	start := PipelinedEvent{Kind: FlushStart, Generation: f.gen, Keys: f.db.Len(), Bytes: f.size, Flushing: len(p.flying), Buffered: p.bufferedLocked()}
 	c := t.c
 	// The flush outlives the write that started it; it is bounded by its
 	// retry budget, and Commit and Rollback wait for it. The frozen buffer

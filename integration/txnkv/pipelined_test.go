@@ -283,3 +283,166 @@ func TestPipelinedRollback(t *testing.T) {
 	}
 	e.readAll(n, func(int) []byte { return nil })
 }
+
+// TestPipelinedFlushConcurrencyBound parks every flush until the test has
+// seen as many running as the bound allows, and checks no more ever start
+// and writers wait meanwhile.
+func TestPipelinedFlushConcurrencyBound(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	const maxFlushing = 2
+	var (
+		mu      sync.Mutex
+		running int
+		peak    int
+		waits   int
+	)
+	release := make(chan struct{})
+	full, throttled := make(chan struct{}), make(chan struct{})
+	var fullOnce, throttleOnce sync.Once
+	hook := txnkv.PipelinedHook(func(ev txnkv.PipelinedEvent) {
+		mu.Lock()
+		switch ev.Kind {
+		case txnkv.FlushStart:
+			running++
+			peak = max(peak, running, ev.Flushing)
+			if running == maxFlushing {
+				fullOnce.Do(func() { close(full) })
+			}
+		case txnkv.FlushEnd:
+			running--
+		case txnkv.ThrottleStart:
+			waits++
+			throttleOnce.Do(func() { close(throttled) })
+		}
+		mu.Unlock()
+		if ev.Kind == txnkv.FlushStart {
+			<-release // hold every flush until the bound was reached
+		}
+	})
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize),
+		txnkv.PipelinedThrottleSize(pipeThrottleSize), txnkv.PipelinedMaxFlushing(maxFlushing), hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	wrote := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	select {
+	case <-full:
+	case err := <-wrote:
+		t.Fatalf("writes ended (%v) before %d flushes ran", err, maxFlushing)
+	}
+	// Both flushes are parked: the writer must reach the throttle size and
+	// wait rather than start a third flush or buffer without bound.
+	select {
+	case <-throttled:
+	case err := <-wrote:
+		t.Fatalf("writes ended (%v) without waiting for a parked flush", err)
+	}
+	if st := txn.PipelinedStats(); st.Buffered > 3*(pipeThrottleSize+pipeValueSize+8) {
+		t.Fatalf("buffered %d bytes while throttled", st.Buffered)
+	}
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	st := txn.PipelinedStats()
+	if peak != maxFlushing || st.MaxFlushing != maxFlushing || waits == 0 {
+		t.Fatalf("peak running %d, stats %+v, throttle waits seen %d; want %d at most and reached", peak, st, waits, maxFlushing)
+	}
+	e.readAll(n, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPipelinedFlushErrors: a write conflict and an existing key met by a
+// flush come back from the next call, typed, and the rollback cleans up.
+func TestPipelinedFlushErrors(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		// before runs after the pipelined txn began, to set up the failure.
+		before func(t *testing.T)
+		write  func(txn *txnkv.Txn, i int) error
+		want   error
+	}{
+		{
+			name: "write conflict",
+			before: func(t *testing.T) {
+				other, err := e.cli.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := other.Set(pipeKey(5), []byte("other")); err != nil {
+					t.Fatal(err)
+				}
+				if err := other.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			},
+			write: func(txn *txnkv.Txn, i int) error { return txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)) },
+			want:  txnkv.ErrWriteConflict,
+		},
+		{
+			name: "key exists",
+			before: func(t *testing.T) {
+				seed, err := e.cli.Begin(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := seed.Set(pipeKey(7), []byte("there")); err != nil {
+					t.Fatal(err)
+				}
+				if err := seed.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			},
+			write: func(txn *txnkv.Txn, i int) error { return txn.Insert(pipeKey(i), pipeValue(i, pipeValueSize)) },
+			want:  txnkv.ErrKeyExists,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeFlushSize)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.before(t)
+			var werr error
+			for i := 0; i < 400 && werr == nil; i++ {
+				werr = tc.write(txn, i)
+			}
+			if werr == nil {
+				werr = txn.Commit(ctx)
+			}
+			if !errors.Is(werr, tc.want) {
+				t.Fatalf("got %v, want %v", werr, tc.want)
+			}
+			if err := txn.Rollback(ctx); err != nil && !errors.Is(err, txnkv.ErrTxnDone) {
+				t.Fatalf("rollback: %v", err)
+			}
+			if err := e.cli.Committer().Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+				t.Fatalf("%d locks left, e.g. %q", len(l), l[0])
+			}
+		})
+	}
+}

@@ -21,13 +21,13 @@ import (
 // pipeEnv is a tikvsim cluster with a transactional client on top, and a
 // router to inspect locks with.
 type pipeEnv struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *tikvsim.Cluster
 	router *locate.Router
 	cli    *txnkv.Client
 }
 
-func pipeStart(t *testing.T, splits []string, opts ...txnkv.Option) *pipeEnv {
+func pipeStart(t testing.TB, splits []string, opts ...txnkv.Option) *pipeEnv {
 	t.Helper()
 	var sk [][]byte
 	for _, s := range splits {

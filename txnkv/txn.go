@@ -490,7 +490,9 @@ func (t *Txn) hasMutation(ms *memdb.MutationSet, key []byte) bool {
 }
 
 // Rollback drops the buffered writes and, for a pessimistic transaction,
-// releases its locks. After Rollback the transaction is done.
+// releases its locks; a pipelined transaction waits for its running
+// flushes (or ctx) and removes every flushed lock. After Rollback the
+// transaction is done.
 func (t *Txn) Rollback(ctx context.Context) error {
 	if t.state != txnActive {
 		return ErrTxnDone

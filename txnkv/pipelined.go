@@ -206,6 +206,10 @@ type pipeline struct {
 	tp  *twopc.Pipeline
 	cfg *pipelinedConfig
 	wg  sync.WaitGroup
+	// ctx is the flushes' context: cancelled when a Commit or Rollback
+	// gives up waiting for them.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	flying  []*frozen     // oldest first
@@ -226,6 +230,7 @@ func (t *Txn) initPipeline() error {
 		return fmt.Errorf("txnkv: %w", err)
 	}
 	t.pipe = &pipeline{tp: tp, cfg: t.cfg.pipelined, changed: make(chan struct{})}
+	t.pipe.ctx, t.pipe.cancel = context.WithCancel(context.Background())
 	return nil
 }
 
@@ -300,7 +305,7 @@ func (t *Txn) afterWrite() error {
 		buffered := p.bufferedLocked()
 		p.mu.Unlock()
 		p.event(PipelinedEvent{Kind: ThrottleStart, Buffered: buffered})
-		<-ch // a flush ends within its retry budget
+		<-ch // the flush ends within its retry budget, or when rolled back
 		p.event(PipelinedEvent{Kind: ThrottleEnd, Buffered: buffered})
 		p.mu.Lock()
 		if err := p.errLocked(); err != nil {
@@ -331,7 +336,7 @@ func (t *Txn) freezeLocked() {
 	// is only read from now on, which any number of goroutines may do.
 	p.wg.Go(func() {
 		p.event(start)
-		err := p.tp.Flush(context.Background(), c.mutations(f.db.MutationSet(false)), f.gen)
+		err := p.tp.Flush(p.ctx, c.mutations(f.db.MutationSet(false)), f.gen)
 		p.mu.Lock()
 		p.flying = slices.DeleteFunc(p.flying, func(x *frozen) bool { return x == f })
 		if err != nil && p.err == nil {
@@ -350,7 +355,11 @@ func (t *Txn) freezeLocked() {
 	})
 }
 
-// wait waits for every flush to end, or ctx.
+// wait waits for every flush to end. When ctx ends first it cancels them,
+// waits for them to return (a cancelled send returns at once) and
+// returns ctx's error: the caller then rolls back in the background, and
+// a flush request already on its way is met by the rollback records, or
+// resolved by readers, which find the primary rolled back.
 func (p *pipeline) wait(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
@@ -361,6 +370,8 @@ func (p *pipeline) wait(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		p.cancel()
+		<-done
 		return ctx.Err()
 	}
 }
@@ -438,6 +449,7 @@ func (t *Txn) pipelinedBatchGet(ctx context.Context, keys [][]byte) (map[string]
 // commits the primary; the other locks are resolved in the background.
 func (t *Txn) commitPipelined(ctx context.Context) error {
 	p := t.pipe
+	defer p.cancel()
 	p.mu.Lock()
 	for t.buf.Len() > 0 && p.err == nil {
 		if len(p.flying) < p.cfg.maxFlushing {
@@ -477,6 +489,7 @@ func (t *Txn) commitPipelined(ctx context.Context) error {
 // cleanup) and removes every flushed lock.
 func (t *Txn) rollbackPipelined(ctx context.Context) error {
 	p := t.pipe
+	defer p.cancel()
 	if err := p.wait(ctx); err != nil {
 		p.tp.Abort()
 		return fmt.Errorf("txnkv: rollback: wait for flushes: %w", err)

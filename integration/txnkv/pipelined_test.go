@@ -1,6 +1,7 @@
 package txnkv_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -445,4 +446,48 @@ func TestPipelinedFlushErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPipelinedCommitCancelled parks a flush, lets the commit's ctx end
+// while it waits for it, and checks the transaction is rolled back in the
+// background: no lock and no value is left.
+func TestPipelinedCommitCancelled(t *testing.T) {
+	e := pipeStart(t, nil)
+	txn, err := e.cli.Begin(t.Context(), txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeThrottleSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Generation 1 lands; the next flush is parked.
+	const n = 100
+	for i := range n {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if txn.PipelinedStats().Generation != 1 {
+		t.Fatalf("stats %+v, want one flush started", txn.PipelinedStats())
+	}
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	defer close(hold)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvFlush", Key: pipeKey(n), Hold: hold, Held: held})
+	for i := n; i < 2*n; i++ {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		<-held
+		cancel()
+	}()
+	if err := txn.Commit(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("commit: %v, want context.Canceled", err)
+	}
+	if err := e.cli.Committer().Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+		t.Fatalf("%d locks left after the aborted commit, e.g. %q", len(l), l[0])
+	}
+	e.readAll(2*n, func(int) []byte { return nil })
 }

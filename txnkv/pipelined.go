@@ -166,6 +166,8 @@ type PipelinedStats struct {
 //     read or Commit returns them; the transaction must then be rolled
 //     back. There is no transaction size limit (WithBufferLimits' total
 //     is ignored), only the entry limit.
+//   - SetAssertion and Insert act on the buffer they are written to: an
+//     assertion set on a key after its write was flushed is not sent.
 //   - It cannot be pessimistic or read-only; async commit, 1PC and local
 //     latches are not used. Len and Size count flushed writes too (a key
 //     written in two flushes counts twice).

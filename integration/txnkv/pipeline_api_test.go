@@ -3,8 +3,10 @@ package txnkv_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/tikvgo/tikvgo/twopc"
+	"github.com/tikvgo/tikvgo/txnkv"
 )
 
 // TestPipelineAPI drives twopc's Pipeline directly: argument checks, an
@@ -96,4 +98,33 @@ func TestPipelineAPI(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPipelinedBeginOptions: combinations a pipelined transaction refuses.
+func TestPipelinedBeginOptions(t *testing.T) {
+	e := pipeStart(t, nil)
+	tests := []struct {
+		name string
+		opts []txnkv.TxnOption
+	}{
+		{"pessimistic", []txnkv.TxnOption{txnkv.WithPessimistic(), txnkv.WithPipelinedDML()}},
+		{"stale read", []txnkv.TxnOption{txnkv.WithStaleness(time.Second), txnkv.WithPipelinedDML()}},
+		{"zero flush size", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(0))}},
+		{"throttle below flush", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(2<<10), txnkv.PipelinedThrottleSize(1<<10))}},
+		{"zero max flushing", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedMaxFlushing(0))}},
+		{"zero flush concurrency", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushConcurrency(0))}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := e.cli.Begin(t.Context(), tc.opts...); !errors.Is(err, txnkv.ErrInvalidOption) {
+				t.Fatalf("Begin: %v, want ErrInvalidOption", err)
+			}
+		})
+	}
+	// A client-wide default is undone per transaction.
+	txn, err := e.cli.Begin(t.Context(), txnkv.WithPipelinedDML(), txnkv.WithoutPipelinedDML())
+	if err != nil || txn.IsPipelined() {
+		t.Fatalf("WithoutPipelinedDML: %v, pipelined %v", err, txn != nil && txn.IsPipelined())
+	}
+	_ = txn.Rollback(t.Context())
 }

@@ -128,3 +128,40 @@ func TestPipelinedBeginOptions(t *testing.T) {
 	}
 	_ = txn.Rollback(t.Context())
 }
+
+// TestPipelinedHeartbeat: once the primary is flushed its lock is kept
+// alive by TxnHeartBeat until the commit.
+func TestPipelinedHeartbeat(t *testing.T) {
+	e := pipeStart(t, nil, txnkv.WithCommitterOptions(twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour)))
+	beats := make(chan struct{}, 1)
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvTxnHeartBeat" {
+			select {
+			case beats <- struct{}{}:
+			default:
+			}
+		}
+	})()
+	ctx := t.Context()
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeFlushSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-beats:
+	case <-ctx.Done():
+		t.Fatal("no heartbeat for the flushed primary")
+	}
+	if err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.readAll(200, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

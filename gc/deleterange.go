@@ -41,7 +41,11 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Tas
 	}
 	ws, we := c.codec.EncodeRange(start, end)
 	prog, err := c.task(opts).Run(ctx, ws, we, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-		req := kvrpc.NewDeleteRange(&kvrpcpb.DeleteRangeRequest{Context: c.codec.Context(), StartKey: s.Start, EndKey: s.End})
+		end, err := c.deleteEnd(s)
+		if err != nil {
+			return false, err
+		}
+		req := kvrpc.NewDeleteRange(&kvrpcpb.DeleteRangeRequest{Context: c.codec.Context(), StartKey: s.Start, EndKey: end})
 		resp, err := c.sender.Send(ctx, bo, req, s.Location.Region)
 		if err != nil {
 			return false, err
@@ -55,6 +59,39 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Tas
 		return prog, fmt.Errorf("gc: delete range: %w", err)
 	}
 	return prog, nil
+}
+
+// maxStoredKeyLen bounds the wire keys a transaction can have written: TiKV
+// refuses a Prewrite, PessimisticLock or Flush whose encoded key is longer
+// than 8 KiB, and an encoded key is longer than its wire key.
+const maxStoredKeyLen = 8192
+
+// deleteEnd returns the end key a KvDeleteRange for s carries. TiKV applies
+// a delete only when the encoded end is within the region, so when the
+// region's end is a boundary no wire key encodes to (a raw key, in a V1
+// cluster shared with raw KV), the span's end, the first wire key past the
+// boundary, encodes beyond it. The end sent instead is the largest wire key
+// of maxStoredKeyLen bytes below the span's end: it is inside the region,
+// and every key a transaction can have stored is below it.
+func (c *Client) deleteEnd(s locate.Span) ([]byte, error) {
+	re := s.Location.EndKey
+	if len(re) == 0 || len(s.End) == 0 || c.codec.CompareRegionKey(s.End, re) <= 0 {
+		return s.End, nil
+	}
+	last := len(s.End) - 1
+	if s.End[last] == 0 {
+		// The boundary is a key's encoding plus a suffix (a timestamp):
+		// that key's versions straddle two regions, and no end both
+		// covers it and stays inside this region.
+		return nil, fmt.Errorf("gc: %w: region %d ends inside the versions of %q", ErrUnreachableEnd, s.Location.Region.ID, s.End[:last])
+	}
+	end := make([]byte, max(maxStoredKeyLen, len(s.End)))
+	copy(end, s.End)
+	end[last]--
+	for i := len(s.End); i < len(end); i++ {
+		end[i] = 0xFF
+	}
+	return end, nil
 }
 
 // UnsafeDestroyRange sends UnsafeDestroyRange for the user range

@@ -15,6 +15,11 @@ var (
 	// Retrying with the same ts cannot succeed; take a newer snapshot.
 	// txnkv re-exports it as ErrGCTooEarly.
 	ErrTooEarly = errors.New("gc: read ts is below the txn safe point")
+	// ErrUnreachableEnd is wrapped by DeleteRange for a region whose end
+	// boundary lies inside one key's versions (a split key with a
+	// timestamp, which TiKV does not choose itself): no KvDeleteRange can
+	// reach the region's end without crossing it.
+	ErrUnreachableEnd = errors.New("gc: region end is unreachable by a range delete")
 	// ErrInvalidRange is retry's shared sentinel, wrapped for a range whose
 	// start is after its end, or an UnsafeDestroyRange with an open bound.
 	ErrInvalidRange = retry.ErrInvalidRange

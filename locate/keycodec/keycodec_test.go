@@ -73,6 +73,63 @@ func TestCompareRegionKey(t *testing.T) {
 	}
 }
 
+// TestWireBoundAnyBoundary checks that WireBound(r) is the smallest wire key
+// whose region key is at or after r for any boundary: encodings, encodings
+// cut short or followed by a timestamp, and raw keys from a V1 cluster shared
+// with raw KV, which are no encoding at all. Bytes come from a small
+// alphabet of zeros, markers and letters so that the edge cases occur.
+func TestWireBoundAnyBoundary(t *testing.T) {
+	t.Parallel()
+	seed := rand.Uint64()
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alphabet := []byte{0, 1, 'a', 'b', 0xf6, 0xf7, 0xf8, 0xfe, 0xff}
+	key := func(n int) []byte {
+		b := make([]byte, rnd.IntN(n))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return b
+	}
+	for range 20000 {
+		var r []byte
+		switch rnd.IntN(4) {
+		case 0: // a raw key
+			r = key(30)
+		case 1: // an encoding
+			r = keycodec.EncodeBytes(key(20))
+		case 2: // an encoding cut short
+			r = keycodec.EncodeBytes(key(20))
+			r = r[:rnd.IntN(len(r)+1)]
+		default: // an encoding with a suffix
+			r = append(keycodec.EncodeBytes(key(20)), key(9)...)
+		}
+		if len(r) == 0 {
+			continue
+		}
+		lo, err := txn.WireBound(r)
+		if err != nil {
+			t.Fatalf("seed %d: WireBound(%q): %v", seed, r, err)
+		}
+		if bytes.Compare(keycodec.EncodeBytes(lo), r) < 0 {
+			t.Fatalf("seed %d: WireBound(%q) = %q encodes below the boundary", seed, r, lo)
+		}
+		for range 20 {
+			w := key(20)
+			if rnd.IntN(2) == 0 && len(lo) > 0 { // near the bound
+				w = append(bytes.Clone(lo[:rnd.IntN(len(lo))]), key(4)...)
+			}
+			at := bytes.Compare(keycodec.EncodeBytes(w), r) >= 0
+			if after := bytes.Compare(w, lo) >= 0; at != after {
+				t.Fatalf("seed %d: boundary %q, bound %q, key %q: region key at or after boundary %v, key at or after bound %v", seed, r, lo, w, at, after)
+			}
+		}
+	}
+}
+
 func TestCodecs(t *testing.T) {
 	t.Parallel()
 	raw1, _ := keycodec.NewV1(keycodec.Raw)

@@ -15,6 +15,11 @@ var (
 	// Retrying with the same ts cannot succeed; take a newer snapshot.
 	// txnkv re-exports it as ErrGCTooEarly.
 	ErrTooEarly = errors.New("gc: read ts is below the txn safe point")
+	// ErrUnifiedGC is wrapped by Run on a client scoped to a keyspace that
+	// does not run keyspace-level GC: the keyspace's safe points are the
+	// cluster's, which only a round over every key (API V1, or the null
+	// keyspace) may advance. Reads, barriers and State still work there.
+	ErrUnifiedGC = errors.New("gc: keyspace is under unified GC")
 	// ErrUnreachableEnd is wrapped by DeleteRange for a region whose end
 	// boundary lies inside one key's versions (a split key with a
 	// timestamp, which TiKV does not choose itself): no KvDeleteRange can

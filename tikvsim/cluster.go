@@ -65,9 +65,10 @@ type Options struct {
 	// keyspace (id 0) always exists, under every API version, as PD
 	// creates it at bootstrap.
 	Keyspaces []string
-	// KeyspaceLevelGC names keyspaces (from Keyspaces) created with
-	// gc_management_type "keyspace_level": each has a GC state of its
-	// own in PD; the others use the null keyspace's (unified GC).
+	// KeyspaceLevelGC names keyspaces (from Keyspaces, or DefaultKeyspace)
+	// created with gc_management_type "keyspace_level": each has a GC
+	// state of its own in PD; the others use the null keyspace's (unified
+	// GC). It requires APIVersion V2.
 	KeyspaceLevelGC []string
 	// ClusterID is the cluster id (default DefaultClusterID).
 	ClusterID uint64
@@ -256,9 +257,12 @@ func normalise(o *Options) error {
 	if len(o.Keyspaces) > 0 && o.APIVersion != kvrpcpb.APIVersion_V2 {
 		return fmt.Errorf("%w: Keyspaces require APIVersion V2", ErrInvalidOptions)
 	}
+	if len(o.KeyspaceLevelGC) > 0 && o.APIVersion != kvrpcpb.APIVersion_V2 {
+		return fmt.Errorf("%w: KeyspaceLevelGC requires APIVersion V2", ErrInvalidOptions)
+	}
 	for _, name := range o.KeyspaceLevelGC {
-		if !slices.Contains(o.Keyspaces, name) {
-			return fmt.Errorf("%w: KeyspaceLevelGC names %q, which is not in Keyspaces", ErrInvalidOptions, name)
+		if name != defaultKeyspaceName && !slices.Contains(o.Keyspaces, name) {
+			return fmt.Errorf("%w: KeyspaceLevelGC names %q, which is neither DEFAULT nor in Keyspaces", ErrInvalidOptions, name)
 		}
 	}
 	if len(o.PDPorts) > o.PDs || len(o.StorePorts) > o.Stores {

@@ -61,35 +61,15 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Tas
 	return prog, nil
 }
 
-// maxStoredKeyLen bounds the wire keys a transaction can have written: TiKV
-// refuses a Prewrite, PessimisticLock or Flush whose encoded key is longer
-// than 8 KiB, and an encoded key is longer than its wire key.
-const maxStoredKeyLen = 8192
-
 // deleteEnd returns the end key a KvDeleteRange for s carries. TiKV applies
-// a delete only when the encoded end is within the region, so when the
-// region's end is a boundary no wire key encodes to (a raw key, in a V1
-// cluster shared with raw KV), the span's end, the first wire key past the
-// boundary, encodes beyond it. The end sent instead is the largest wire key
-// of maxStoredKeyLen bytes below the span's end: it is inside the region,
-// and every key a transaction can have stored is below it.
+// a delete only when the encoded end is within the region, so where the
+// region ends at a boundary no wire key encodes to (a raw key, in a V1
+// cluster shared with raw KV) the end sent is the largest storable wire key
+// below the span's end (see keycodec.Codec.RequestEnd).
 func (c *Client) deleteEnd(s locate.Span) ([]byte, error) {
-	re := s.Location.EndKey
-	if len(re) == 0 || len(s.End) == 0 || c.codec.CompareRegionKey(s.End, re) <= 0 {
-		return s.End, nil
-	}
-	last := len(s.End) - 1
-	if s.End[last] == 0 {
-		// The boundary is a key's encoding plus a suffix (a timestamp):
-		// that key's versions straddle two regions, and no end both
-		// covers it and stays inside this region.
-		return nil, fmt.Errorf("gc: %w: region %d ends inside the versions of %q", ErrUnreachableEnd, s.Location.Region.ID, s.End[:last])
-	}
-	end := make([]byte, max(maxStoredKeyLen, len(s.End)))
-	copy(end, s.End)
-	end[last]--
-	for i := len(s.End); i < len(end); i++ {
-		end[i] = 0xFF
+	end, ok := c.codec.RequestEnd(s.End, s.Location.EndKey)
+	if !ok {
+		return nil, fmt.Errorf("gc: %w: region %d ends inside the versions of %q", ErrUnreachableEnd, s.Location.Region.ID, s.End[:len(s.End)-1])
 	}
 	return end, nil
 }

@@ -226,6 +226,38 @@ func (c *Codec) WireBound(r []byte) ([]byte, error) {
 	return lowestAtOrAfter(r), nil
 }
 
+// MaxStoredKeyLen bounds the wire keys TiKV can hold for a transactional
+// client: it refuses a write whose encoded key is longer than 8 KiB, and an
+// encoded key is longer than its wire key.
+const MaxStoredKeyLen = 8192
+
+// RequestEnd returns the exclusive end a request may carry for the part of
+// a walked range that ends at end inside a region ending at regionEnd (a
+// region key; empty: +inf). TiKV refuses a scan or a range delete whose
+// end's region key lies past the region. When regionEnd is no encoding (a
+// raw split key), end, the first wire key at or after it, does; RequestEnd
+// then returns the largest wire key of MaxStoredKeyLen bytes below end,
+// which is inside the region and above every key TiKV can have stored
+// there. ok is false when no end both stays inside the region and covers
+// it: regionEnd is an encoding followed by more bytes (a timestamp), so the
+// key before it has versions on both sides of the boundary.
+func (c *Codec) RequestEnd(end, regionEnd []byte) (out []byte, ok bool) {
+	if !c.encoded || len(regionEnd) == 0 || len(end) == 0 || c.CompareRegionKey(end, regionEnd) <= 0 {
+		return end, true
+	}
+	last := len(end) - 1
+	if end[last] == 0 {
+		return nil, false
+	}
+	out = make([]byte, max(MaxStoredKeyLen, len(end)))
+	copy(out, end)
+	out[last]--
+	for i := len(end); i < len(out); i++ {
+		out[i] = 0xFF
+	}
+	return out, true
+}
+
 // lowestAtOrAfter returns the smallest k with EncodeBytes(k) >= r. It walks
 // r group by group: a complete group (marker 0xFF) is taken whole; the first
 // group that ends the encoding, or does not fit it, decides the tail.

@@ -130,6 +130,53 @@ func TestWireBoundAnyBoundary(t *testing.T) {
 	}
 }
 
+// TestRequestEnd: for a region ending at a raw split key the end a request
+// carries stays inside the region (its encoding is not past the boundary)
+// and still lies above every storable key the region holds.
+func TestRequestEnd(t *testing.T) {
+	t.Parallel()
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		regionEnd string
+		below     []string // keys of the region
+	}{
+		{"raw_key_0001", []string{"raw_key", "raw_key^", "raw_key^\xff\xff\xff\xff\xff\xff\xff\xff\xff"}},
+		{"s\x00\x00", []string{"r\xff\xff", "r"}},
+		{"abcdefgh\xfe", []string{"abcdefg", "abcdefgg\xff\xff"}},
+	} {
+		r := []byte(tc.regionEnd)
+		end, _ := txn.WireBound(r)
+		out, ok := txn.RequestEnd(end, r)
+		if !ok {
+			t.Fatalf("%q: no request end", r)
+		}
+		if bytes.Compare(keycodec.EncodeBytes(out), r) > 0 {
+			t.Errorf("%q: request end %q encodes past the region", r, out)
+		}
+		if bytes.Compare(out, end) >= 0 || len(out) < keycodec.MaxStoredKeyLen {
+			t.Errorf("%q: request end of %d bytes not below the span end %q", r, len(out), end)
+		}
+		for _, k := range tc.below {
+			if bytes.Compare(keycodec.EncodeBytes([]byte(k)), r) >= 0 || bytes.Compare([]byte(k), out) >= 0 {
+				t.Errorf("%q: key %q not in the region below the request end", r, k)
+			}
+		}
+	}
+	// An encoded boundary needs nothing; one with a timestamp has no end.
+	k := keycodec.EncodeBytes([]byte("k"))
+	if out, ok := txn.RequestEnd([]byte("k"), k); !ok || string(out) != "k" {
+		t.Errorf("encoded boundary: %q, %v", out, ok)
+	}
+	withTS := append(bytes.Clone(k), 1, 2, 3, 4, 5, 6, 7, 8)
+	end, _ := txn.WireBound(withTS)
+	if _, ok := txn.RequestEnd(end, withTS); ok {
+		t.Errorf("a boundary inside one key's versions got a request end")
+	}
+}
+
 func TestCodecs(t *testing.T) {
 	t.Parallel()
 	raw1, _ := keycodec.NewV1(keycodec.Raw)

@@ -9,6 +9,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
 	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/tikvsim"
@@ -46,6 +47,15 @@ func gcfKeyspaceEnvs(t *testing.T) (own, shared *env) {
 // are untouched.
 func TestRunInKeyspaceWithItsOwnGC(t *testing.T) {
 	own, shared := gcfKeyspaceEnvs(t)
+	// Two versions of v in each keyspace: the round's GC safe point
+	// collects the older one in this keyspace only.
+	for _, e := range []*env{own, shared} {
+		e.put("v", "1")
+	}
+	between := own.now()
+	for _, e := range []*env{own, shared} {
+		e.put("v", "2")
+	}
 	old := tso.Compose(own.now().Physical()-60_000, 0)
 	keys := []string{"a", "k", "z"}
 	for i, k := range keys {
@@ -74,6 +84,13 @@ func TestRunInKeyspaceWithItsOwnGC(t *testing.T) {
 	null, err := own.pd.GetGCState(t.Context(), pdclient.NullKeyspaceID, false)
 	if err != nil || null.TxnSafePoint != 0 || null.GCSafePoint != 0 {
 		t.Errorf("unified state = %+v, %v; want it untouched", null, err)
+	}
+
+	if _, ok := gcfGet(own, "v", between); ok {
+		t.Errorf("the keyspace's old version of v survived its GC safe point")
+	}
+	if v, ok := gcfGet(shared, "v", between); !ok || v != "1" {
+		t.Errorf("the other keyspace's old version of v = %q, %v; want it kept", v, ok)
 	}
 
 	// Reads check the scope's own safe point.
@@ -125,4 +142,16 @@ func TestDeleteRangeStaysInKeyspace(t *testing.T) {
 	if got := shared.keys("", ""); !slices.Equal(got, keys) {
 		t.Errorf("the other keyspace's keys = %q, want %q", got, keys)
 	}
+}
+
+// gcfGet reads key at ts, as TiKV serves it whatever the client's safe point.
+func gcfGet(e *env, key string, ts tso.Timestamp) (string, bool) {
+	e.t.Helper()
+	w := e.codec.EncodeKey([]byte(key))
+	resp := e.send(w, kvrpc.NewGet(&kvrpcpb.GetRequest{Context: e.codec.Context(), Key: w, Version: uint64(ts)}))
+	r := resp.Message().(*kvrpcpb.GetResponse)
+	if r.GetError() != nil {
+		e.t.Fatalf("get %q: %v", key, r.GetError())
+	}
+	return string(r.GetValue()), !r.GetNotFound()
 }

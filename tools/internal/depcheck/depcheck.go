@@ -40,6 +40,11 @@ type Module struct {
 	Requires map[string]string // direct sibling requirement -> version
 	Replaces map[string]string // sibling -> replacement path
 	Imports  map[string]bool   // siblings imported by non-test files
+	// TestImports are the siblings imported by _test.go files. In the
+	// workspace a test builds whatever its go.mod says, so only this
+	// catches a library test importing tikvsim before a standalone tidy
+	// adds the requirement.
+	TestImports map[string]bool
 }
 
 // ParseRules reads the dependency table from the architecture document. Rows
@@ -121,10 +126,11 @@ func LoadModule(dir string) (Module, error) {
 		return Module{}, fmt.Errorf("depcheck: module %s is outside %s", path, Prefix)
 	}
 	m := Module{
-		Name:     strings.TrimPrefix(path, Prefix),
-		Requires: map[string]string{},
-		Replaces: map[string]string{},
-		Imports:  map[string]bool{},
+		Name:        strings.TrimPrefix(path, Prefix),
+		Requires:    map[string]string{},
+		Replaces:    map[string]string{},
+		Imports:     map[string]bool{},
+		TestImports: map[string]bool{},
 	}
 	for _, r := range mf.Require {
 		if r.Indirect || !strings.HasPrefix(r.Mod.Path, Prefix) {
@@ -149,8 +155,12 @@ func LoadModule(dir string) (Module, error) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+		if !strings.HasSuffix(p, ".go") {
 			return nil
+		}
+		into := m.Imports
+		if strings.HasSuffix(p, "_test.go") {
+			into = m.TestImports
 		}
 		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
 		if err != nil {
@@ -160,7 +170,7 @@ func LoadModule(dir string) (Module, error) {
 			ip := strings.Trim(imp.Path.Value, `"`)
 			if strings.HasPrefix(ip, Prefix) {
 				if s := sibling(ip); s != m.Name {
-					m.Imports[s] = true
+					into[s] = true
 				}
 			}
 		}
@@ -215,6 +225,11 @@ func Check(r Rules, mods []Module) []string {
 			}
 			if rep, want := m.Replaces[dep], "../"+dep; rep != want {
 				out = append(out, fmt.Sprintf("%s: replace for %s is %q, want %q", m.Name, dep, rep, want))
+			}
+		}
+		for dep := range m.TestImports {
+			if r.TestOnly[dep] && !r.Anything[m.Name] {
+				out = append(out, fmt.Sprintf("%s: tests import %s; they belong in the integration module", m.Name, dep))
 			}
 		}
 		for dep := range m.Imports {

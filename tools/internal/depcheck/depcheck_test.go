@@ -63,6 +63,10 @@ func TestCheck(t *testing.T) {
 	facade := mod("tso", "pdclient", "tikv")
 	simImport := mod("retry")
 	simImport.Imports["tikvsim"] = true
+	simTest := mod("tso", "pdclient", "retry")
+	simTest.TestImports = map[string]bool{"tikvsim": true}
+	toolsSimTest := mod("tools", "tikv", "tikvsim")
+	toolsSimTest.TestImports = map[string]bool{"tikvsim": true}
 	badVersion := mod("tso", "pdclient")
 	badVersion.Requires["pdclient"] = "v1.2.3"
 	badVersion.Replaces["pdclient"] = "../elsewhere"
@@ -84,6 +88,9 @@ func TestCheck(t *testing.T) {
 		{"unlisted module", mod("mystery"), []string{"mystery: module is missing from the dependency table"}},
 		{"tikvsim kept out of tso", testOnlyReq("tso", "pdclient", "retry"), []string{
 			"tso: requires tikvsim; tests that need it belong in the integration module"}},
+		{"tikvsim in a library test, not in go.mod", simTest, []string{
+			"tso: tests import tikvsim; they belong in the integration module"}},
+		{"tikvsim in tools' tests", toolsSimTest, nil},
 		{"tikvsim kept out of retry", testOnlyReq("retry"), []string{
 			"retry: requires tikvsim; tests that need it belong in the integration module"}},
 		{"tikvsim kept out of the facade", testOnlyReq("tikv", "tso"), []string{
@@ -138,5 +145,8 @@ func TestLoadModule(t *testing.T) {
 	}
 	if !reflect.DeepEqual(m.Imports, map[string]bool{"locate": true}) {
 		t.Fatalf("imports: %v", m.Imports)
+	}
+	if !reflect.DeepEqual(m.TestImports, map[string]bool{"tikvsim": true}) {
+		t.Fatalf("test imports: %v", m.TestImports)
 	}
 }

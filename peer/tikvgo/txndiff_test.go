@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tikvgo/tikvgo/peer"
+	"github.com/tikvgo/tikvgo/tikvsim"
+)
+
+var (
+	flagTxnSeeds = flag.Int("txndiff.seeds", 20, "TestTxnDifferential: number of schedules (seeds base..base+N-1)")
+	flagTxnSteps = flag.Int("txndiff.steps", 30, "TestTxnDifferential: steps per schedule (before the open transactions are finished)")
+	flagTxnBase  = flag.Int64("txndiff.seed", 1, "TestTxnDifferential: first seed")
+)
+
+// txnWorkerSlack bounds how long the upstream worker may take for one
+// schedule: every step is bounded, so this only catches a hung worker.
+const txnWorkerSlack = 5 * time.Minute
+
+// TestTxnDifferential runs seeded transactional schedules (peer.TxnSchedule:
+// optimistic and pessimistic transactions, 2PC, async commit and 1PC, reads
+// at an earlier transaction's start ts, conflicting writers, Insert on an
+// existing key, no-wait and waiting lock requests, deadlocks) through the
+// newest client-go's txnkv (the upstream worker's -txnsched mode) and
+// through tikvgo's txnkv (in process), each against a fresh tikvsim cluster
+// of its own, and requires the same read results, the same error class per
+// step and the same committed state at the end, except where
+// txnDifferences lists an intended difference. It also fails if tikvsim
+// answered any method client-go sent Unimplemented.
+func TestTxnDifferential(t *testing.T) {
+	t.Parallel()
+	w := startTxnWorker(t)
+	stats := newTxnDiffStats()
+	start := time.Now()
+	for i := range *flagTxnSeeds {
+		seed := *flagTxnBase + int64(i)
+		if !t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { runTxnSeed(t, w, seed, stats) }) {
+			break
+		}
+	}
+	t.Logf("%d schedules, %d steps in %v; agreed results by step kind and class: %s",
+		stats.schedules, stats.steps, time.Since(start).Round(time.Millisecond), stats.table())
+	t.Logf("accepted intended differences: %v", stats.accepted)
+	if bad := stats.rec.unserved(); len(bad) > 0 {
+		t.Errorf("tikvsim answered client-go Unimplemented for:\n  %s", strings.Join(bad, "\n  "))
+	}
+}
+
+func runTxnSeed(t *testing.T, w *txnWorker, seed int64, stats *txnDiffStats) {
+	s := peer.GenerateTxnSchedule(seed, *flagTxnSteps)
+	upCluster := startSim(t, tikvsim.Options{})
+	defer upCluster.OnRPC(stats.rec.add)()
+	tgCluster := startSim(t, tikvsim.Options{})
+	var tg peer.TxnOutcome
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tg = runTxnSchedule(t.Context(), peer.TxnSchedRequest{PD: tgCluster.PDAddrs(), LockWaitStore: tgCluster.StoreAddrs()[0], Schedule: s})
+	})
+	up, err := w.run(peer.TxnSchedRequest{PD: upCluster.PDAddrs(), LockWaitStore: upCluster.StoreAddrs()[0], Schedule: s})
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("seed %d: upstream worker: %v", seed, err)
+	}
+	if report := compareTxnOutcomes(s, up, tg, stats); report != "" {
+		t.Fatalf("seed %d: the clients disagree (rerun with -txndiff.seed=%d -txndiff.seeds=1 -txndiff.steps=%d):\n%s\nintended differences:\n%s",
+			seed, seed, *flagTxnSteps, report, txnDifferencesTable())
+	}
+}
+
+// compareTxnOutcomes returns a report of every unexplained disagreement
+// between client-go's outcome (up) and tikvgo's (tg), or "".
+func compareTxnOutcomes(s *peer.TxnSchedule, up, tg peer.TxnOutcome, stats *txnDiffStats) string {
+	var bad []string
+	if up.Failed != "" || tg.Failed != "" {
+		bad = append(bad, fmt.Sprintf("run failed: client-go: %q, tikvgo: %q", up.Failed, tg.Failed))
+	} else if len(up.Steps) != len(s.Steps) || len(tg.Steps) != len(s.Steps) {
+		bad = append(bad, fmt.Sprintf("results for %d and %d of %d steps", len(up.Steps), len(tg.Steps), len(s.Steps)))
+	} else {
+		for i, st := range s.Steps {
+			a, b := up.Steps[i], tg.Steps[i]
+			if a.Class == b.Class && slices.Equal(a.Values, b.Values) {
+				stats.agree(st, a)
+				continue
+			}
+			if d := findTxnDifference(st, a, b); d != "" {
+				stats.accepted[d]++
+				continue
+			}
+			bad = append(bad, fmt.Sprintf("step %d %s:\n    client-go: %s\n    tikvgo:    %s", i, st, a, b))
+		}
+		if !slices.Equal(up.Final, tg.Final) {
+			bad = append(bad, fmt.Sprintf("final state:\n    client-go: %v\n    tikvgo:    %v", up.Final, tg.Final))
+		}
+	}
+	stats.schedules++
+	stats.steps += len(s.Steps)
+	if len(bad) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(bad, "\n"))
+	b.WriteString("\nschedule:\n")
+	b.WriteString(s.String())
+	b.WriteString("results (client-go | tikvgo):\n")
+	for i := range s.Steps {
+		var a, c peer.TxnStepResult
+		if i < len(up.Steps) {
+			a = up.Steps[i]
+		}
+		if i < len(tg.Steps) {
+			c = tg.Steps[i]
+		}
+		mark := " "
+		if a.Class != c.Class || !slices.Equal(a.Values, c.Values) {
+			mark = "*"
+		}
+		fmt.Fprintf(&b, "%s%3d %s | %s\n", mark, i, a, c)
+	}
+	fmt.Fprintf(&b, "final: client-go %v | tikvgo %v\n", up.Final, tg.Final)
+	return b.String()
+}
+
+// txnDiffStats counts what a run compared.
+type txnDiffStats struct {
+	schedules, steps int
+	agreed           map[string]int // "op/class"
+	accepted         map[string]int // intended differences that fired
+	rec              *rpcRecorder   // client-go's gRPC calls to its clusters
+}
+
+func newTxnDiffStats() *txnDiffStats {
+	return &txnDiffStats{agreed: map[string]int{}, accepted: map[string]int{}, rec: newRPCRecorder()}
+}
+
+func (s *txnDiffStats) agree(st peer.TxnStep, r peer.TxnStepResult) {
+	op := string(st.Op)
+	if st.Snap {
+		op = "snap." + op
+	}
+	if st.Op == peer.OpLock {
+		op += "." + string(st.Wait)
+	}
+	s.agreed[op+"/"+r.Class]++
+}
+
+func (s *txnDiffStats) table() string {
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range s.agreed {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, s.agreed[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// txnWorker is the upstream worker in -txnsched mode, shared by every
+// schedule of a test run (each schedule builds its own client inside it).
+type txnWorker struct {
+	mu    sync.Mutex
+	in    io.WriteCloser
+	lines chan []byte
+	done  chan error
+}
+
+func startTxnWorker(t *testing.T) *txnWorker {
+	t.Helper()
+	bin, err := upstreamBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-txnsched", "-log-level", "fatal")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &txnWorker{in: in, lines: make(chan []byte), done: make(chan error, 1)}
+	go func() {
+		r := bufio.NewReaderSize(out, 1<<20)
+		for {
+			l, err := r.ReadBytes('\n')
+			if err != nil {
+				break
+			}
+			w.lines <- l
+		}
+		close(w.lines)
+		w.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = w.in.Close()
+		go func() {
+			for range w.lines {
+			}
+		}()
+		select {
+		case err := <-w.done:
+			if err != nil {
+				t.Errorf("upstream worker: %v", err)
+			}
+		case <-time.After(workerSlack):
+			_ = cmd.Process.Kill()
+			t.Errorf("upstream worker did not exit within %v of its stdin closing", workerSlack)
+			<-w.done
+		}
+	})
+	return w
+}
+
+// run sends one schedule and waits for its outcome.
+func (w *txnWorker) run(req peer.TxnSchedRequest) (peer.TxnOutcome, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, err := json.Marshal(req)
+	if err != nil {
+		return peer.TxnOutcome{}, err
+	}
+	if _, err := w.in.Write(append(b, '\n')); err != nil {
+		return peer.TxnOutcome{}, err
+	}
+	timer := time.NewTimer(txnWorkerSlack)
+	defer timer.Stop()
+	select {
+	case l, ok := <-w.lines:
+		if !ok {
+			return peer.TxnOutcome{}, fmt.Errorf("upstream worker exited")
+		}
+		var out peer.TxnOutcome
+		if err := json.Unmarshal(l, &out); err != nil {
+			return peer.TxnOutcome{}, fmt.Errorf("upstream worker said %q: %w", l, err)
+		}
+		return out, nil
+	case <-timer.C:
+		return peer.TxnOutcome{}, fmt.Errorf("no outcome within %v", txnWorkerSlack)
+	}
+}
+
+// txnDifference is an intended difference between the two clients: a step
+// where they may legitimately disagree, and why.
+type txnDifference struct {
+	name   string
+	reason string
+	// match reports whether the difference explains client-go's result up
+	// and tikvgo's result tg for step st.
+	match func(st peer.TxnStep, up, tg peer.TxnStepResult) bool
+}
+
+// txnDifferences lists the intended differences. Empty means the clients
+// must agree on every step of every schedule.
+var txnDifferences = []txnDifference{}
+
+func findTxnDifference(st peer.TxnStep, up, tg peer.TxnStepResult) string {
+	for _, d := range txnDifferences {
+		if d.match(st, up, tg) {
+			return d.name
+		}
+	}
+	return ""
+}
+
+func txnDifferencesTable() string {
+	if len(txnDifferences) == 0 {
+		return "  (none)"
+	}
+	var b strings.Builder
+	for _, d := range txnDifferences {
+		fmt.Fprintf(&b, "  %s: %s\n", d.name, d.reason)
+	}
+	return b.String()
+}
+
+// TestTxnDifferentialDetects: the comparison notices a changed read, a
+// changed error class and a changed final state, and prints the schedule.
+func TestTxnDifferentialDetects(t *testing.T) {
+	t.Parallel()
+	s := &peer.TxnSchedule{Seed: 1, Keys: []string{"k0"}, Txns: []peer.TxnSpec{{Commit: peer.Commit2PC}},
+		Steps: []peer.TxnStep{{Txn: 0, Op: peer.OpBegin}, {Txn: 0, Op: peer.OpGet, Keys: []string{"k0"}}, {Txn: 0, Op: peer.OpCommit}}}
+	base := peer.TxnOutcome{Steps: []peer.TxnStepResult{{Class: peer.ClassNone}, {Class: peer.ClassNone, Values: []string{"k0=-"}}, {Class: peer.ClassNone}}, Final: []string{}}
+	if r := compareTxnOutcomes(s, base, base, newTxnDiffStats()); r != "" {
+		t.Fatalf("identical outcomes reported:\n%s", r)
+	}
+	for name, change := range map[string]func(o *peer.TxnOutcome){
+		"read":  func(o *peer.TxnOutcome) { o.Steps[1].Values = []string{"k0=v1"} },
+		"class": func(o *peer.TxnOutcome) { o.Steps[2].Class = peer.ClassWriteConflict },
+		"final": func(o *peer.TxnOutcome) { o.Final = []string{"k0=v1"} },
+	} {
+		other := base
+		other.Steps = slices.Clone(base.Steps)
+		change(&other)
+		r := compareTxnOutcomes(s, base, other, newTxnDiffStats())
+		if r == "" || !strings.Contains(r, "schedule:") || !strings.Contains(r, "T0 get k0") {
+			t.Errorf("%s: report %q", name, r)
+		}
+	}
+}

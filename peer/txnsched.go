@@ -227,8 +227,12 @@ func (g *txnGen) step(finishing bool) bool {
 		g.finish(runnable[g.r.Intn(len(runnable))], true)
 		return true
 	}
-	if t, k, ok := g.deadlockPair(); ok && g.r.Intn(3) == 0 {
-		g.lockKey(t, k)
+	if t, k, ok := g.deadlockPair(); ok && g.r.Intn(2) == 0 {
+		g.lockKey(t, k, "")
+		return true
+	}
+	if t, k, ok := g.waitPair(); ok && g.r.Intn(4) == 0 {
+		g.lockKey(t, k, WaitLong)
 		return true
 	}
 	canBegin := active < maxActiveTxns
@@ -299,12 +303,21 @@ func (g *txnGen) txnStep(i int) {
 			}
 			return
 		}
-		// A pessimistic transaction writes only keys it holds, as a SQL
-		// layer would after SELECT ... FOR UPDATE.
+		// A pessimistic transaction mostly writes keys it holds, as a SQL
+		// layer does after SELECT ... FOR UPDATE; sometimes a key nobody
+		// holds, which its prewrite then checks for conflicts as an
+		// optimistic one would.
 		var held []string
 		for _, k := range g.s.Keys {
 			if t.locks[k] {
 				held = append(held, k)
+			}
+		}
+		if k := g.key(); g.r.Intn(5) == 0 && !t.locks[k] {
+			if _, taken := g.holder[k]; !taken {
+				t.writes[k] = true
+				g.add(TxnStep{Txn: i, Op: OpSet, Keys: []string{k}, Value: g.value()})
+				return
 			}
 		}
 		if len(held) == 0 || g.r.Intn(3) == 0 {
@@ -363,7 +376,26 @@ func (g *txnGen) contendedKey(i int) string {
 	return other[g.r.Intn(len(other))]
 }
 
-func (g *txnGen) lock(i int) { g.lockKey(i, g.contendedKey(i)) }
+func (g *txnGen) lock(i int) { g.lockKey(i, g.contendedKey(i), "") }
+
+// waitPair finds a runnable pessimistic transaction holding a key and a key
+// another runnable transaction holds with nobody waiting on it: the first
+// half of a deadlock pair.
+func (g *txnGen) waitPair() (int, string, bool) {
+	for i, t := range g.txns {
+		if t.state != txnActive || len(t.locks) == 0 {
+			continue
+		}
+		for _, k := range g.s.Keys {
+			h, ok := g.holder[k]
+			_, queued := g.waiter[k]
+			if ok && h != i && !queued && g.txns[h].state == txnActive {
+				return i, k, true
+			}
+		}
+	}
+	return 0, "", false
+}
 
 // deadlockPair finds a runnable transaction that holds a key a blocked one
 // waits for while the blocked one holds a key of its own: locking that key
@@ -381,7 +413,7 @@ func (g *txnGen) deadlockPair() (int, string, bool) {
 	return 0, "", false
 }
 
-func (g *txnGen) lockKey(i int, k string) {
+func (g *txnGen) lockKey(i int, k string, wait LockWait) {
 	t := g.txns[i]
 	h, held := g.holder[k]
 	if !held || h == i {
@@ -400,7 +432,9 @@ func (g *txnGen) lockKey(i int, k string) {
 		g.add(TxnStep{Txn: i, Op: OpLock, Keys: ks, Wait: WaitLong, Expect: "locked"})
 		return
 	}
-	wait := []LockWait{WaitNone, WaitShort, WaitLong, WaitLong}[g.r.Intn(4)]
+	if wait == "" {
+		wait = []LockWait{WaitNone, WaitShort, WaitLong, WaitLong}[g.r.Intn(4)]
+	}
 	if _, queued := g.waiter[k]; queued && wait == WaitLong {
 		// One waiter per key: two woken at once would race for it.
 		wait = WaitShort
@@ -425,15 +459,16 @@ func (g *txnGen) lockKey(i int, k string) {
 }
 
 // finish commits or rolls back transaction i; when finishing the schedule,
-// an optimistic commit that would meet another transaction's lock becomes a
-// rollback.
+// a commit that would meet another transaction's lock becomes a rollback.
 func (g *txnGen) finish(i int, finishing bool) {
 	t := g.txns[i]
 	op := OpCommit
 	if g.r.Intn(5) == 0 {
 		op = OpRollback
 	}
-	if op == OpCommit && !t.spec.Pessimistic {
+	if op == OpCommit {
+		// A commit that met another transaction's live lock would wait for
+		// it: read instead, or roll back when finishing.
 		for k := range t.writes {
 			if h, ok := g.holder[k]; ok && h != i {
 				if !finishing {

@@ -51,7 +51,10 @@ func TestTxnDifferential(t *testing.T) {
 	}
 	t.Logf("%d schedules, %d steps in %v; agreed results by step kind and class: %s",
 		stats.schedules, stats.steps, time.Since(start).Round(time.Millisecond), stats.table())
-	t.Logf("accepted intended differences: %v", stats.accepted)
+	t.Logf("accepted intended differences: %v; async steps that ended before waiting: %d", stats.accepted, stats.early)
+	if len(stats.unexpected) > 0 {
+		t.Logf("steps where both clients disagree with the generator's expectation:\n  %s", strings.Join(stats.unexpected, "\n  "))
+	}
 	if bad := stats.rec.unserved(); len(bad) > 0 {
 		t.Errorf("tikvsim answered client-go Unimplemented for:\n  %s", strings.Join(bad, "\n  "))
 	}
@@ -89,8 +92,14 @@ func compareTxnOutcomes(s *peer.TxnSchedule, up, tg peer.TxnOutcome, stats *txnD
 	} else {
 		for i, st := range s.Steps {
 			a, b := up.Steps[i], tg.Steps[i]
+			if a.Early || b.Early {
+				stats.early++
+			}
 			if a.Class == b.Class && slices.Equal(a.Values, b.Values) {
 				stats.agree(st, a)
+				if want, _, ok := strings.Cut(st.Expect, ":"); ok && want != a.Class {
+					stats.unexpected = append(stats.unexpected, fmt.Sprintf("seed %d step %d %s: both %s", s.Seed, i, st, a))
+				}
 				continue
 			}
 			if d := findTxnDifference(st, a, b); d != "" {
@@ -134,6 +143,8 @@ func compareTxnOutcomes(s *peer.TxnSchedule, up, tg peer.TxnOutcome, stats *txnD
 // txnDiffStats counts what a run compared.
 type txnDiffStats struct {
 	schedules, steps int
+	early            int            // async steps one of the clients ended before TiKV listed them waiting
+	unexpected       []string       // steps where both clients agree but not with the generator's model
 	agreed           map[string]int // "op/class"
 	accepted         map[string]int // intended differences that fired
 	rec              *rpcRecorder   // client-go's gRPC calls to its clusters

@@ -383,7 +383,8 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		q.UseAsyncCommit = true
 		q.MinCommitTs, q.MaxCommitTs = uint64(co.minCTS), uint64(co.maxCTS)
 		if co.contains(b, co.primary) {
-			q.Secondaries = make([][]byte, 0, len(co.lockIdx)-1)
+			// A transaction of existence checks only locks nothing.
+			q.Secondaries = make([][]byte, 0, max(len(co.lockIdx)-1, 0))
 			for _, i := range co.lockIdx {
 				if k := m.Key(i); !bytes.Equal(k, co.primary) {
 					q.Secondaries = append(q.Secondaries, k)

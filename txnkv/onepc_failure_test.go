@@ -47,3 +47,32 @@ func TestFailed1PCLeavesNoRollbackRecords(t *testing.T) {
 		t.Fatalf("older transaction over keys a failed 1PC commit touched: %v", err)
 	}
 }
+
+// TestAsyncCommitOfExistenceChecksOnly: an Insert deleted again in the
+// same transaction leaves only an existence check; committing that with
+// async commit (or 1PC) checks the key and locks nothing. It used to panic
+// building the async-commit prewrite's secondaries (found by
+// TestTxnDifferential).
+func TestAsyncCommitOfExistenceChecksOnly(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := testCtx(t)
+	e.put(ctx, "taken", "1")
+	for _, opt := range []txnkv.TxnOption{txnkv.WithAsyncCommit(), txnkv.With1PC()} {
+		for key, want := range map[string]error{"free": nil, "taken": txnkv.ErrKeyExists} {
+			txn, err := e.cli.Begin(ctx, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := txn.Insert([]byte(key), []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if err := txn.Delete([]byte(key)); err != nil {
+				t.Fatal(err)
+			}
+			if err := txn.Commit(ctx); !errors.Is(err, want) {
+				t.Fatalf("insert and delete of %q: commit %v, want %v", key, err, want)
+			}
+		}
+	}
+}

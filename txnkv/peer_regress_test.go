@@ -1,5 +1,8 @@
 package txnkv_test
 
+// Regressions the transactional differential against client-go
+// (peer/tikvgo TestTxnDifferential) found.
+
 import (
 	"errors"
 	"testing"
@@ -74,5 +77,36 @@ func TestAsyncCommitOfExistenceChecksOnly(t *testing.T) {
 				t.Fatalf("insert and delete of %q: commit %v, want %v", key, err, want)
 			}
 		}
+	}
+}
+
+// TestPessimisticInsertCheckedWhenLocked: an Insert buffered in a
+// pessimistic transaction is checked when its key is locked (a locked
+// key's prewrite checks nothing), so an existing key fails the LockKeys
+// with a key-exists error instead of being overwritten at commit (found
+// by TestTxnDifferential: client-go's lock request asserts the key does
+// not exist).
+func TestPessimisticInsertCheckedWhenLocked(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, nil)
+	ctx := testCtx(t)
+	e.put(ctx, "taken", "1")
+	txn, err := e.cli.Begin(ctx, txnkv.WithPessimistic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"taken", "free"} {
+		if err := txn.Insert([]byte(k), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := txn.LockKeys(ctx, txnkv.LockOptions{}, []byte("free"), []byte("taken")); !errors.Is(err, txnkv.ErrKeyExists) {
+		t.Fatalf("lock of an inserted key that exists: %v, want key exists", err)
+	}
+	if _, err := txn.LockKeys(ctx, txnkv.LockOptions{}, []byte("free")); err != nil {
+		t.Fatalf("lock of an inserted key that does not exist: %v", err)
+	}
+	if err := txn.Rollback(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -154,8 +154,9 @@ type genTxn struct {
 	state    int // txnIdle, txnActive, txnBlocked, txnDone
 	locks    map[string]bool
 	writes   map[string]bool
-	waitKey  string // txnBlocked: the key it waits on
-	waitStep int    // txnBlocked: its async lock step
+	inserted map[string]bool // pessimistic: Inserts it never locks (a lock may fail on them)
+	waitKey  string          // txnBlocked: the key it waits on
+	waitStep int             // txnBlocked: its async lock step
 }
 
 const (
@@ -203,7 +204,7 @@ func GenerateTxnSchedule(seed int64, steps int) *TxnSchedule {
 func (g *txnGen) newTxn() {
 	spec := TxnSpec{Pessimistic: g.r.Intn(2) == 0, Commit: []string{Commit2PC, CommitAsync, Commit1PC}[g.r.Intn(3)]}
 	g.s.Txns = append(g.s.Txns, spec)
-	g.txns = append(g.txns, &genTxn{spec: spec, locks: map[string]bool{}, writes: map[string]bool{}})
+	g.txns = append(g.txns, &genTxn{spec: spec, locks: map[string]bool{}, writes: map[string]bool{}, inserted: map[string]bool{}})
 }
 
 // step adds one step; finishing only ends open transactions, and reports
@@ -316,7 +317,12 @@ func (g *txnGen) txnStep(i int) {
 		if k := g.key(); g.r.Intn(5) == 0 && !t.locks[k] {
 			if _, taken := g.holder[k]; !taken {
 				t.writes[k] = true
-				g.add(TxnStep{Txn: i, Op: OpSet, Keys: []string{k}, Value: g.value()})
+				op := OpSet
+				if g.r.Intn(3) == 0 {
+					op = OpInsert
+					t.inserted[k] = true
+				}
+				g.add(TxnStep{Txn: i, Op: op, Keys: []string{k}, Value: g.value()})
 				return
 			}
 		}
@@ -415,12 +421,19 @@ func (g *txnGen) deadlockPair() (int, string, bool) {
 
 func (g *txnGen) lockKey(i int, k string, wait LockWait) {
 	t := g.txns[i]
+	if t.inserted[k] {
+		// Locking a key it Inserted checks that the key does not exist; the
+		// model cannot tell, and a lock it wrongly thinks held would make a
+		// later step wait on a lock nobody releases.
+		g.read(i, false)
+		return
+	}
 	h, held := g.holder[k]
 	if !held || h == i {
 		// Free or already ours: add a free key or two, taken at once.
 		ks := []string{k}
 		for _, extra := range g.keys(g.r.Intn(3)) {
-			if hx, ok := g.holder[extra]; (!ok || hx == i) && extra != k {
+			if hx, ok := g.holder[extra]; (!ok || hx == i) && extra != k && !t.inserted[extra] {
 				ks = append(ks, extra)
 			}
 		}

@@ -314,15 +314,17 @@ var txnDifferences = []txnDifference{
 	{
 		name: "pessimistic-unlocked-write-after-failed-lock",
 		reason: "a pessimistic transaction whose every LockKeys failed commits a key it wrote without locking it, " +
-			"and another transaction committed that key after its start ts. client-go takes a for-update ts when it " +
-			"tries to lock (committer.forUpdateTS is set before the lock request is sent, and kept when it fails), so its " +
-			"prewrite goes TiKV's pessimistic path, which does not check unlocked keys, and it commits over the newer write. " +
-			"tikvgo has no for-update ts until a lock succeeds, so its prewrite goes TiKV's optimistic path, which checks " +
-			"every key against the start ts, and it reports the write conflict instead of losing the other update",
+			"and another transaction committed that key after its start ts (or it Inserted a key that exists). client-go " +
+			"takes a for-update ts when it tries to lock (committer.forUpdateTS is set before the lock request is sent, and " +
+			"kept when it fails), so its prewrite goes TiKV's pessimistic path, which checks neither conflicts nor existence " +
+			"on unlocked keys, and it commits over the newer write. tikvgo has no for-update ts until a lock succeeds, so its " +
+			"prewrite goes TiKV's optimistic path, which checks every key against the start ts, and it reports the write " +
+			"conflict (or key exists) instead of losing the other update",
 		match: func(s *peer.TxnSchedule, i int, up, tg peer.TxnOutcome) bool {
 			st := s.Steps[i]
 			if st.Op != peer.OpCommit || !s.Txns[st.Txn].Pessimistic ||
-				up.Steps[i].Class != peer.ClassNone || tg.Steps[i].Class != peer.ClassWriteConflict {
+				up.Steps[i].Class != peer.ClassNone ||
+				(tg.Steps[i].Class != peer.ClassWriteConflict && tg.Steps[i].Class != peer.ClassKeyExists) {
 				return false
 			}
 			tried := false

@@ -502,55 +502,89 @@ func TestLoneCallerSendsDirectly(t *testing.T) {
 	}
 }
 
-func TestBusyConnectionQueuesToSender(t *testing.T) {
+func TestCallersQueueBehindTheSenderAndLeaveTogether(t *testing.T) {
 	t.Parallel()
-	const others = 3
-	direct := kvrpc.LingerWaiting
-	total := direct + others
-	// The store answers nothing until it has received every request, so
-	// the first callers keep waiting: each of the first LingerWaiting
-	// finds nobody sending and sends its own message, and the others find
-	// that many callers waiting and queue to the sender.
-	var held []*tikvpb.BatchCommandsRequest
-	received := 0
-	arrived := make(chan struct{}, total)
-	f := startStore(t, &fakeStore{onBatch: func(_ int32, s tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error {
-		arrived <- struct{}{}
-		held = append(held, req)
-		received += len(req.Requests)
-		if received < total {
-			return nil
-		}
-		for _, r := range held {
-			resp := &tikvpb.BatchCommandsResponse{RequestIds: r.RequestIds}
-			for _, q := range r.Requests {
-				resp.Responses = append(resp.Responses, echo(q))
-			}
-			if err := s.Send(resp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}, nil)
+	const queued = 5
+	f := startStore(t, &fakeStore{}, nil)
 	c := newClient(t, kvrpc.WithConnectionCount(1))
+	if _, err := c.Send(t.Context(), f.addr, rawGet("open")); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats()
+	// While someone sends on the connection, callers only queue; the
+	// sender takes everything queued into its next message.
+	release := c.HoldSend(f.addr)
 	var wg sync.WaitGroup
-	send := func(key string) {
+	for i := range queued {
+		key := fmt.Sprint("q", i)
 		wg.Go(func() {
-			if _, err := c.Send(t.Context(), f.addr, rawGet(key)); err != nil {
+			resp, err := c.Send(t.Context(), f.addr, rawGet(key))
+			if err != nil {
 				t.Error(err)
+				return
+			}
+			if v := valueOf(t, resp); v != key {
+				t.Errorf("value %q, want %q", v, key)
 			}
 		})
 	}
-	// One at a time, each held by the store before the next starts.
-	for i := range direct {
-		send(fmt.Sprint("d", i))
-		<-arrived
+	if err := c.WaitQueued(t.Context(), f.addr, queued); err != nil {
+		t.Fatal(err)
 	}
-	for i := range others {
-		send(fmt.Sprint("q", i))
-	}
+	release()
 	wg.Wait()
-	if st := c.Stats(); st.DirectSends != uint64(direct) || st.BatchedRequests != uint64(total) {
-		t.Fatalf("stats %+v, want %d direct sends and %d requests", st, direct, total)
+	st := c.Stats()
+	if msgs, reqs := st.BatchMessages-before.BatchMessages, st.BatchedRequests-before.BatchedRequests; msgs != 1 || reqs != queued {
+		t.Fatalf("%d messages carried %d requests, want 1 carrying %d", msgs, reqs, queued)
 	}
+	if st.DirectSends-before.DirectSends != 1 {
+		t.Fatalf("stats %+v: the message was not sent by the releasing sender", st)
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	f, _ := holdingStore(t)
+	for _, tc := range []struct {
+		name string
+		opts []kvrpc.Option
+		key  string
+	}{
+		{"batch", nil, "slow"},
+		{"unary", []kvrpc.Option{kvrpc.WithMaxBatchSize(0)}, "hold"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t, tc.opts...)
+			req := rawGet(tc.key)
+			req.SetTimeout(50 * time.Millisecond)
+			if req.Timeout() != 50*time.Millisecond {
+				t.Fatalf("Timeout() = %v", req.Timeout())
+			}
+			_, err := c.Send(t.Context(), f.addr, req)
+			var rpcErr *kvrpc.RPCError
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &rpcErr) || !rpcErr.Sent {
+				t.Fatalf("Send: %v, want a sent RPCError wrapping the deadline", err)
+			}
+			if n := c.InFlight(f.addr); n != 0 {
+				t.Fatalf("%d timed-out requests still pending on the stream", n)
+			}
+		})
+	}
+	t.Run("reused timer", func(t *testing.T) {
+		t.Parallel()
+		// Entries, and their timers, are recycled: a bounded request
+		// answered in time must not leave a timer that fires for the
+		// next one.
+		fast := startStore(t, &fakeStore{}, nil)
+		c := newClient(t, kvrpc.WithConnectionCount(1))
+		for i := range 50 {
+			req := rawGet(fmt.Sprint("k", i))
+			req.SetTimeout(time.Duration(1+i%3) * time.Millisecond * 200)
+			resp, err := c.Send(t.Context(), fast.addr, req)
+			if err != nil || valueOf(t, resp) != fmt.Sprint("k", i) {
+				t.Fatalf("send %d: %v", i, err)
+			}
+		}
+	})
 }

@@ -100,8 +100,14 @@ func (f *fakeStore) BatchCommands(s tikvpb.Tikv_BatchCommandsServer) error {
 	}
 }
 
-func (f *fakeStore) RawGet(_ context.Context, r *kvrpcpb.RawGetRequest) (*kvrpcpb.RawGetResponse, error) {
+// RawGet echoes the key; the key "hold" is never answered (the call ends
+// with the caller's ctx).
+func (f *fakeStore) RawGet(ctx context.Context, r *kvrpcpb.RawGetRequest) (*kvrpcpb.RawGetResponse, error) {
 	f.unary.Add(1)
+	if string(r.Key) == "hold" {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	return &kvrpcpb.RawGetResponse{Value: r.Key}, nil
 }
 

@@ -7,11 +7,12 @@ import (
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
+	"github.com/tikvgo/tikvgo/retry"
 )
 
 // pointState is the reusable state of one point call of a hot command (Get,
 // Put): the call, its outcome record, its request context and message, and
-// the kvrpc request wrapping them, in one object.
+// the kvrpc request wrapping them, with the call's backoffer, in one object.
 //
 // Reusing it after the call is safe because nothing holds it by then:
 // kvrpc encodes a batched request in the caller's goroutine and keeps no
@@ -22,6 +23,7 @@ import (
 // keep a request either (kvrpc.Interceptor says so).
 type pointState[M any] struct {
 	cl      call
+	bo      retry.Backoffer
 	outcome locate.Outcome
 	rctx    kvrpcpb.Context
 	msg     M
@@ -53,7 +55,7 @@ func newPointPool[M any](c *Client, kind callKind, cmd kvrpc.CmdType, wrap func(
 	return p
 }
 
-// get returns a state ready for a new call: a fresh backoffer and outcome,
+// get returns a state ready for a new call: a reset backoffer and outcome,
 // the base request context, and a zero message for the caller to fill in
 // (with Context pointing at rctx).
 func (p *pointPool[M]) get(c *Client) *pointState[M] {
@@ -62,6 +64,7 @@ func (p *pointPool[M]) get(c *Client) *pointState[M] {
 		st = new(pointState[M])
 		st.req = p.wrap(&st.msg)
 		st.cl.cmd = p.cmd
+		st.cl.bo = &st.bo
 		st.cl.opts = p.opts
 		if p.kind == write {
 			st.cl.outcome = &st.outcome
@@ -69,7 +72,7 @@ func (p *pointPool[M]) get(c *Client) *pointState[M] {
 			st.cl.opts = append(p.opts[:len(p.opts):len(p.opts)], locate.WithOutcome(&st.outcome))
 		}
 	}
-	st.cl.bo = c.newBackoffer()
+	st.bo.Reset(c.cfg.budget, c.cfg.boOpts...)
 	st.outcome = locate.Outcome{}
 	// The epoch and peer messages of the previous call are kept: the
 	// sender reuses them when this call's target is the same (they are
@@ -86,6 +89,5 @@ func (p *pointPool[M]) get(c *Client) *pointState[M] {
 func (p *pointPool[M]) put(st *pointState[M]) {
 	var zero M
 	st.msg = zero
-	st.cl.bo = nil
 	p.pool.Put(st)
 }

@@ -74,6 +74,22 @@ func (c *Client) HoldSend(addr string) (release func()) {
 	return func() { b.combine(maxCombineRounds) }
 }
 
+// Queued returns how many requests are queued on the connections to addr,
+// abandoned ones included.
+func (c *Client) Queued(addr string) int {
+	v, ok := c.pools.Load(addr)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, cn := range v.(*connPool).conns {
+		cn.batch.qmu.Lock()
+		n += len(cn.batch.queued)
+		cn.batch.qmu.Unlock()
+	}
+	return n
+}
+
 // WaitQueued waits until n requests are queued on the first connection to
 // addr, or ctx ends.
 func (c *Client) WaitQueued(ctx context.Context, addr string, n int) error {

@@ -26,6 +26,26 @@ const lingerWaiting = 16
 // for the others and never return with its own answer.
 const maxCombineRounds = 4
 
+// Request timeouts of at least sweepMin are enforced by sweeping: while
+// such requests wait on a connection, its sender goroutine looks for expired
+// ones every sweepTick (so they fire up to that much late), and goes on for
+// sweepIdle ticks after the last one, so that a caller sending one request
+// after another does not wake it each time. A timer per request instead
+// costs a timer-heap insertion and removal per request, and often a wake-up
+// of the network poller or of an idle thread to watch the new timer, which
+// on a few cores shows in the latency of a lone caller. Shorter timeouts,
+// where the lateness would matter, get a timer of their own.
+const (
+	sweepMin  = 200 * time.Millisecond
+	sweepTick = 10 * time.Millisecond
+	sweepIdle = 100
+)
+
+// clockBase anchors the monotonic clock the sweep deadlines are read on.
+var clockBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
 // pooledMin is the least capacity of a message buffer: gRPC takes back
 // into its pool only buffers larger than its pooling threshold (1 KiB, see
 // mem.IsBelowBufferPoolingThreshold).
@@ -42,10 +62,12 @@ type entry struct {
 	// may reuse the Request and its message once Send returned.
 	frame []byte
 	done  chan result // buffered 1; written at most once
-	// timer enforces the request's own timeout (Request.SetTimeout); made
+	// timer enforces a short request timeout (Request.SetTimeout); made
 	// on first use and kept with the pooled entry, so a bounded attempt
 	// costs no allocation.
 	timer *time.Timer
+	// deadline is a swept request timeout (monoNow units), 0 if none.
+	deadline int64
 	// abandoned is set when the caller stopped waiting (ctx ended); the
 	// sender drops such entries instead of sending them.
 	abandoned atomic.Bool
@@ -70,12 +92,16 @@ var entryPool = sync.Pool{New: func() any { return &entry{done: make(chan result
 // recycle resets e and returns it to entryPool. Only the caller that
 // received e's response may call it.
 func (e *entry) recycle() {
-	if e.timer != nil {
-		// Since Go 1.23 a stopped timer delivers nothing stale, so the
-		// next user may Reset it.
-		e.timer.Stop()
+	if e.timer != nil && !e.timer.Stop() {
+		// Fired unseen: drain it, so that a stale expiry cannot reach
+		// the next user where timer channels are buffered (a main
+		// module before Go 1.23, or asynctimerchan=1).
+		select {
+		case <-e.timer.C:
+		default:
+		}
 	}
-	e.cmd, e.frame, e.id = "", nil, 0
+	e.cmd, e.frame, e.id, e.deadline = "", nil, 0, 0
 	e.abandoned.Store(false)
 	e.sent.Store(false)
 	e.stream.Store(nil)
@@ -136,6 +162,15 @@ type batchConn struct {
 	// kick wakes the sender goroutine (buffered 1; sends never block).
 	kick chan struct{}
 
+	// swept counts the callers waiting with a swept deadline; sweeping
+	// is set while the sender goroutine sweeps; arm (buffered 1) starts
+	// it. A caller increments swept before it reads sweeping, and the
+	// sender clears sweeping before it reads swept, so one of them always
+	// sees the other.
+	swept    atomic.Int64
+	sweeping atomic.Bool
+	arm      chan struct{}
+
 	// sendMu is held by whoever sends: a combining caller or the sender
 	// goroutine. It guards the fields below.
 	sendMu sync.Mutex
@@ -151,7 +186,7 @@ type batchConn struct {
 }
 
 func newBatchConn(cn *conn) *batchConn {
-	b := &batchConn{cn: cn, kick: make(chan struct{}, 1)}
+	b := &batchConn{cn: cn, kick: make(chan struct{}, 1), arm: make(chan struct{}, 1)}
 	cn.pool.wg.Go(b.sendLoop)
 	return b
 }
@@ -168,8 +203,18 @@ func (b *batchConn) send(ctx context.Context, req *Request) (*Response, error) {
 	e := entryPool.Get().(*entry)
 	e.cmd, e.frame = req.Type(), frame
 	var expired <-chan time.Time
-	if req.timeout > 0 {
-		expired = e.expiry(req.timeout)
+	if d := req.timeout; d >= sweepMin {
+		e.deadline = monoNow() + int64(d)
+		b.swept.Add(1)
+		defer b.swept.Add(-1)
+		if !b.sweeping.Load() {
+			select {
+			case b.arm <- struct{}{}:
+			default: // already asked
+			}
+		}
+	} else if d > 0 {
+		expired = e.expiry(d)
 	}
 	b.waiting.Add(1)
 	defer b.waiting.Add(-1)
@@ -304,9 +349,43 @@ func (b *batchConn) combine(rounds int) {
 func (b *batchConn) sendLoop() {
 	closing := b.cn.pool.ctx.Done()
 	var timer *time.Timer
+	var ticker *time.Ticker
+	var tick <-chan time.Time // nil while not sweeping
+	idle := 0
 	for {
 		select {
 		case <-b.kick:
+		case <-b.arm:
+			if tick == nil {
+				if ticker == nil {
+					ticker = time.NewTicker(sweepTick)
+				} else {
+					ticker.Reset(sweepTick)
+				}
+				tick, idle = ticker.C, 0
+				b.sweeping.Store(true)
+			}
+			continue
+		case <-tick:
+			b.sweep(monoNow())
+			if b.swept.Load() > 0 {
+				idle = 0
+				continue
+			}
+			if idle++; idle < sweepIdle {
+				continue
+			}
+			b.sweeping.Store(false)
+			if b.swept.Load() > 0 {
+				// A caller queued after the check above and may have
+				// seen sweeping still set.
+				b.sweeping.Store(true)
+				idle = 0
+				continue
+			}
+			ticker.Stop() // since Go 1.23 no stale tick follows
+			tick = nil
+			continue
 		case <-closing:
 			b.sendMu.Lock()
 			b.shutdown()
@@ -325,6 +404,46 @@ func (b *batchConn) sendLoop() {
 		}
 		b.sendMu.Lock()
 		b.combine(0)
+	}
+}
+
+// sweep fails the requests whose swept deadline passed: those still queued,
+// never sent, and those in flight on the current stream. Like every other
+// answer, each is written once, by whoever took the entry out of the queue
+// or the pending map.
+func (b *batchConn) sweep(now int64) {
+	late := func(e *entry) bool { return e.deadline != 0 && e.deadline <= now }
+	var expired []*entry
+	b.qmu.Lock()
+	kept := b.queued[:0]
+	for _, e := range b.queued {
+		if late(e) {
+			expired = append(expired, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	clear(b.queued[len(kept):])
+	b.queued = kept
+	b.qmu.Unlock()
+	for _, e := range expired {
+		e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.cmd, Err: context.DeadlineExceeded}}
+	}
+	s := b.current.Load()
+	if s == nil {
+		return
+	}
+	expired = expired[:0]
+	s.mu.Lock()
+	for id, e := range s.pending {
+		if late(e) {
+			delete(s.pending, id)
+			expired = append(expired, e)
+		}
+	}
+	s.mu.Unlock()
+	for _, e := range expired {
+		e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.cmd, Sent: true, Err: context.DeadlineExceeded}}
 	}
 }
 

@@ -627,3 +627,51 @@ func TestRequestTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentSafeCombining sends from many goroutines at once over few
+// connections, some requests abandoned mid-way by their ctx or their own
+// timeout: every answered request gets its own answer, every other one a
+// cancellation or a timeout, and nothing stays queued or in flight.
+func TestConcurrentSafeCombining(t *testing.T) {
+	t.Parallel()
+	f := startStore(t, &fakeStore{}, nil)
+	c := newClient(t, kvrpc.WithConnectionCount(2), kvrpc.WithMaxBatchSize(8))
+	const workers, each = 48, 40
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				key := fmt.Sprint("w", w, "-", i)
+				req := rawGet(key)
+				ctx, cancel := context.WithCancel(t.Context())
+				switch (w + i) % 5 {
+				case 0:
+					// Cancelled while it may be queued, sent or answered.
+					go cancel()
+				case 1:
+					req.SetTimeout(time.Duration(i%3) * time.Microsecond * 50) // timed
+				case 2:
+					req.SetTimeout(200 * time.Millisecond) // swept
+				}
+				resp, err := c.Send(ctx, f.addr, req)
+				cancel()
+				switch {
+				case err == nil:
+					if v := valueOf(t, resp); v != key {
+						t.Errorf("%s answered with %q", key, v)
+					}
+				case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+				default:
+					t.Errorf("%s: %v", key, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := c.InFlight(f.addr); n != 0 {
+		t.Fatalf("%d requests still pending on the streams", n)
+	}
+	if n := c.Queued(f.addr); n != 0 {
+		t.Fatalf("%d requests still queued", n)
+	}
+}

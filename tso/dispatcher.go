@@ -177,21 +177,25 @@ func (c *Client) openStream() error {
 	sctx, cancel := context.WithCancel(c.ctx)
 	st := &stream{c: c, leader: l, cancel: cancel, openedAt: time.Now()}
 	st.req.Header = c.pd.RequestHeader()
+	c.mu.Lock() // watch reads st.timer under c.mu
 	st.timer = time.AfterFunc(c.cfg.roundTimeout, st.watch)
+	c.mu.Unlock()
 	cli, err := pdpb.NewPDClient(l.Conn()).Tso(sctx, grpc.ForceCodecV2(&st.codec))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err == nil && st.broken {
-		err = st.cause // the round timer fired as the open returned
+	switch {
+	case c.closed || c.ctx.Err() != nil:
+		err = errClosed
+	case st.broken:
+		err = st.cause // the round timer fired during the open
+	case err != nil:
+		err = fmt.Errorf("tso: open stream to %s: %w", l.Addr, err)
 	}
 	if err != nil {
 		st.broken = true
 		st.timer.Stop()
 		cancel()
-		if c.ctx.Err() != nil {
-			return errClosed
-		}
-		return fmt.Errorf("tso: open stream to %s: %w", l.Addr, err)
+		return err
 	}
 	st.cli = cli
 	st.installed = true

@@ -254,9 +254,11 @@ func (c *Client) pumpLocked() {
 		c.mu.Lock()
 		c.sending = false
 		if err != nil {
-			// The group is in st.sent already: the receive goroutine
-			// resends or fails it once the stream is down.
-			c.breakLocked(st, st.errorf("send", err))
+			// gRPC tells why the stream ended through RecvMsg, which the
+			// receive goroutine is blocked in; the group is in st.sent
+			// already, so that goroutine resends or fails it. Stop
+			// sending here; the round timer still bounds the wait.
+			st.broken = true
 		}
 	}
 }

@@ -46,7 +46,8 @@ type stream struct {
 	sent      []*group // in flight, in send order
 	installed bool     // is (or was) c.st
 	broken    bool     // no more sends; the receive goroutine drains sent
-	cause     error    // why we broke it ourselves, if we did
+	cause     error    // why we cancelled it, if we did
+	drained   bool     // its receive goroutine is done with it
 	answered  bool     // at least one answer arrived
 }
 
@@ -62,7 +63,7 @@ func (st *stream) errorf(op string, err error) error {
 // breakLocked stops sends on st and cancels it; its receive goroutine then
 // sees the stream end and resends or fails what is in flight.
 func (c *Client) breakLocked(st *stream, cause error) {
-	if st.broken {
+	if st.cause != nil {
 		return
 	}
 	st.broken = true
@@ -186,7 +187,7 @@ func (c *Client) openStream() error {
 	switch {
 	case c.closed || c.ctx.Err() != nil:
 		err = errClosed
-	case st.broken:
+	case st.cause != nil:
 		err = st.cause // the round timer fired during the open
 	case err != nil:
 		err = fmt.Errorf("tso: open stream to %s: %w", l.Addr, err)
@@ -214,7 +215,7 @@ func (st *stream) watch() {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st.broken {
+	if st.cause != nil || st.drained {
 		return
 	}
 	since := st.openedAt
@@ -302,7 +303,7 @@ func (c *Client) answerLocked(st *stream) (*group, error) {
 // same order (a failed round handed nothing out), or fails when the error
 // will not go away or the client is closing.
 func (c *Client) drainLocked(st *stream, err error) {
-	st.broken = true
+	st.broken, st.drained = true, true
 	st.timer.Stop()
 	st.cancel()
 	gs := st.sent

@@ -3,6 +3,7 @@ package tso
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -45,7 +46,12 @@ type Client struct {
 	// takes them to decide on backoff.
 	broke         error
 	brokeAnswered bool
-	kick          chan struct{} // cap 1: "the dispatcher has work"
+	// burst is set when a round of several requests was answered: their
+	// callers are waking and will mostly call again at once. gathering is
+	// held by the first of them while it yields so the rest can join its
+	// group before it is sent; see join.
+	burst, gathering bool
+	kick             chan struct{} // cap 1: "the dispatcher has work"
 
 	stats stats
 
@@ -174,6 +180,18 @@ func (c *Client) join(ctx context.Context) (*group, int, error) {
 	g.n++
 	c.pending++
 	if c.st != nil {
+		if c.burst && !c.gathering {
+			// The first caller back from a round of several would
+			// otherwise send a round of one while the others are still
+			// waking up. Let them run and join first: one yield per
+			// round, and always followed by a send, so nothing waits on
+			// callers that do not come back.
+			c.burst, c.gathering = false, true
+			c.mu.Unlock()
+			runtime.Gosched()
+			c.mu.Lock()
+			c.gathering = false
+		}
 		// The caller sends its own group when the pipeline has room: at
 		// low load that saves a hand-off to another goroutine per call.
 		c.pumpLocked()
@@ -232,7 +250,7 @@ func (c *Client) requeueLocked(gs []*group) {
 // that outlived its stream goes on with the new one, which the dispatcher
 // could not feed while the send role was taken.
 func (c *Client) pumpLocked() {
-	for !c.sending && !c.closed && len(c.queue) > 0 {
+	for !c.sending && !c.gathering && !c.closed && len(c.queue) > 0 {
 		st := c.st
 		if st == nil || st.broken || len(st.sent) >= c.cfg.depth {
 			return

@@ -293,6 +293,9 @@ func (c *Client) answerLocked(st *stream) (*group, error) {
 	st.sent[len(st.sent)-1] = nil
 	st.sent = st.sent[:len(st.sent)-1]
 	st.answered = true
+	if n > 1 {
+		c.burst = true
+	}
 	c.stats.rounds.Add(1)
 	c.stats.timestamps.Add(uint64(n))
 	return g, nil

@@ -24,7 +24,9 @@
 // caller that finds room in the stream's pipeline sends the waiting groups
 // itself, so at low load a round carries one request and costs no hand-off
 // to another goroutine; at high load requests queue while rounds are in
-// flight and the next round carries all of them. Up to [WithPipelineDepth]
+// flight and the next round carries all of them (the first caller back
+// from a round of several yields once before sending, so the others join
+// its round instead of following in rounds of one). Up to [WithPipelineDepth]
 // rounds are in flight at once; one receive goroutine per stream answers
 // them in the order they were sent (PD answers a stream's requests in
 // order) and sends whatever queued meanwhile. A separate dispatcher

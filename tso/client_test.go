@@ -311,7 +311,9 @@ func TestCancelledContextReturnsPromptly(t *testing.T) {
 
 func TestBoundedQueue(t *testing.T) {
 	p := newFakePD(t, 1)
-	c := newTSO(t, p, tso.WithMaxPending(1))
+	// Depth 1: the second request cannot be sent while the first is held,
+	// so it fills the queue.
+	c := newTSO(t, p, tso.WithMaxPending(1), tso.WithPipelineDepth(1))
 	p.pause()
 	ctx := t.Context()
 	inFlight := c.GetTSAsync(ctx)

@@ -58,6 +58,18 @@ func warm(t *testing.T, c *tso.Client, p *fakePD) tso.Timestamp {
 	return ts
 }
 
+// sendOne asks for one timestamp and waits until its round reaches PD, so
+// the next request cannot join the same round (the goroutine that sent a
+// round may still hold the send role for a moment after PD has read it;
+// a request arriving then would be queued for the next round together with
+// later ones).
+func sendOne(t *testing.T, c *tso.Client, p *fakePD) tso.Future {
+	t.Helper()
+	f := c.GetTSAsync(t.Context())
+	waitReceived(t, p, 1)
+	return f
+}
+
 func assertIncreasing(t *testing.T, ts []tso.Timestamp) {
 	t.Helper()
 	for i := 1; i < len(ts); i++ {
@@ -73,13 +85,10 @@ func TestPipelineTwoRoundsInFlight(t *testing.T) {
 	ctx := t.Context()
 	warm(t, c, p)
 	p.pause()
-	first := c.GetTSAsync(ctx)
-	second := c.GetTSAsync(ctx)
 	// Both rounds reach PD while it holds the first: the second did not
 	// wait for the first answer.
-	if got := waitReceived(t, p, 2); got[0] != 1 || got[1] != 1 {
-		t.Fatalf("PD received %v, want two rounds of 1", got)
-	}
+	first := sendOne(t, c, p)
+	second := sendOne(t, c, p)
 	// The pipeline is full: these queue for the next round.
 	rest := make([]tso.Future, 50)
 	for i := range rest {
@@ -119,12 +128,10 @@ func TestPipelineBreakWithTwoInFlight(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newFakePD(t, 1)
 			c := newTSO(t, p, tso.WithPipelineDepth(2))
-			ctx := t.Context()
 			before := warm(t, c, p)
 			p.pause()
-			first := c.GetTSAsync(ctx)
-			second := c.GetTSAsync(ctx)
-			waitReceived(t, p, 2)
+			first := sendOne(t, c, p)
+			second := sendOne(t, c, p)
 			p.set(func(p *fakePD) { p.breakNext, p.answerBeforeBreak = 1, tc.answerFirst })
 			p.resume()
 			all := waitAll(t, first, second)
@@ -145,12 +152,10 @@ func TestPipelineBreakWithTwoInFlight(t *testing.T) {
 func TestPipelineRegressionWithTwoInFlight(t *testing.T) {
 	p := newFakePD(t, 1)
 	c := newTSO(t, p, tso.WithPipelineDepth(2))
-	ctx := t.Context()
 	before := warm(t, c, p)
 	p.pause()
-	first := c.GetTSAsync(ctx)
-	second := c.GetTSAsync(ctx)
-	waitReceived(t, p, 2)
+	first := sendOne(t, c, p)
+	second := sendOne(t, c, p)
 	// PD's first answer goes back in time: it is discarded, the stream is
 	// dropped with the second round on it, and both are asked again.
 	p.set(func(p *fakePD) { p.regressNext = 1 })
@@ -173,8 +178,8 @@ func TestPipelineCancelWaitingCaller(t *testing.T) {
 		_, err := c.GetTS(cctx)
 		done <- err
 	}()
-	kept := c.GetTSAsync(t.Context())
-	waitReceived(t, p, 2)
+	waitReceived(t, p, 1)
+	kept := sendOne(t, c, p)
 	cancel()
 	select {
 	case err := <-done:
@@ -203,8 +208,7 @@ func TestPipelineCloseFailsEveryRoundInFlight(t *testing.T) {
 	ctx := t.Context()
 	warm(t, c, p)
 	p.pause()
-	fs := []tso.Future{c.GetTSAsync(ctx), c.GetTSAsync(ctx)}
-	waitReceived(t, p, 2)
+	fs := []tso.Future{sendOne(t, c, p), sendOne(t, c, p)}
 	fs = append(fs, c.GetTSAsync(ctx)) // queued behind a full pipeline
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -219,11 +223,9 @@ func TestPipelineCloseFailsEveryRoundInFlight(t *testing.T) {
 func TestPipelineRoundTimeout(t *testing.T) {
 	p := newFakePD(t, 1)
 	c := newTSO(t, p, tso.WithPipelineDepth(2), tso.WithRoundTimeout(100*time.Millisecond))
-	ctx := t.Context()
 	warm(t, c, p)
 	p.pause()
-	fs := []tso.Future{c.GetTSAsync(ctx), c.GetTSAsync(ctx)}
-	waitReceived(t, p, 2)
+	fs := []tso.Future{sendOne(t, c, p), sendOne(t, c, p)}
 	// PD holds both rounds past the timeout: the client drops the stream
 	// and asks again on a new one, which PD (still paused) receives.
 	waitReceived(t, p, 2)

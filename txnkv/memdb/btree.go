@@ -51,12 +51,13 @@ const (
 
 // tree is the ordered index of a MemDB's entries.
 type tree struct {
-	ents  *arena
-	root  *node
-	count int // entries
-	nodes int // allocated nodes, for Mem
-	slab  []node
-	mem   uint64 // bytes of slabs and child arrays
+	ents   *arena
+	root   *node
+	count  int  // entries
+	lo, hi addr // entries of the smallest and largest keys
+	nodes  int  // allocated nodes, for Mem
+	slab   []node
+	mem    uint64 // bytes of slabs and child arrays
 }
 
 // key returns the key bytes of the entry at a.
@@ -144,6 +145,13 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	return n, i, eq
 }
 
+// outside reports whether k is below the smallest key or above the largest
+// (the tree must not be empty). Both keys stay cache-resident, so this is
+// cheap next to a search.
+func (t *tree) outside(k []byte) bool {
+	return bytes.Compare(k, t.key(t.hi)) > 0 || bytes.Compare(k, t.key(t.lo)) < 0
+}
+
 // get returns the entry address for k, or 0.
 func (t *tree) get(k []byte) addr {
 	n, i, eq := t.leafFor(k)
@@ -168,18 +176,20 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		}
 		t.root = t.newNode(true)
 		t.count = 1
+		t.lo, t.hi = a, a
 		t.insertAt(t.root, 0, a, k, nil)
 		return a, true
 	}
 	var buf [12]pathElem
 	path := buf[:0]
 	n := t.root
-	rightmost := true
+	leftmost, rightmost := true, true
 	for !n.leaf {
 		i, eq := t.search(n, k)
 		if eq {
 			i++
 		}
+		leftmost = leftmost && i == 0
 		rightmost = rightmost && i == int(n.n)
 		path = append(path, pathElem{n, i})
 		n = n.kids[i]
@@ -197,6 +207,12 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	// Appending at the right edge (ascending keys, the common bulk-load
 	// pattern) splits so the left node stays full instead of half full.
 	appending := rightmost && i == int(n.n)-1
+	if appending {
+		t.hi = a
+	}
+	if leftmost && i == 0 {
+		t.lo = a
+	}
 	for n.n > maxKeys {
 		right, sep := t.split(n, appending)
 		if len(path) == 0 {

@@ -31,9 +31,10 @@
 // # Concurrency
 //
 // One goroutine writes; while it may write, no other goroutine may use the
-// buffer. Concurrent readers are safe only while nobody writes (reads do not
-// change the buffer). Transactions in txnkv are single-writer by contract,
-// so the buffer carries no lock.
+// buffer. Concurrent readers are safe only while nobody writes (a read
+// changes nothing but the hash index, which it brings up to date under a
+// lock). Transactions in txnkv are single-writer by contract, so writes take
+// no lock.
 //
 // # Errors
 //

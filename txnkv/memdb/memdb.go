@@ -54,7 +54,8 @@ const (
 // writes (Set, Delete, UpdateFlags, Staging, Release, Cleanup, Reset) and no
 // other goroutine may touch it meanwhile. Any number of goroutines may read
 // (Get, Lookup, Flags, iterators, Mutations, the size accessors) at the same
-// time as long as none writes; reads never change the buffer's state.
+// time as long as none writes; a read changes no state but the hash index's,
+// which it updates under a lock.
 type MemDB struct {
 	ents   arena // entries, never truncated (entries are never removed)
 	vlog   arena // value records, truncated by Cleanup
@@ -190,36 +191,54 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	return nil
 }
 
-// find returns the entry for key, or 0.
-func (db *MemDB) find(key []byte) addr {
-	if db.hash.slots == nil {
-		return db.idx.get(key)
-	}
-	e, _ := db.hash.get(&db.idx, key, db.hash.hash(key))
-	return e
+// hashed reports whether point lookups go through the hash index.
+func (db *MemDB) hashed() bool {
+	return db.idx.count >= db.hashFrom && db.idx.count > 0
 }
 
-// entryFor returns the entry for key, creating it (in the tree and the hash
-// index) when absent; need is checked against the total size limit first.
-// It returns 0 with *err set when the entry cannot be created.
+// find returns the entry for key, or 0.
+func (db *MemDB) find(key []byte) addr {
+	t := &db.idx
+	if !db.hashed() {
+		return t.get(key)
+	}
+	if t.outside(key) {
+		// Cheaper than a probe, which in a large table is a cache miss:
+		// a transaction often reads keys past the ones it wrote.
+		return 0
+	}
+	db.hash.sync(t)
+	return db.hash.get(t, key, db.hash.hash(key))
+}
+
+// entryFor returns the entry for key, creating it (in the tree) when
+// absent; need is checked against the total size limit first. It returns 0
+// with *err set when the entry cannot be created.
 func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
 	mk := func() addr { return db.newEntry(key, need, err) }
-	if db.hash.slots == nil {
-		e, created := db.idx.insert(key, mk)
-		if created && db.idx.count >= db.hashFrom {
-			db.hash.build(&db.idx)
+	t := &db.idx
+	if !db.hashed() {
+		e, _ := t.insert(key, mk)
+		return e
+	}
+	if !db.hash.synced(t.ents) {
+		// Entries were created since the table was last brought up to
+		// date. Stay on the tree while keys keep being new (a bulk load);
+		// a key already present means overwrites or reads, which want the
+		// table, so sync it then.
+		e, created := t.insert(key, mk)
+		if e != 0 && !created {
+			db.hash.sync(t)
 		}
 		return e
 	}
-	hv := db.hash.hash(key)
-	e, free := db.hash.get(&db.idx, key, hv)
-	if e != 0 {
-		return e
+	if !t.outside(key) {
+		if e := db.hash.get(t, key, db.hash.hash(key)); e != 0 {
+			return e
+		}
 	}
-	e, _ = db.idx.insert(key, mk)
-	if e != 0 {
-		db.hash.insert(hv, e, free)
-	}
+	// A new key: the table falls behind until the next sync.
+	e, _ := t.insert(key, mk)
 	return e
 }
 
@@ -384,7 +403,7 @@ func (db *MemDB) Reset() {
 	db.ents.reset()
 	db.vlog.reset()
 	db.idx = tree{ents: &db.ents}
-	db.hash = hindex{seed: db.hash.seed}
+	db.hash.reset()
 	db.stages = db.stages[:0]
 	db.len, db.size = 0, 0
 	db.dirty = false

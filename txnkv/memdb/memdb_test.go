@@ -426,35 +426,50 @@ func tidbKey(handle uint64) []byte {
 }
 
 // TestConcurrentSafeReaders reads one buffer from several goroutines with no
-// writer, the sharing the package allows.
+// writer, the sharing the package allows. With a low hash threshold the
+// buffer's hash index is behind the tree when the readers start, so they
+// race to bring it up to date.
 func TestConcurrentSafeReaders(t *testing.T) {
 	t.Parallel()
-	db := memdb.New()
-	for i := range 5000 {
-		_ = db.Set(tidbKey(uint64(i)), []byte("v"))
-	}
-	done := make(chan int)
-	for g := range 4 {
-		go func() {
-			n := 0
-			if g%2 == 0 {
-				for range db.All(nil, nil) {
-					n++
-				}
-			} else {
-				for i := range 5000 {
-					if _, ok := db.Get(tidbKey(uint64(i))); ok {
-						n++
+	for _, tc := range []struct {
+		name      string
+		hashFrom  int
+		iterators int
+	}{
+		{"tree", 1 << 30, 2},
+		{"hash", 1000, 2},
+		{"hash-gets-only", 1000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := memdb.New()
+			memdb.SetHashFrom(db, tc.hashFrom)
+			for i := range 5000 {
+				_ = db.Set(tidbKey(uint64(i)), []byte("v"))
+			}
+			done := make(chan int)
+			for g := range 4 {
+				go func() {
+					n := 0
+					if g < tc.iterators {
+						for range db.All(nil, nil) {
+							n++
+						}
+					} else {
+						for i := range 5000 {
+							if _, ok := db.Get(tidbKey(uint64(i))); ok {
+								n++
+							}
+						}
 					}
+					done <- n
+				}()
+			}
+			for range 4 {
+				if n := <-done; n != 5000 {
+					t.Errorf("reader saw %d entries", n)
 				}
 			}
-			done <- n
-		}()
-	}
-	for range 4 {
-		if n := <-done; n != 5000 {
-			t.Errorf("reader saw %d entries", n)
-		}
+		})
 	}
 }
 

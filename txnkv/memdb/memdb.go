@@ -64,12 +64,11 @@ type MemDB struct {
 	stages []stage
 	seq    uint32 // source of staging handle IDs
 
-	len, size  int
-	entryLimit uint64
-	totalLimit uint64
-	version    uint64 // bumped by every change; iterators check it
-	hashFrom   int    // entry count at which the hash index is built
-	dirty      bool
+	len, size int
+	cfg       config // size limits
+	version   uint64 // bumped by every change; iterators check it
+	hashFrom  int    // entry count at which the hash index is built
+	dirty     bool
 }
 
 type stage struct {
@@ -79,12 +78,16 @@ type stage struct {
 
 // New returns an empty buffer.
 func New(opts ...Option) *MemDB {
-	cfg := config{entryLimit: math.MaxUint64, totalLimit: math.MaxUint64}
+	db := &MemDB{hashFrom: hashFrom}
+	// The options write into the buffer itself: a config on the stack
+	// would escape through the interface call and cost an allocation.
+	db.cfg = config{entryLimit: math.MaxUint64, totalLimit: math.MaxUint64}
 	for _, o := range opts {
-		o.apply(&cfg)
+		o.apply(&db.cfg)
 	}
-	db := &MemDB{entryLimit: cfg.entryLimit, totalLimit: cfg.totalLimit, hashFrom: hashFrom}
 	db.idx.ents = &db.ents
+	db.ents.chunks = db.ents.first[:0]
+	db.vlog.chunks = db.vlog.first[:0]
 	db.hash.seed = maphash.MakeSeed()
 	return db
 }
@@ -137,8 +140,8 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	if len(key) > MaxKeyLen {
 		return fmt.Errorf("memdb: %w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
-	if sz := uint64(len(key)) + uint64(len(value)); sz > db.entryLimit || len(value) > maxValueLen {
-		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))
+	if sz := uint64(len(key)) + uint64(len(value)); sz > db.cfg.entryLimit || len(value) > maxValueLen {
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.cfg.entryLimit, maxValueLen))
 	}
 	var err error
 	e := db.entryFor(key, len(key)+len(value), &err)
@@ -243,8 +246,8 @@ func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
 }
 
 func (db *MemDB) checkTotal(delta int) error {
-	if uint64(db.size)+uint64(delta) > db.totalLimit {
-		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.totalLimit)
+	if uint64(db.size)+uint64(delta) > db.cfg.totalLimit {
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.cfg.totalLimit)
 	}
 	return nil
 }

@@ -504,3 +504,22 @@ func TestMutationSetMatchesMutations(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallBufferAllocations keeps a one-key buffer, the common
+// transaction (txnkv passes no options by default), at four allocations:
+// the buffer, a chunk for the key, one for the value and one tree node.
+func TestSmallBufferAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	k, v := []byte("k"), []byte("v")
+	n := testing.AllocsPerRun(100, func() {
+		db := memdb.New()
+		if err := db.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 4 {
+		t.Errorf("New and one Set: %v allocations, want at most 4", n)
+	}
+}

@@ -111,14 +111,62 @@ func (h *hindex) sync(t *tree) {
 			}
 		}
 	}
-	ents.walk(h.done, func(a addr) int {
-		return entryHdr + int(ents.u32(a, 4)>>16)
-	}, func(a addr) {
-		h.put(h.hash(t.key(a)), a)
-	})
+	if pending := t.count - h.n; pending >= bulkFrom {
+		h.addBulk(t, pending)
+	} else {
+		ents.walk(h.done, entrySize(ents), func(a addr) {
+			h.put(h.hash(t.key(a)), a)
+		})
+	}
 	h.n = t.count
 	h.done = end
 	h.upto.Store(uint32(end.addr()))
+}
+
+// entrySize returns the size function arena.walk needs for entries.
+func entrySize(ents *arena) func(addr) int {
+	return func(a addr) int { return entryHdr + int(ents.u32(a, 4)>>16) }
+}
+
+// bulkFrom is the number of missing entries from which sync partitions them
+// by slot before inserting.
+const bulkFrom = 4096
+
+// partBits sets the number of partitions addBulk uses: 1024 write streams
+// fit in the L2 cache, and so does the table range of one partition.
+const partBits = 10
+
+// addBulk adds the pending entries after h.done. Entries lie in the arena
+// in write order, so inserting them as they come hits a random slot each, a
+// cache miss per entry once the table outgrows the cache. Instead they are
+// first scattered into partitions by slot range (a counting pass and a
+// scatter pass, hashing each key twice rather than keeping the hashes), then
+// inserted partition by partition, each within a small range of the table.
+func (h *hindex) addBulk(t *tree, pending int) {
+	ents := t.ents
+	mask := uint32(len(h.slots) - 1)
+	shift := 0
+	for len(h.slots)>>shift > 1<<partBits {
+		shift++
+	}
+	var offs [1<<partBits + 1]int
+	size := entrySize(ents)
+	ents.walk(h.done, size, func(a addr) {
+		offs[(h.hash(t.key(a))&mask)>>shift+1]++
+	})
+	for i := 1; i < len(offs); i++ {
+		offs[i] += offs[i-1]
+	}
+	out := make([]uint64, pending)
+	ents.walk(h.done, size, func(a addr) {
+		hv := h.hash(t.key(a))
+		p := (hv & mask) >> shift
+		out[offs[p]] = uint64(hv)<<32 | uint64(a)
+		offs[p]++
+	})
+	for _, s := range out {
+		h.put(uint32(s>>32), addr(s))
+	}
 }
 
 // reset empties the table, keeping the seed.

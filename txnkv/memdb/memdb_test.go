@@ -523,3 +523,36 @@ func TestSmallBufferAllocations(t *testing.T) {
 		t.Errorf("New and one Set: %v allocations, want at most 4", n)
 	}
 }
+
+// TestHashIndexCatchesUp alternates runs of new keys (which leave the hash
+// index behind) of growing length with reads and overwrites (which bring it
+// up to date, in bulk for long runs, growing the table), and checks every
+// key, present or absent, after each run.
+func TestHashIndexCatchesUp(t *testing.T) {
+	t.Parallel()
+	db := memdb.New()
+	memdb.SetHashFrom(db, 100)
+	n := 0
+	for _, run := range []int{50, 100, 3000, 5000, 1, 20000} {
+		for range run {
+			if err := db.Set(tidbKey(uint64(2*n)), fmt.Appendf(nil, "%d", n)); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if run%2 == 0 {
+			// An overwrite brings the index up to date, as a read does.
+			if err := db.Set(tidbKey(0), []byte("0")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			if v, ok := db.Get(tidbKey(uint64(2 * i))); !ok || string(v) != fmt.Sprint(i) {
+				t.Fatalf("after %d keys: Get(%d) = %q, %v", n, i, v, ok)
+			}
+			if _, ok := db.Get(tidbKey(uint64(2*i + 1))); ok {
+				t.Fatalf("after %d keys: absent key %d found", n, 2*i+1)
+			}
+		}
+	}
+}

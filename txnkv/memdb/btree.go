@@ -338,17 +338,20 @@ func shrink(n *node, l int) {
 
 // grow lengthens n's prefix to what its first and last keys share (all keys
 // between them share it), after a split narrowed its key range, but only
-// when the heads have become poor at telling keys apart (their first two
-// bytes are the same across the node); recomputing heads reads every key
-// from the arena, a cache miss each.
+// when two heads tie (a search then reads keys from the arena); recomputing
+// heads reads every key from the arena, a cache miss each.
 func (t *tree) grow(n *node) {
 	cnt := int(n.n)
 	if cnt == 0 {
 		return
 	}
-	if n.heads[0]>>16 != n.heads[cnt-1]>>16 {
-		// The heads still tell keys apart by their first two bytes: a
-		// longer prefix would not save arena reads worth its cost.
+	tie := false
+	for j := 1; j < cnt && !tie; j++ {
+		tie = n.heads[j] == n.heads[j-1]
+	}
+	if !tie {
+		// The heads tell every key apart, so searches read no keys from
+		// the arena; a longer prefix would save nothing.
 		return
 	}
 	first, last := t.key(n.keys[0]), t.key(n.keys[cnt-1])

@@ -8,8 +8,8 @@
 // KVTxn's MemBuffer, built here without a store, which no MemBuffer method
 // touches.
 //
-// Run (sub-benchmarks of the two clients alternate, so load on a shared
-// machine hits both alike):
+// Run (per size, the two clients run back to back, so load on a shared
+// machine hits both much alike; -count repeats each one in a row):
 //
 //	cd peer/memdbcmp && GOWORK=off go test -run '^$' -bench . -benchmem -count 5 .
 //

@@ -149,3 +149,64 @@ func TestTxnSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestTxnPipelined writes a pipelined transaction across a region
+// boundary with a flush size small enough to flush many times, reads its
+// own flushed writes, commits, and checks a rolled-back pipelined
+// transaction leaves the data as it was.
+func TestTxnPipelined(t *testing.T) {
+	tc, ks := txnClient(t)
+	ctx := callCtx(t)
+	keys, values := ks.numbered(300)
+	pdCli := newClient(t)
+	if _, err := pdCli.PD().SplitRegions(ctx, [][]byte{txnRegionKey(tc, keys[150])}); err != nil {
+		t.Fatalf("PD SplitRegions: %v", err)
+	}
+	pipelined := tikv.WithPipelinedDML(tikv.PipelinedFlushSize(1<<10), tikv.PipelinedThrottleSize(2<<10))
+
+	txn, err := tc.Begin(ctx, pipelined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if err := txn.Set(k, values[i]); err != nil {
+			t.Fatalf("set: %v", err)
+		}
+	}
+	if v, err := txn.Get(ctx, keys[0]); err != nil || !bytes.Equal(v, values[0]) {
+		t.Fatalf("read own write: %q, %v", v, err)
+	}
+	if err := txn.Commit(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if st := txn.PipelinedStats(); st.Flushes < 2 || txn.CommitTS() == 0 {
+		t.Fatalf("stats %+v, commit ts %d", st, txn.CommitTS())
+	}
+
+	rb, err := tc.Begin(ctx, pipelined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if err := rb.Set(k, []byte("rolled back")); err != nil {
+			t.Fatalf("set: %v", err)
+		}
+	}
+	if err := rb.Rollback(ctx); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+
+	snap, err := tc.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := snap.BatchGet(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if !bytes.Equal(m[string(k)], values[i]) {
+			t.Fatalf("key %q: %q, want %q", k, m[string(k)], values[i])
+		}
+	}
+}

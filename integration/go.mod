@@ -29,8 +29,10 @@ require (
 	github.com/tikvgo/tikvgo/gc v0.0.0
 	github.com/tikvgo/tikvgo/gcetcd v0.0.0
 	github.com/tikvgo/tikvgo/kvrpc v0.0.0
+	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0
 	github.com/tikvgo/tikvgo/twopc v0.0.0
+	github.com/tikvgo/tikvgo/txnkv v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	go.etcd.io/etcd/client/v3 v3.5.10
 	golang.org/x/net v0.60.0 // indirect
@@ -59,3 +61,7 @@ replace github.com/tikvgo/tikvgo/locate => ../locate
 replace github.com/tikvgo/tikvgo/kvrpc => ../kvrpc
 
 replace github.com/tikvgo/tikvgo/gcetcd => ../gcetcd
+
+replace github.com/tikvgo/tikvgo/txnkv => ../txnkv
+
+replace github.com/tikvgo/tikvgo/latches => ../latches

@@ -460,6 +460,13 @@ func (c *Cache) insertLocked(t *btree.BTreeG[item], r *Region) bool {
 			t.Delete(item{start: o.StartKey()})
 		}
 		c.dropID(o)
+		if o.id == r.id && o.ver == r.ver && o.confVer == r.confVer {
+			// A fresh copy of the same epoch (a scan-ahead reload, a
+			// leader update): holders re-look it up, but nothing changed
+			// epoch-wise, so it is not counted as an invalidation.
+			o.invalidate(Other)
+			continue
+		}
 		c.invalidate(o, EpochNotMatch)
 	}
 	t.ReplaceOrInsert(item{start: start, r: r})

@@ -55,15 +55,15 @@ func TestStatsCountsLookupsAndInvalidations(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = c.Stats()
-		// The reload of "a" also reloaded the next region (scan ahead),
-		// and a reloaded region replaces the cached copy as EpochNotMatch.
-		want := locate.Invalidations{RegionNotFound: 1, NoLeader: 1, Expired: 1, EpochNotMatch: 1}
+		// The reload of "a" also reloaded the next region (scan ahead);
+		// a copy of the same epoch replacing it is not an invalidation.
+		want := locate.Invalidations{RegionNotFound: 1, NoLeader: 1, Expired: 1}
 		if s.Invalidations != want {
 			t.Fatalf("invalidations %+v, want %+v", s.Invalidations, want)
 		}
 		for _, r := range locate.InvalidReasons {
 			if got := s.Invalidations.Of(r); got != map[locate.InvalidReason]uint64{
-				locate.RegionNotFound: 1, locate.NoLeader: 1, locate.Expired: 1, locate.EpochNotMatch: want.EpochNotMatch,
+				locate.RegionNotFound: 1, locate.NoLeader: 1, locate.Expired: 1,
 			}[r] {
 				t.Fatalf("Of(%v) = %d", r, got)
 			}
@@ -100,4 +100,32 @@ func TestStatsCountsLookupsAndInvalidations(t *testing.T) {
 			t.Fatalf("UnreachableStores = %d, want 1", s.UnreachableStores)
 		}
 	})
+}
+
+// TestStatsCountOnlyEpochChanges checks that an EpochNotMatch invalidation is
+// counted for a region whose epoch changed, and not for a cached region that
+// a copy of the same epoch replaces (TiKV's answer listed it too).
+func TestStatsCountOnlyEpochChanges(t *testing.T) {
+	t.Parallel()
+	pd := newFakePD("m")
+	c := newCache(t, pd)
+	ctx := t.Context()
+	before, err := c.LocateKey(ctx, []byte("c")) // loads both regions
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd.mu.Lock()
+	same := pd.regions[1].Meta // "m".."", unchanged by the split below
+	pd.mu.Unlock()
+	left, right := pd.split("f")
+	if behind := c.OnEpochNotMatch(before.Region, 1, []*metapb.Region{left, right, same}); behind {
+		t.Fatal("OnEpochNotMatch: store reported as behind")
+	}
+	if got := c.Stats().Invalidations; got != (locate.Invalidations{EpochNotMatch: 1}) {
+		t.Fatalf("invalidations %+v, want one EpochNotMatch (the split region only)", got)
+	}
+	loc, err := c.LocateKey(ctx, []byte("n"))
+	if err != nil || loc.Region.ID != same.Id {
+		t.Fatalf("LocateKey(n) = %+v, %v; want region %d", loc, err, same.Id)
+	}
 }

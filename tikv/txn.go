@@ -81,6 +81,53 @@ func WithIsolation(l IsolationLevel) TxnOption { return txnkv.WithIsolation(l) }
 // WithCommitHook calls fn when a commit ends (txnkv.WithCommitHook).
 func WithCommitHook(fn func(CommitInfo)) TxnOption { return txnkv.WithCommitHook(fn) }
 
+// PipelinedOption tunes pipelined DML (txnkv.PipelinedOption).
+type PipelinedOption = txnkv.PipelinedOption
+
+// PipelinedEvent is what a pipelined-DML hook learns
+// (txnkv.PipelinedEvent).
+type PipelinedEvent = txnkv.PipelinedEvent
+
+// PipelinedStats describes a pipelined transaction's flushing
+// (txnkv.PipelinedStats).
+type PipelinedStats = txnkv.PipelinedStats
+
+// WithPipelinedDML makes a transaction flush its writes to TiKV as its
+// buffer grows, for transactions too large to buffer whole; its commit
+// commits the primary and resolves the rest in the background
+// (txnkv.WithPipelinedDML, which documents what changes).
+//
+// # Experimental
+//
+// The flushing policy and its options may change.
+func WithPipelinedDML(opts ...PipelinedOption) TxnOption { return txnkv.WithPipelinedDML(opts...) }
+
+// PipelinedFlushSize sets the buffer size that triggers a flush
+// (txnkv.PipelinedFlushSize).
+func PipelinedFlushSize(bytes int) PipelinedOption { return txnkv.PipelinedFlushSize(bytes) }
+
+// PipelinedThrottleSize sets the buffer size at which writers wait for a
+// running flush (txnkv.PipelinedThrottleSize).
+func PipelinedThrottleSize(bytes int) PipelinedOption { return txnkv.PipelinedThrottleSize(bytes) }
+
+// PipelinedMaxFlushing sets how many flushes may run at once
+// (txnkv.PipelinedMaxFlushing).
+func PipelinedMaxFlushing(n int) PipelinedOption { return txnkv.PipelinedMaxFlushing(n) }
+
+// PipelinedFlushConcurrency caps the KvFlush RPCs of one flush
+// (txnkv.PipelinedFlushConcurrency).
+func PipelinedFlushConcurrency(n int) PipelinedOption { return txnkv.PipelinedFlushConcurrency(n) }
+
+// PipelinedResolveConcurrency caps the regions resolved at once after the
+// commit or by a rollback (txnkv.PipelinedResolveConcurrency).
+func PipelinedResolveConcurrency(n int) PipelinedOption {
+	return txnkv.PipelinedResolveConcurrency(n)
+}
+
+// PipelinedHook observes flushes and throttle waits
+// (txnkv.PipelinedHook).
+func PipelinedHook(fn func(PipelinedEvent)) PipelinedOption { return txnkv.PipelinedHook(fn) }
+
 // Txn returns the transactional client, building it over the Client's
 // shared stack on first use (it starts the TSO client; ctx bounds only
 // that). It is closed by Client.Close; do not close it yourself. Under API
@@ -160,6 +207,9 @@ var (
 	ErrNotPessimistic = txnkv.ErrNotPessimistic
 	// ErrReadOnly: a write to a stale-read transaction.
 	ErrReadOnly = txnkv.ErrReadOnly
+	// ErrPipelinedUnsupported: a pipelined transaction cannot do that
+	// (iterate its own writes, write an empty value).
+	ErrPipelinedUnsupported = txnkv.ErrPipelinedUnsupported
 )
 
 // Typed transactional errors (aliases of twopc's and txnkv's).

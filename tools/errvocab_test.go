@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tikvgo/tikvgo/tools/internal/depcheck"
 	"github.com/tikvgo/tikvgo/tools/internal/errcheck"
 )
 
@@ -30,14 +29,7 @@ var allowedSentinels = map[string]string{
 // sentinels, whose messages have no prefix: the module must put its own name
 // first ("kvrpc: %w: …").
 func TestOneSentinelPerCondition(t *testing.T) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mods, err := depcheck.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, mods := workspace(t)
 	var client, sim []errcheck.Sentinel
 	for _, m := range mods {
 		s, err := errcheck.Module(filepath.Join(root, m.Name))

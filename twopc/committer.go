@@ -30,6 +30,10 @@ const (
 	ModeAsyncCommit
 	// Mode1PC: committed by its single prewrite request.
 	Mode1PC
+	// ModePipelined: a pipelined-DML transaction ([Pipeline]), its locks
+	// flushed while it ran; committed by its primary, the rest resolved in
+	// the background.
+	ModePipelined
 )
 
 // String returns the mode's name.
@@ -39,6 +43,8 @@ func (m Mode) String() string {
 		return "async-commit"
 	case Mode1PC:
 		return "1pc"
+	case ModePipelined:
+		return "pipelined"
 	}
 	return "2pc"
 }

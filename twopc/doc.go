@@ -61,6 +61,17 @@
 // exclusive lock. [WakeUpForceLock] lets TiKV lock a key for a waiter
 // after the conflicting commit (fair locking).
 //
+// # Pipelined DML
+//
+// [Client.NewPipeline] returns the committer of a transaction too large to
+// buffer whole ([Pipeline]): [Pipeline.Flush] writes part of its buffer as
+// locks while it runs (KvFlush, each flush a larger generation, grouped by
+// region like a prewrite), [Pipeline.BufferBatchGet] reads them back,
+// [Pipeline.Commit] commits only the primary and resolves the flushed key
+// range region by region in the background, and [Pipeline.Rollback]
+// resolves it with commit ts 0. Write conflicts, existing keys and failed
+// assertions are returned by the flush that met them.
+//
 // # Lock resolution
 //
 // The [Resolver] (package twopc itself, so the committer and readers share

@@ -80,6 +80,8 @@ type batchRunner struct {
 	// primary, when set, is sent first when its batch is re-grouped (the
 	// primary's commit decides the transaction).
 	primary []byte
+	// concurrency, when positive, overrides the client's bound.
+	concurrency int
 }
 
 // run runs fn on every batch, at most the client's concurrency at once, and
@@ -133,7 +135,11 @@ func (r *batchRunner) fanOut(ctx context.Context, bo *retry.Backoffer, batches [
 		lbs[i] = locate.Batch[int]{Location: b.loc, Items: b.idx, Index: b.idx, Primary: r.primary != nil && r.contains(b)}
 	}
 	item := func(i int) ([]byte, int) { return r.key(i), r.size(i) }
-	opts := []locate.BatchOption{limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(r.c.cfg.concurrency)}
+	conc := r.c.cfg.concurrency
+	if r.concurrency > 0 {
+		conc = r.concurrency
+	}
+	opts := []locate.BatchOption{limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(conc)}
 	if r.primary != nil {
 		opts = append(opts, locate.WithPrimary(r.primary), locate.WithPrimaryFirst())
 	}

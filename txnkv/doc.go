@@ -21,7 +21,8 @@
 // [WithPessimistic],
 // [WithAsyncCommit], [With1PC], [WithCausalConsistency],
 // [WithAssertionLevel], [WithIsolation], [WithReplicaRead],
-// [WithMatchLabels], [WithScanBatchSize], [WithCommitHook]. Nothing is
+// [WithMatchLabels], [WithScanBatchSize], [WithCommitHook],
+// [WithPipelinedDML]. Nothing is
 // process-global; two clients in one process may differ in everything.
 //
 // # API V2 keyspaces
@@ -74,13 +75,28 @@
 // gets [*DeadlockError] with the wait chain. A LockKeys that fails rolls
 // back the locks it took.
 //
+// # Pipelined DML
+//
+// A transaction begun with [WithPipelinedDML] is for writes too large to
+// buffer whole: its buffer is frozen and flushed to TiKV in the background
+// (twopc's [twopc.Pipeline]: KvFlush, one generation per flush) each time
+// it reaches [PipelinedFlushSize], at most [PipelinedMaxFlushing] flushes
+// at once; a write that finds every slot busy and the buffer at
+// [PipelinedThrottleSize] waits for one to finish, so memory stays
+// bounded ([Txn.PipelinedStats] reports the peak). Reads see the buffer,
+// the frozen buffers, the flushed writes (KvBufferBatchGet) and then the
+// snapshot; iteration is refused ([ErrPipelinedUnsupported]). Commit
+// flushes the rest and commits the primary; the other locks are resolved
+// in the background. Rollback removes the flushed locks.
+//
 // # Errors
 //
 // The errors a caller branches on are typed and match sentinels: twopc's
 // (re-exported here: [ErrWriteConflict], [ErrKeyExists], [ErrDeadlock],
 // [ErrLockWaitTimeout], [ErrTxnTooLarge], [ErrUndetermined],
 // [ErrAssertionFailed], ...) and txnkv's own ([ErrNotFound],
-// [ErrGCTooEarly], [ErrTxnDone], [ErrNotPessimistic], [ErrReadOnly]).
+// [ErrGCTooEarly], [ErrTxnDone], [ErrNotPessimistic], [ErrReadOnly],
+// [ErrPipelinedUnsupported]).
 // [IsRetryable] tells whether running the transaction again may help.
 // docs/errors.md has the whole table.
 //

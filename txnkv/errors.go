@@ -36,6 +36,10 @@ var (
 	// ErrReadOnly is returned by writes to a read-only transaction (one
 	// begun at a stale or explicit past ts with WithStaleRead).
 	ErrReadOnly = errors.New("txnkv: transaction is read-only")
+	// ErrPipelinedUnsupported is returned by what a pipelined transaction
+	// (WithPipelinedDML) cannot do: iterate its own writes, write an empty
+	// value.
+	ErrPipelinedUnsupported = errors.New("txnkv: not supported by a pipelined transaction")
 	// ErrInvalidRange is retry's shared sentinel, wrapped for a range whose
 	// start is after its end, or a reverse iteration without an upper
 	// bound.

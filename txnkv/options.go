@@ -210,6 +210,7 @@ type txnConfig struct {
 	hooks        []func(CommitInfo)
 	sizeLimit    uint64
 	entryLimit   uint64
+	pipelined    *pipelinedConfig // nil: not pipelined; immutable once built
 }
 
 func defaultTxnConfig() txnConfig {
@@ -235,6 +236,9 @@ func (c *txnConfig) validate() error {
 		if h == nil {
 			return fmt.Errorf("txnkv: %w: nil commit hook", ErrInvalidOption)
 		}
+	}
+	if c.pipelined != nil {
+		return c.pipelined.validate()
 	}
 	return nil
 }

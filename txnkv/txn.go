@@ -45,6 +45,9 @@ type Txn struct {
 	forUpdateTS tso.Timestamp
 	locked      [][]byte
 	heartbeat   *twopc.Heartbeat
+
+	// pipe is the flushing state of a pipelined transaction, else nil.
+	pipe *pipeline
 }
 
 // Begin starts a transaction. Its start ts is a fresh TSO timestamp, the
@@ -67,14 +70,27 @@ func (c *Client) Begin(ctx context.Context, opts ...TxnOption) (*Txn, error) {
 	if err := c.checkSafePoint(ctx, ts); err != nil {
 		return nil, err
 	}
+	t := &Txn{c: c, cfg: cfg, snap: newSnapshot(c, ts, cfg)}
+	t.buf = t.newBuffer()
+	if cfg.pipelined != nil {
+		if err := t.initPipeline(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// newBuffer returns an empty write buffer with the transaction's limits
+// (a pipelined transaction has no total limit: it flushes instead).
+func (t *Txn) newBuffer() *memdb.MemDB {
 	var bufOpts []memdb.Option
-	if cfg.sizeLimit > 0 {
-		bufOpts = append(bufOpts, memdb.WithTotalSizeLimit(cfg.sizeLimit))
+	if t.cfg.sizeLimit > 0 && t.cfg.pipelined == nil {
+		bufOpts = append(bufOpts, memdb.WithTotalSizeLimit(t.cfg.sizeLimit))
 	}
-	if cfg.entryLimit > 0 {
-		bufOpts = append(bufOpts, memdb.WithEntrySizeLimit(cfg.entryLimit))
+	if t.cfg.entryLimit > 0 {
+		bufOpts = append(bufOpts, memdb.WithEntrySizeLimit(t.cfg.entryLimit))
 	}
-	return &Txn{c: c, cfg: cfg, snap: newSnapshot(c, ts, cfg), buf: memdb.New(bufOpts...)}, nil
+	return memdb.New(bufOpts...)
 }
 
 // StartTS returns the transaction's start ts.
@@ -99,11 +115,26 @@ func (t *Txn) IsPessimistic() bool { return t.cfg.pessimistic }
 func (t *Txn) IsReadOnly() bool { return t.cfg.staleRead }
 
 // Len returns the number of keys in the write buffer (written, deleted or
-// locked).
-func (t *Txn) Len() int { return t.buf.Len() }
+// locked); a pipelined transaction adds the keys of its flushes.
+func (t *Txn) Len() int {
+	if p := t.pipe; p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return t.buf.Len() + p.keys
+	}
+	return t.buf.Len()
+}
 
-// Size returns the bytes of keys and values in the write buffer.
-func (t *Txn) Size() int { return t.buf.Size() }
+// Size returns the bytes of keys and values in the write buffer; a
+// pipelined transaction adds the bytes of its flushes.
+func (t *Txn) Size() int {
+	if p := t.pipe; p != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return t.buf.Size() + p.bytes
+	}
+	return t.buf.Size()
+}
 
 // ForUpdateTS returns the newest for-update ts of a pessimistic
 // transaction's locks (0 before the first LockKeys).
@@ -139,6 +170,17 @@ func (t *Txn) Get(ctx context.Context, key []byte) ([]byte, error) {
 		}
 		return slices.Clone(e.Value), nil
 	}
+	if t.pipe != nil {
+		v, found, err := t.pipelinedGet(ctx, key)
+		switch {
+		case err != nil:
+			return nil, err
+		case found && v == nil:
+			return nil, ErrNotFound
+		case found:
+			return v, nil
+		}
+	}
 	return t.snap.Get(ctx, key)
 }
 
@@ -160,6 +202,23 @@ func (t *Txn) BatchGet(ctx context.Context, keys [][]byte) (map[string][]byte, e
 		}
 		rest = append(rest, k)
 	}
+	if t.pipe != nil && len(rest) > 0 {
+		got, err := t.pipelinedBatchGet(ctx, rest)
+		if err != nil {
+			return nil, err
+		}
+		unread := rest[:0:0]
+		for _, k := range rest {
+			v, ok := got[string(k)]
+			switch {
+			case !ok:
+				unread = append(unread, k)
+			case v != nil:
+				out[string(k)] = v
+			}
+		}
+		rest = unread
+	}
 	if len(rest) == 0 {
 		return out, nil
 	}
@@ -176,7 +235,8 @@ func (t *Txn) BatchGet(ctx context.Context, keys [][]byte) (map[string][]byte, e
 // Iter iterates over [start, end) in ascending order as the transaction
 // sees it: the buffer merged over the snapshot, buffered deletes hiding
 // snapshot values. Writing to the transaction while iterating ends the
-// iteration with an error.
+// iteration with an error. A pipelined transaction cannot iterate its own
+// writes: it yields ErrPipelinedUnsupported.
 func (t *Txn) Iter(ctx context.Context, start, end []byte, opts ...ReadOption) iter.Seq2[KV, error] {
 	return t.merge(ctx, start, end, false, opts)
 }
@@ -190,6 +250,12 @@ func (t *Txn) merge(ctx context.Context, start, end []byte, reverse bool, opts [
 	return func(yield func(KV, error) bool) {
 		if err := t.checkActive(); err != nil {
 			yield(KV{}, err)
+			return
+		}
+		if t.pipe != nil {
+			// Flushed writes live in TiKV as locks, which no scan returns
+			// merged with the snapshot (client-go refuses this too).
+			yield(KV{}, fmt.Errorf("txnkv: iterate: %w", ErrPipelinedUnsupported))
 			return
 		}
 		keyOnly := t.snap.readConfig(opts).keyOnly
@@ -246,12 +312,16 @@ func (t *Txn) merge(ctx context.Context, start, end []byte, reverse bool, opts [
 	}
 }
 
-// Set buffers value for key. A nil value is an empty value, not a delete.
+// Set buffers value for key. A nil value is an empty value, not a delete
+// (a pipelined transaction refuses it with ErrPipelinedUnsupported).
 func (t *Txn) Set(key, value []byte) error {
 	if err := t.checkWritable(); err != nil {
 		return err
 	}
-	return bufferError(t.buf.Set(key, value))
+	if err := t.checkPipelinedValue(value); err != nil {
+		return err
+	}
+	return t.written(bufferError(t.buf.Set(key, value)))
 }
 
 // Delete buffers a delete of key.
@@ -259,7 +329,28 @@ func (t *Txn) Delete(key []byte) error {
 	if err := t.checkWritable(); err != nil {
 		return err
 	}
-	return bufferError(t.buf.Delete(key))
+	return t.written(bufferError(t.buf.Delete(key)))
+}
+
+// checkPipelinedValue refuses what a pipelined transaction cannot write:
+// an empty value (read back from TiKV's flushed locks as a delete), and
+// anything after a failed flush.
+func (t *Txn) checkPipelinedValue(value []byte) error {
+	if t.pipe == nil {
+		return nil
+	}
+	if len(value) == 0 {
+		return fmt.Errorf("txnkv: empty value: %w", ErrPipelinedUnsupported)
+	}
+	return t.pipe.failure()
+}
+
+// written runs after a buffer write: a pipelined transaction may flush.
+func (t *Txn) written(err error) error {
+	if err != nil || t.pipe == nil {
+		return err
+	}
+	return t.afterWrite()
 }
 
 // Insert buffers value for key on condition that key does not exist: the
@@ -269,7 +360,10 @@ func (t *Txn) Insert(key, value []byte) error {
 	if err := t.checkWritable(); err != nil {
 		return err
 	}
-	return bufferError(t.buf.Set(key, value, memdb.SetPresumeKeyNotExists))
+	if err := t.checkPipelinedValue(value); err != nil {
+		return err
+	}
+	return t.written(bufferError(t.buf.Set(key, value, memdb.SetPresumeKeyNotExists)))
 }
 
 // SetAssertion asks prewrite to check that key exists (twopc.AssertExist)
@@ -286,7 +380,7 @@ func (t *Txn) SetAssertion(key []byte, a twopc.Assertion) error {
 	case twopc.AssertNotExist:
 		op = memdb.SetAssertNotExist
 	}
-	return bufferError(t.buf.UpdateFlags(key, op))
+	return t.written(bufferError(t.buf.UpdateFlags(key, op)))
 }
 
 // Commit makes the buffered writes durable at a commit ts (CommitTS), or
@@ -302,6 +396,15 @@ func (t *Txn) Commit(ctx context.Context) error {
 	t.state = txnCommitted
 	if t.heartbeat != nil {
 		defer t.heartbeat.Stop()
+	}
+	if t.pipe != nil {
+		info := CommitInfo{StartTS: t.snap.ts, Keys: t.Len(), Size: t.Size()}
+		err := t.commitPipelined(ctx)
+		info.CommitTS, info.Mode, info.Err = t.commitTS, t.mode, err
+		for _, h := range t.cfg.hooks {
+			h(info)
+		}
+		return err
 	}
 	ms := t.buf.MutationSet(t.cfg.pessimistic)
 	info := CommitInfo{StartTS: t.snap.ts, Keys: ms.Len(), Size: ms.Size()}
@@ -387,7 +490,9 @@ func (t *Txn) hasMutation(ms *memdb.MutationSet, key []byte) bool {
 }
 
 // Rollback drops the buffered writes and, for a pessimistic transaction,
-// releases its locks. After Rollback the transaction is done.
+// releases its locks; a pipelined transaction waits for its running
+// flushes (or ctx) and removes every flushed lock. After Rollback the
+// transaction is done.
 func (t *Txn) Rollback(ctx context.Context) error {
 	if t.state != txnActive {
 		return ErrTxnDone
@@ -395,6 +500,9 @@ func (t *Txn) Rollback(ctx context.Context) error {
 	t.state = txnRolledBack
 	if t.heartbeat != nil {
 		t.heartbeat.Stop()
+	}
+	if t.pipe != nil {
+		return t.rollbackPipelined(ctx)
 	}
 	if len(t.locked) == 0 {
 		return nil

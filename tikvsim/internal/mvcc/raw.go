@@ -106,6 +106,43 @@ func rawKeyTooLarge(key []byte) string {
 	return ""
 }
 
+// rawKeysTooLarge is the error text for the first key over TiKV's limit;
+// a compare-and-swap's writes are not checked (TiKV checks them elsewhere).
+func rawKeysTooLarge(forCas bool, keys ...[]byte) string {
+	if forCas {
+		return ""
+	}
+	for _, k := range keys {
+		if msg := rawKeyTooLarge(k); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// rawWrite runs apply under the write lock in the request's raw context.
+// Both return the response's error text, "" on success.
+func (e *Engine) rawWrite(c *kvrpcpb.Context, cf string, apply func(rc *rawCtx) string) string {
+	e.rawMu.Lock()
+	defer e.rawMu.Unlock()
+	rc, msg := e.rawSetup(c, cf)
+	if msg != "" {
+		return msg
+	}
+	return apply(&rc)
+}
+
+// rawRead is rawWrite under the read lock.
+func (e *Engine) rawRead(c *kvrpcpb.Context, cf string, apply func(rc *rawCtx) string) string {
+	e.rawMu.RLock()
+	defer e.rawMu.RUnlock()
+	rc, msg := e.rawSetup(c, cf)
+	if msg != "" {
+		return msg
+	}
+	return apply(&rc)
+}
+
 func rawPairErr(msg string) []*kvrpcpb.KvPair {
 	return []*kvrpcpb.KvPair{{Error: abortErr(msg)}}
 }
@@ -113,18 +150,14 @@ func rawPairErr(msg string) []*kvrpcpb.KvPair {
 // RawGet returns the value of key, or not_found.
 func (e *Engine) RawGet(ctx context.Context, req *kvrpcpb.RawGetRequest) *kvrpcpb.RawGetResponse {
 	resp := &kvrpcpb.RawGetResponse{}
-	e.rawMu.RLock()
-	defer e.rawMu.RUnlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
-	if en, ok := rc.get(req.GetKey()); ok {
-		resp.Value = en.value
-	} else {
-		resp.NotFound = true
-	}
+	resp.Error = e.rawRead(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		if en, ok := rc.get(req.GetKey()); ok {
+			resp.Value = en.value
+		} else {
+			resp.NotFound = true
+		}
+		return ""
+	})
 	return resp
 }
 
@@ -149,24 +182,16 @@ func (e *Engine) RawBatchGet(ctx context.Context, req *kvrpcpb.RawBatchGetReques
 // RawPut writes key with an optional TTL (seconds).
 func (e *Engine) RawPut(ctx context.Context, req *kvrpcpb.RawPutRequest) *kvrpcpb.RawPutResponse {
 	resp := &kvrpcpb.RawPutResponse{}
-	if !req.GetForCas() {
-		if resp.Error = rawKeyTooLarge(req.GetKey()); resp.Error != "" {
-			return resp
+	if resp.Error = rawKeysTooLarge(req.GetForCas(), req.GetKey()); resp.Error != "" {
+		return resp
+	}
+	resp.Error = e.rawWrite(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		exp, msg := rc.expireAt(req.GetTtl())
+		if msg == "" {
+			rc.space.put(req.GetKey(), req.GetValue(), exp)
 		}
-	}
-	e.rawMu.Lock()
-	defer e.rawMu.Unlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
-	exp, msg := rc.expireAt(req.GetTtl())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
-	rc.space.put(req.GetKey(), req.GetValue(), exp)
+		return msg
+	})
 	return resp
 }
 
@@ -181,13 +206,6 @@ func (e *Engine) RawBatchPut(ctx context.Context, req *kvrpcpb.RawBatchPutReques
 			}
 		}
 	}
-	e.rawMu.Lock()
-	defer e.rawMu.Unlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
 	ttlOf := func(i int) uint64 {
 		switch {
 		case len(ttls) == 0:
@@ -197,66 +215,53 @@ func (e *Engine) RawBatchPut(ctx context.Context, req *kvrpcpb.RawBatchPutReques
 		}
 		return ttls[i]
 	}
-	if !rc.ttlOn {
-		for _, t := range ttls {
-			if t != 0 {
-				resp.Error = "ttl is not enabled, but get put request with ttl"
-				return resp
+	resp.Error = e.rawWrite(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		if !rc.ttlOn {
+			for _, t := range ttls {
+				if t != 0 {
+					return "ttl is not enabled, but get put request with ttl"
+				}
 			}
+			if len(ttls) > 1 && len(ttls) < len(pairs) {
+				pairs = pairs[:len(ttls)] // quirk: trailing pairs are dropped
+			}
+		} else if len(ttls) > 1 && len(ttls) != len(pairs) {
+			return "The length of ttls does not equal to the length of pairs"
 		}
-		if len(ttls) > 1 && len(ttls) < len(pairs) {
-			pairs = pairs[:len(ttls)] // quirk: trailing pairs are dropped
+		for i, p := range pairs {
+			exp, _ := rc.expireAt(ttlOf(i))
+			rc.space.put(p.GetKey(), p.GetValue(), exp)
 		}
-	} else if len(ttls) > 1 && len(ttls) != len(pairs) {
-		resp.Error = "The length of ttls does not equal to the length of pairs"
-		return resp
-	}
-	for i, p := range pairs {
-		exp, _ := rc.expireAt(ttlOf(i))
-		rc.space.put(p.GetKey(), p.GetValue(), exp)
-	}
+		return ""
+	})
 	return resp
 }
 
 // RawDelete deletes key.
 func (e *Engine) RawDelete(ctx context.Context, req *kvrpcpb.RawDeleteRequest) *kvrpcpb.RawDeleteResponse {
 	resp := &kvrpcpb.RawDeleteResponse{}
-	if !req.GetForCas() {
-		if resp.Error = rawKeyTooLarge(req.GetKey()); resp.Error != "" {
-			return resp
-		}
-	}
-	e.rawMu.Lock()
-	defer e.rawMu.Unlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
+	if resp.Error = rawKeysTooLarge(req.GetForCas(), req.GetKey()); resp.Error != "" {
 		return resp
 	}
-	rc.space.del(req.GetKey())
+	resp.Error = e.rawWrite(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		rc.space.del(req.GetKey())
+		return ""
+	})
 	return resp
 }
 
 // RawBatchDelete deletes keys.
 func (e *Engine) RawBatchDelete(ctx context.Context, req *kvrpcpb.RawBatchDeleteRequest) *kvrpcpb.RawBatchDeleteResponse {
 	resp := &kvrpcpb.RawBatchDeleteResponse{}
-	if !req.GetForCas() {
-		for _, k := range req.GetKeys() {
-			if resp.Error = rawKeyTooLarge(k); resp.Error != "" {
-				return resp
-			}
-		}
-	}
-	e.rawMu.Lock()
-	defer e.rawMu.Unlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
+	if resp.Error = rawKeysTooLarge(req.GetForCas(), req.GetKeys()...); resp.Error != "" {
 		return resp
 	}
-	for _, k := range req.GetKeys() {
-		rc.space.del(k)
-	}
+	resp.Error = e.rawWrite(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		for _, k := range req.GetKeys() {
+			rc.space.del(k)
+		}
+		return ""
+	})
 	return resp
 }
 
@@ -366,58 +371,46 @@ func (e *Engine) RawBatchScan(ctx context.Context, req *kvrpcpb.RawBatchScanRequ
 func (e *Engine) RawDeleteRange(ctx context.Context, req *kvrpcpb.RawDeleteRangeRequest) *kvrpcpb.RawDeleteRangeResponse {
 	resp := &kvrpcpb.RawDeleteRangeResponse{}
 	start, end := req.GetStartKey(), req.GetEndKey()
-	if resp.Error = rawKeyTooLarge(start); resp.Error != "" {
-		return resp
-	}
-	if resp.Error = rawKeyTooLarge(end); resp.Error != "" {
+	if resp.Error = rawKeysTooLarge(false, start, end); resp.Error != "" {
 		return resp
 	}
 	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
 		resp.Error = "invalid delete range command: start_key must be less than end_key"
 		return resp
 	}
-	e.rawMu.Lock()
-	defer e.rawMu.Unlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
-	var hit []*rawEntry
-	rc.space.t.AscendGreaterOrEqual(&rawEntry{key: start}, func(en *rawEntry) bool {
-		if len(end) > 0 && bytes.Compare(en.key, end) >= 0 {
-			return false
+	resp.Error = e.rawWrite(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		var hit []*rawEntry
+		rc.space.t.AscendGreaterOrEqual(&rawEntry{key: start}, func(en *rawEntry) bool {
+			if len(end) > 0 && bytes.Compare(en.key, end) >= 0 {
+				return false
+			}
+			hit = append(hit, en)
+			return true
+		})
+		for _, en := range hit {
+			rc.space.del(en.key)
 		}
-		hit = append(hit, en)
-		return true
+		return ""
 	})
-	for _, en := range hit {
-		rc.space.del(en.key)
-	}
 	return resp
 }
 
 // RawGetKeyTTL returns the remaining TTL of key in seconds (0 = no TTL).
 func (e *Engine) RawGetKeyTTL(ctx context.Context, req *kvrpcpb.RawGetKeyTTLRequest) *kvrpcpb.RawGetKeyTTLResponse {
 	resp := &kvrpcpb.RawGetKeyTTLResponse{}
-	e.rawMu.RLock()
-	defer e.rawMu.RUnlock()
-	rc, msg := e.rawSetup(req.GetContext(), req.GetCf())
-	if msg != "" {
-		resp.Error = msg
-		return resp
-	}
-	if !rc.ttlOn {
-		resp.Error = "get ttl on non-ttl store"
-		return resp
-	}
-	en, ok := rc.get(req.GetKey())
-	switch {
-	case !ok:
-		resp.NotFound = true
-	case en.expire != 0:
-		resp.Ttl = en.expire - rc.nowS
-	}
+	resp.Error = e.rawRead(req.GetContext(), req.GetCf(), func(rc *rawCtx) string {
+		if !rc.ttlOn {
+			return "get ttl on non-ttl store"
+		}
+		en, ok := rc.get(req.GetKey())
+		switch {
+		case !ok:
+			resp.NotFound = true
+		case en.expire != 0:
+			resp.Ttl = en.expire - rc.nowS
+		}
+		return ""
+	})
 	return resp
 }
 

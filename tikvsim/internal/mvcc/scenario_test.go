@@ -262,3 +262,39 @@ func TestScenario_GC(t *testing.T) {
 	}
 	mustInvariants(t, e)
 }
+
+// TestScenario_PipelinedFlushConflictAndRollback checks the parts of
+// TiKV's Flush that abort the whole request (a newer commit: nothing of the
+// request is written) and that a flush landing after the transaction was
+// rolled back by ResolveLock meets its protected rollback record.
+func TestScenario_PipelinedFlushConflictAndRollback(t *testing.T) {
+	e := newEngine(t)
+	mustPut(t, e, "b", "newer", 15, 16)
+	flush := func(gen uint64, muts ...*kvrpcpb.Mutation) *kvrpcpb.FlushResponse {
+		return e.KvFlush(t.Context(), &kvrpcpb.FlushRequest{
+			Mutations: muts, PrimaryKey: []byte("a"), StartTs: 10, Generation: gen, LockTtl: 100,
+		})
+	}
+	if r := flush(1, putMut("a", "1"), putMut("b", "2"), putMut("c", "3")); len(r.Errors) != 1 || r.Errors[0].Conflict == nil {
+		t.Fatalf("flush over a newer commit: %v", r.Errors)
+	}
+	if sl := e.KvScanLock(t.Context(), &kvrpcpb.ScanLockRequest{MaxVersion: 100}); len(sl.Locks) != 0 {
+		t.Fatalf("a conflicting flush wrote locks: %v", sl.Locks)
+	}
+	if r := flush(2, putMut("a", "1"), putMut("c", "3")); len(r.Errors) > 0 {
+		t.Fatal(r.Errors)
+	}
+	if r := e.KvResolveLock(t.Context(), &kvrpcpb.ResolveLockRequest{StartVersion: 10}); r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	if sl := e.KvScanLock(t.Context(), &kvrpcpb.ScanLockRequest{MaxVersion: 100}); len(sl.Locks) != 0 {
+		t.Fatalf("locks left after a region-wide rollback: %v", sl.Locks)
+	}
+	// A late resend of generation 2 (or a newer flush) finds the rollback.
+	if r := flush(3, putMut("c", "late")); len(r.Errors) != 1 || r.Errors[0].Conflict == nil {
+		t.Fatalf("flush after rollback: %v", r.Errors)
+	}
+	mustNotFound(t, e, "a", 100)
+	mustNotFound(t, e, "c", 100)
+	mustInvariants(t, e)
+}

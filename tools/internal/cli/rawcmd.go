@@ -110,35 +110,73 @@ func checkRange(cmd *cobra.Command, args []string) (start, end []byte, err error
 	return start, end, nil
 }
 
-func (a *app) rawGet() *cobra.Command {
+// keyCommand is a command whose first of exactly nargs arguments is a
+// non-empty KEY; run gets the key and every argument.
+func keyCommand(use, short string, nargs int, run func(cmd *cobra.Command, key []byte, args []string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get KEY",
-		Short: "Print the value of a key",
-		Args:  argsBetween(1, 1),
+		Use:   use,
+		Short: short,
+		Args:  argsBetween(nargs, nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := nonEmptyKey(cmd, args[0]); err != nil {
 				return err
 			}
-			key := []byte(args[0])
-			return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
-				val, found, err := rc.Get(ctx, key)
-				if err != nil {
-					return err
-				}
-				doc := rawGetDoc{Key: toJSONBytes(key), Found: found}
-				if found {
-					doc.Value = jsonPtr(val)
-				}
-				return p.emit(doc, func(w io.Writer) {
-					if !found {
-						fmt.Fprintln(w, "(not found)")
-						return
-					}
-					fmt.Fprintln(w, showBytes(val))
-				})
-			})
+			return run(cmd, []byte(args[0]), args)
 		},
 	}
+}
+
+// scanCommand is a command over [START [END]] with --limit, --key-only and
+// --reverse, checked before run is called.
+func scanCommand(short string, run func(cmd *cobra.Command, start, end []byte, limit int, opts ScanOptions) error) *cobra.Command {
+	var limit int
+	var opts ScanOptions
+	cmd := &cobra.Command{
+		Use:   "scan [START [END]] [--limit n] [--key-only] [--reverse]",
+		Short: short,
+		Args:  argsBetween(0, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start, end, err := checkRange(cmd, args)
+			if err != nil {
+				return err
+			}
+			if limit < 1 || limit > MaxScanLimit {
+				return usageError(cmd, fmt.Sprintf("--limit must be between 1 and %d", MaxScanLimit))
+			}
+			return run(cmd, start, end, limit, opts)
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", DefaultScanLimit, fmt.Sprintf("at most this many pairs (1-%d)", MaxScanLimit))
+	cmd.Flags().BoolVar(&opts.KeyOnly, "key-only", false, "list keys without values")
+	cmd.Flags().BoolVar(&opts.Reverse, "reverse", false, "scan from END downwards")
+	return cmd
+}
+
+// emitGet prints the answer of a point read (raw or transactional).
+func emitGet(p printer, key, val []byte, found bool) error {
+	doc := rawGetDoc{Key: toJSONBytes(key), Found: found}
+	if found {
+		doc.Value = jsonPtr(val)
+	}
+	return p.emit(doc, func(w io.Writer) {
+		if !found {
+			fmt.Fprintln(w, "(not found)")
+			return
+		}
+		fmt.Fprintln(w, showBytes(val))
+	})
+}
+
+func (a *app) rawGet() *cobra.Command {
+	return keyCommand("get KEY", "Print the value of a key", 1, func(cmd *cobra.Command, key []byte, _ []string) error {
+		return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
+			val, found, err := rc.Get(ctx, key)
+			if err != nil {
+				return err
+			}
+			return emitGet(p, key, val, found)
+		})
+	})
 }
 
 func (a *app) rawPut() *cobra.Command {
@@ -176,53 +214,26 @@ func (a *app) rawPut() *cobra.Command {
 }
 
 func (a *app) rawDelete() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete KEY",
-		Short: "Delete a key (deleting a missing key is not an error)",
-		Args:  argsBetween(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := nonEmptyKey(cmd, args[0]); err != nil {
+	return keyCommand("delete KEY", "Delete a key (deleting a missing key is not an error)", 1, func(cmd *cobra.Command, key []byte, _ []string) error {
+		return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
+			if err := rc.Delete(ctx, key); err != nil {
 				return err
 			}
-			key := []byte(args[0])
-			return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
-				if err := rc.Delete(ctx, key); err != nil {
-					return err
-				}
-				return p.emit(rawWriteDoc{Key: toJSONBytes(key), OK: true}, func(w io.Writer) { fmt.Fprintln(w, "OK") })
-			})
-		},
-	}
+			return p.emit(rawWriteDoc{Key: toJSONBytes(key), OK: true}, func(w io.Writer) { fmt.Fprintln(w, "OK") })
+		})
+	})
 }
 
 func (a *app) rawScan() *cobra.Command {
-	var limit int
-	var opts ScanOptions
-	cmd := &cobra.Command{
-		Use:   "scan [START [END]] [--limit n] [--key-only] [--reverse]",
-		Short: "List pairs in [START, END), ascending, or descending with --reverse",
-		Args:  argsBetween(0, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			start, end, err := checkRange(cmd, args)
+	return scanCommand("List pairs in [START, END), ascending, or descending with --reverse", func(cmd *cobra.Command, start, end []byte, limit int, opts ScanOptions) error {
+		return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
+			pairs, err := rc.Scan(ctx, start, end, limit, opts)
 			if err != nil {
 				return err
 			}
-			if limit < 1 || limit > MaxScanLimit {
-				return usageError(cmd, fmt.Sprintf("--limit must be between 1 and %d", MaxScanLimit))
-			}
-			return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
-				pairs, err := rc.Scan(ctx, start, end, limit, opts)
-				if err != nil {
-					return err
-				}
-				return emitPairs(p, pairs, opts.KeyOnly)
-			})
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", DefaultScanLimit, fmt.Sprintf("at most this many pairs (1-%d)", MaxScanLimit))
-	cmd.Flags().BoolVar(&opts.KeyOnly, "key-only", false, "list keys without values")
-	cmd.Flags().BoolVar(&opts.Reverse, "reverse", false, "scan from END downwards")
-	return cmd
+			return emitPairs(p, pairs, opts.KeyOnly)
+		})
+	})
 }
 
 func (a *app) rawCAS() *cobra.Command {
@@ -272,34 +283,25 @@ func (a *app) rawCAS() *cobra.Command {
 }
 
 func (a *app) rawTTL() *cobra.Command {
-	return &cobra.Command{
-		Use:   "ttl KEY",
-		Short: "Print the time to live left on a key",
-		Args:  argsBetween(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := nonEmptyKey(cmd, args[0]); err != nil {
+	return keyCommand("ttl KEY", "Print the time to live left on a key", 1, func(cmd *cobra.Command, key []byte, _ []string) error {
+		return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
+			ttl, found, err := rc.TTL(ctx, key)
+			if err != nil {
 				return err
 			}
-			key := []byte(args[0])
-			return a.withRaw(cmd, func(ctx context.Context, rc RawClient, p printer) error {
-				ttl, found, err := rc.TTL(ctx, key)
-				if err != nil {
-					return err
+			doc := rawTTLDoc{Key: toJSONBytes(key), Found: found, Expires: found && ttl > 0, TTLSeconds: int64(ttl / time.Second)}
+			return p.emit(doc, func(w io.Writer) {
+				switch {
+				case !found:
+					fmt.Fprintln(w, "(not found)")
+				case ttl <= 0:
+					fmt.Fprintln(w, "no expiry")
+				default:
+					fmt.Fprintln(w, ttl.Truncate(time.Second))
 				}
-				doc := rawTTLDoc{Key: toJSONBytes(key), Found: found, Expires: found && ttl > 0, TTLSeconds: int64(ttl / time.Second)}
-				return p.emit(doc, func(w io.Writer) {
-					switch {
-					case !found:
-						fmt.Fprintln(w, "(not found)")
-					case ttl <= 0:
-						fmt.Fprintln(w, "no expiry")
-					default:
-						fmt.Fprintln(w, ttl.Truncate(time.Second))
-					}
-				})
 			})
-		},
-	}
+		})
+	})
 }
 
 func (a *app) rawChecksum() *cobra.Command {

@@ -84,37 +84,16 @@ func (a *app) withTxn(cmd *cobra.Command, fn txnStep) error {
 }
 
 func (a *app) txnGet() *cobra.Command {
-	return &cobra.Command{
-		Use:   "get KEY",
-		Short: "Print the value of a key as the transaction sees it",
-		Args:  argsBetween(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := nonEmptyKey(cmd, args[0]); err != nil {
-				return err
+	return keyCommand("get KEY", "Print the value of a key as the transaction sees it", 1, func(cmd *cobra.Command, key []byte, _ []string) error {
+		return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, _ bool, p printer) (func() error, error) {
+			val, err := txn.Get(ctx, key)
+			found := err == nil
+			if err != nil && !errors.Is(err, tikv.ErrNotFound) {
+				return nil, err
 			}
-			key := []byte(args[0])
-			return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, _ bool, p printer) (func() error, error) {
-				val, err := txn.Get(ctx, key)
-				found := err == nil
-				if err != nil && !errors.Is(err, tikv.ErrNotFound) {
-					return nil, err
-				}
-				doc := rawGetDoc{Key: toJSONBytes(key), Found: found}
-				if found {
-					doc.Value = jsonPtr(val)
-				}
-				return func() error {
-					return p.emit(doc, func(w io.Writer) {
-						if !found {
-							fmt.Fprintln(w, "(not found)")
-							return
-						}
-						fmt.Fprintln(w, showBytes(val))
-					})
-				}, nil
-			})
-		},
-	}
+			return func() error { return emitGet(p, key, val, found) }, nil
+		})
+	})
 }
 
 func txnWritten(p printer, key []byte, buffered bool) error {
@@ -128,90 +107,55 @@ func txnWritten(p printer, key []byte, buffered bool) error {
 }
 
 func (a *app) txnPut() *cobra.Command {
-	return &cobra.Command{
-		Use:   "put KEY VALUE",
-		Short: "Write a key",
-		Args:  argsBetween(2, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := nonEmptyKey(cmd, args[0]); err != nil {
-				return err
+	return keyCommand("put KEY VALUE", "Write a key", 2, func(cmd *cobra.Command, key []byte, args []string) error {
+		val := []byte(args[1])
+		return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, buffered bool, p printer) (func() error, error) {
+			if err := txn.Set(key, val); err != nil {
+				return nil, err
 			}
-			key, val := []byte(args[0]), []byte(args[1])
-			return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, buffered bool, p printer) (func() error, error) {
-				if err := txn.Set(key, val); err != nil {
-					return nil, err
-				}
-				return func() error { return txnWritten(p, key, buffered) }, nil
-			})
-		},
-	}
+			return func() error { return txnWritten(p, key, buffered) }, nil
+		})
+	})
 }
 
 func (a *app) txnDelete() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete KEY",
-		Short: "Delete a key (deleting a missing key is not an error)",
-		Args:  argsBetween(1, 1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := nonEmptyKey(cmd, args[0]); err != nil {
-				return err
+	return keyCommand("delete KEY", "Delete a key (deleting a missing key is not an error)", 1, func(cmd *cobra.Command, key []byte, _ []string) error {
+		return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, buffered bool, p printer) (func() error, error) {
+			if err := txn.Delete(key); err != nil {
+				return nil, err
 			}
-			key := []byte(args[0])
-			return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, buffered bool, p printer) (func() error, error) {
-				if err := txn.Delete(key); err != nil {
-					return nil, err
-				}
-				return func() error { return txnWritten(p, key, buffered) }, nil
-			})
-		},
-	}
+			return func() error { return txnWritten(p, key, buffered) }, nil
+		})
+	})
 }
 
 func (a *app) txnScan() *cobra.Command {
-	var limit int
-	var opts ScanOptions
-	cmd := &cobra.Command{
-		Use:   "scan [START [END]] [--limit n] [--key-only] [--reverse]",
-		Short: "List pairs in [START, END) as the transaction sees them",
-		Args:  argsBetween(0, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			start, end, err := checkRange(cmd, args)
-			if err != nil {
-				return err
+	return scanCommand("List pairs in [START, END) as the transaction sees them", func(cmd *cobra.Command, start, end []byte, limit int, opts ScanOptions) error {
+		if opts.Reverse && len(end) == 0 {
+			return usageError(cmd, "--reverse needs an END key")
+		}
+		return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, _ bool, p printer) (func() error, error) {
+			var ropts []tikv.ReadOption
+			if opts.KeyOnly {
+				ropts = append(ropts, tikv.TxnKeyOnly())
 			}
-			if limit < 1 || limit > MaxScanLimit {
-				return usageError(cmd, fmt.Sprintf("--limit must be between 1 and %d", MaxScanLimit))
+			seq := txn.Iter(ctx, start, end, ropts...)
+			if opts.Reverse {
+				seq = txn.IterReverse(ctx, start, end, ropts...)
 			}
-			if opts.Reverse && len(end) == 0 {
-				return usageError(cmd, "--reverse needs an END key")
+			var pairs []KV
+			for kv, err := range seq {
+				if err != nil {
+					return nil, err
+				}
+				pairs = append(pairs, KV{Key: kv.Key, Value: kv.Value})
+				if len(pairs) == limit {
+					break
+				}
 			}
-			return a.withTxn(cmd, func(ctx context.Context, txn *tikv.Txn, _ bool, p printer) (func() error, error) {
-				var ropts []tikv.ReadOption
-				if opts.KeyOnly {
-					ropts = append(ropts, tikv.TxnKeyOnly())
-				}
-				seq := txn.Iter(ctx, start, end, ropts...)
-				if opts.Reverse {
-					seq = txn.IterReverse(ctx, start, end, ropts...)
-				}
-				var pairs []KV
-				for kv, err := range seq {
-					if err != nil {
-						return nil, err
-					}
-					pairs = append(pairs, KV{Key: kv.Key, Value: kv.Value})
-					if len(pairs) == limit {
-						break
-					}
-				}
-				return func() error { return emitPairs(p, pairs, opts.KeyOnly) }, nil
-			})
-		},
-	}
-	cmd.Flags().IntVar(&limit, "limit", DefaultScanLimit, fmt.Sprintf("at most this many pairs (1-%d)", MaxScanLimit))
-	cmd.Flags().BoolVar(&opts.KeyOnly, "key-only", false, "list keys without values")
-	cmd.Flags().BoolVar(&opts.Reverse, "reverse", false, "scan from END downwards")
-	return cmd
+			return func() error { return emitPairs(p, pairs, opts.KeyOnly) }, nil
+		})
+	})
 }
 
 // shellTxnCommands are begin, commit and rollback, which only make sense in
@@ -246,44 +190,39 @@ func (a *app) shellTxnCommands() []*cobra.Command {
 		},
 	}
 	begin.Flags().BoolVar(&pessimistic, "pessimistic", false, "a pessimistic transaction")
-	commit := &cobra.Command{
-		Use:   "commit",
-		Short: "Commit the open transaction",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd, func(ctx context.Context, s *Session, p printer) error {
-				txn := s.OpenTxn()
-				if txn == nil {
-					return ErrNoTxn
-				}
-				// The transaction is over whatever Commit returns.
-				s.setTxn(nil)
-				if err := txn.Commit(ctx); err != nil {
-					return err
-				}
-				doc := txnStateDoc{Action: "commit", StartTS: uint64(txn.StartTS()), CommitTS: uint64(txn.CommitTS())}
-				return p.emit(doc, func(w io.Writer) { fmt.Fprintf(w, "COMMIT (commit ts %d)\n", doc.CommitTS) })
-			})
-		},
-	}
-	rollback := &cobra.Command{
-		Use:   "rollback",
-		Short: "Drop the open transaction's writes",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd, func(ctx context.Context, s *Session, p printer) error {
-				txn := s.OpenTxn()
-				if txn == nil {
-					return ErrNoTxn
-				}
-				s.setTxn(nil)
-				if err := txn.Rollback(ctx); err != nil {
-					return err
-				}
-				doc := txnStateDoc{Action: "rollback", StartTS: uint64(txn.StartTS())}
-				return p.emit(doc, func(w io.Writer) { fmt.Fprintln(w, "ROLLBACK") })
-			})
-		},
-	}
+	commit := a.endTxnCommand("commit", "Commit the open transaction", func(ctx context.Context, txn *tikv.Txn, p printer) error {
+		if err := txn.Commit(ctx); err != nil {
+			return err
+		}
+		doc := txnStateDoc{Action: "commit", StartTS: uint64(txn.StartTS()), CommitTS: uint64(txn.CommitTS())}
+		return p.emit(doc, func(w io.Writer) { fmt.Fprintf(w, "COMMIT (commit ts %d)\n", doc.CommitTS) })
+	})
+	rollback := a.endTxnCommand("rollback", "Drop the open transaction's writes", func(ctx context.Context, txn *tikv.Txn, p printer) error {
+		if err := txn.Rollback(ctx); err != nil {
+			return err
+		}
+		doc := txnStateDoc{Action: "rollback", StartTS: uint64(txn.StartTS())}
+		return p.emit(doc, func(w io.Writer) { fmt.Fprintln(w, "ROLLBACK") })
+	})
 	return []*cobra.Command{begin, commit, rollback}
+}
+
+// endTxnCommand is commit or rollback: it takes the shell's open
+// transaction, which is over whatever end returns.
+func (a *app) endTxnCommand(use, short string, end func(ctx context.Context, txn *tikv.Txn, p printer) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withSession(cmd, func(ctx context.Context, s *Session, p printer) error {
+				txn := s.OpenTxn()
+				if txn == nil {
+					return ErrNoTxn
+				}
+				s.setTxn(nil)
+				return end(ctx, txn, p)
+			})
+		},
+	}
 }

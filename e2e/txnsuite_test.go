@@ -623,10 +623,10 @@ func TestTxnInsertKeyExists(t *testing.T) {
 	commitValue(t, ctx, tc, present, "orig")
 
 	// Optimistic only: in a pessimistic transaction txnkv sends an
-	// inserted key it did not lock with SKIP_PESSIMISTIC_CHECK and locks
-	// an inserted key without asking TiKV to check it is absent, so no
-	// existence check runs and the insert overwrites (a txnkv gap, not
-	// covered here until it is fixed).
+	// inserted key it did not lock with SKIP_PESSIMISTIC_CHECK, and locks
+	// an inserted key without the NotExist assertion that makes TiKV check
+	// it is absent (client-go sets it), so no existence check runs and the
+	// insert overwrites: a txnkv gap, to cover here once it is fixed.
 	for _, opts := range [][]tikv.TxnOption{nil} {
 		txn, err := tc.Begin(ctx, opts...)
 		if err != nil {

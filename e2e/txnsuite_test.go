@@ -223,7 +223,13 @@ func TestTxnPessimisticLockWait(t *testing.T) {
 				res, err := lockRetrying(ctx, waiter, tikv.LockOptions{ReturnValues: true, Aggressive: holderCommits}, key)
 				done <- outcome{res, err}
 			}()
-			<-sent // the waiter's lock request is on its way
+			select { // the waiter's lock request is on its way
+			case <-sent:
+			case o := <-done:
+				t.Fatalf("waiter returned %v, %v before sending a lock request", o.res, o.err)
+			case <-ctx.Done():
+				t.Fatalf("waiter sent no lock request: %v", ctx.Err())
+			}
 			select {
 			case o := <-done:
 				t.Fatalf("waiter got %v, %v while the holder still holds the lock", o.res, o.err)
@@ -294,7 +300,13 @@ func TestTxnDeadlock(t *testing.T) {
 		_, err := lockRetrying(ctx, a, tikv.LockOptions{}, k2)
 		out <- outcome{a, err}
 	}()
-	<-aSent // a asks for b's key first, then b closes the cycle
+	select { // a asks for b's key first, then b closes the cycle
+	case <-aSent:
+	case o := <-out:
+		t.Fatalf("a's LockKeys returned %v before sending a lock request", o.err)
+	case <-ctx.Done():
+		t.Fatalf("a sent no lock request: %v", ctx.Err())
+	}
 	go func() {
 		_, err := lockRetrying(ctx, b, tikv.LockOptions{}, k1)
 		out <- outcome{b, err}

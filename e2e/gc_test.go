@@ -12,51 +12,94 @@ import (
 	"github.com/tikvgo/tikvgo/tikv"
 )
 
-// gcCluster returns a facade client for the GC tests and its GC client.
-// GC and the transactional client go through the facade under API V1 only
-// today (tikv.Client.GC says why): on a V1 suite cluster they use it; when
-// the suite runs the sim backend under another API version they start a
-// V1 sim cluster of their own, so the default run covers them; on another
-// backend under another version they skip, saying so.
+// gcCluster returns a facade client for the GC tests and its GC client,
+// on the shared suite cluster whenever a round can run there:
+//
+//   - API V1: the raw tests split the shared cluster at raw keys (no
+//     memcomparable encodings, and a round walks every region); gcCluster
+//     adds such a boundary itself, so the round meets one whatever ran
+//     before.
+//   - API V2: the round is scoped to the suite's keyspace, which needs
+//     keyspace-level GC (the sim backend creates the DEFAULT keyspace so).
+//
+// Otherwise (a keyspace under unified GC, V1TTL) the tests start a V1 sim
+// cluster of their own on the sim backend and skip, saying why, on others.
 func gcCluster(t *testing.T) (*tikv.Client, *tikv.GCClient) {
 	t.Helper()
-	var cli *tikv.Client
-	// On the sim backend GC gets a V1 cluster of its own even when the suite
-	// runs V1: the raw tests split the shared cluster at raw keys, which are
-	// not memcomparable, and a GC round walks every region of the cluster
-	// (GC across raw-key boundaries under API V1 is a known limitation).
-	switch {
-	case suiteCluster.Kind() == cluster.KindSim:
-		ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
-		defer cancel()
-		c, err := cluster.Start(ctx, cluster.WithBackend(cluster.KindSim), cluster.WithAPIVersion(cluster.APIV1))
+	switch suiteCluster.APIVersion() {
+	case cluster.APIV1:
+		cli := newClient(t)
+		gcfSplitAtRawKey(t, cli)
+		return cli, gcClientOf(t, cli)
+	case cluster.APIV2:
+		cli := newClient(t)
+		g := gcClientOf(t, cli)
+		st, err := g.State(callCtx(t))
 		if err != nil {
-			t.Fatalf("start a V1 sim cluster: %v", err)
+			t.Fatalf("GC state: %v", err)
 		}
-		t.Cleanup(func() {
-			if err := c.Close(); err != nil {
-				t.Errorf("close the V1 cluster: %v", err)
-			}
-		})
-		cli, err = tikv.New(ctx, c.PDAddrs())
-		if err != nil {
-			t.Fatalf("tikv.New: %v", err)
+		if st.KeyspaceLevelGC {
+			return cli, g
 		}
-		t.Cleanup(func() {
-			if err := cli.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-	case suiteCluster.APIVersion() == cluster.APIV1:
-		cli = newClient(t)
-	default:
-		t.Skipf("GC through the facade needs API V1; the %s backend runs %s", suiteCluster.Kind(), suiteCluster.APIVersion())
 	}
+	if suiteCluster.Kind() != cluster.KindSim {
+		t.Skipf("no GC round on the shared %s cluster (%s): it needs API V1 or a keyspace with keyspace-level GC", suiteCluster.Kind(), suiteCluster.APIVersion())
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	c, err := cluster.Start(ctx, cluster.WithBackend(cluster.KindSim), cluster.WithAPIVersion(cluster.APIV1))
+	if err != nil {
+		t.Fatalf("start a V1 sim cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close the V1 cluster: %v", err)
+		}
+	})
+	cli, err := tikv.New(ctx, c.PDAddrs())
+	if err != nil {
+		t.Fatalf("tikv.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cli.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return cli, gcClientOf(t, cli)
+}
+
+func gcClientOf(t *testing.T, cli *tikv.Client) *tikv.GCClient {
+	t.Helper()
 	g, err := cli.GC(callCtx(t))
 	if err != nil {
 		t.Fatalf("GC: %v", err)
 	}
-	return cli, g
+	return g
+}
+
+// gcfSplitAtRawKey splits a V1 cluster at a raw key, whose ninth byte is no
+// group marker, as raw KV's splits are.
+func gcfSplitAtRawKey(t *testing.T, cli *tikv.Client) {
+	t.Helper()
+	ctx := callCtx(t)
+	ts, err := cli.CurrentTS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := fmt.Appendf(nil, "e2e-gc-raw-split/%d", ts)
+	if _, err := cli.PD().SplitRegions(ctx, [][]byte{raw}); err != nil {
+		t.Fatalf("SplitRegions at a raw key: %v", err)
+	}
+	eventually(t, ctx, "a region starts at the raw key", func(ctx context.Context) error {
+		r, err := cli.PD().GetRegion(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(r.Meta.GetStartKey(), raw) {
+			return fmt.Errorf("%q is not a region start yet", raw)
+		}
+		return nil
+	})
 }
 
 // TestGCRoundAndBarrier runs GC rounds on the cluster: a barrier a long
@@ -122,10 +165,19 @@ func TestDeleteRangeAcrossRegions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	txc, err := cli.Txn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	prefix := fmt.Appendf(nil, "e2e-delrange-%d/", ts)
 	var splits [][]byte
 	for _, s := range []string{"b", "d", "f"} {
-		splits = append(splits, encodeBytes(append(bytes.Clone(prefix), s...)))
+		k := append(bytes.Clone(prefix), s...)
+		if cli.APIVersion() == tikv.V2 {
+			id := txc.KeyspaceID()
+			k = append([]byte{'x', byte(id >> 16), byte(id >> 8), byte(id)}, k...)
+		}
+		splits = append(splits, encodeBytes(k))
 	}
 	if _, err := cli.PD().SplitRegions(ctx, splits); err != nil {
 		t.Fatalf("SplitRegions: %v", err)
@@ -142,10 +194,6 @@ func TestDeleteRangeAcrossRegions(t *testing.T) {
 		}
 		return nil
 	})
-	txc, err := cli.Txn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := func(s string) []byte { return append(bytes.Clone(prefix), s...) }
 	// The key outside the range is written by a transaction of its own:
 	// DeleteRange bypasses MVCC, so deleting a primary whose secondaries

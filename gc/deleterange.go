@@ -41,7 +41,11 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Tas
 	}
 	ws, we := c.codec.EncodeRange(start, end)
 	prog, err := c.task(opts).Run(ctx, ws, we, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-		req := kvrpc.NewDeleteRange(&kvrpcpb.DeleteRangeRequest{Context: c.codec.Context(), StartKey: s.Start, EndKey: s.End})
+		end, err := c.deleteEnd(s)
+		if err != nil {
+			return false, err
+		}
+		req := kvrpc.NewDeleteRange(&kvrpcpb.DeleteRangeRequest{Context: c.codec.Context(), StartKey: s.Start, EndKey: end})
 		resp, err := c.sender.Send(ctx, bo, req, s.Location.Region)
 		if err != nil {
 			return false, err
@@ -55,6 +59,19 @@ func (c *Client) DeleteRange(ctx context.Context, start, end []byte, opts ...Tas
 		return prog, fmt.Errorf("gc: delete range: %w", err)
 	}
 	return prog, nil
+}
+
+// deleteEnd returns the end key a KvDeleteRange for s carries. TiKV applies
+// a delete only when the encoded end is within the region, so where the
+// region ends at a boundary no wire key encodes to (a raw key, in a V1
+// cluster shared with raw KV) the end sent is the largest storable wire key
+// below the span's end (see keycodec.Codec.RequestEnd).
+func (c *Client) deleteEnd(s locate.Span) ([]byte, error) {
+	end, ok := c.codec.RequestEnd(s.End, s.Location.EndKey)
+	if !ok {
+		return nil, fmt.Errorf("gc: %w: region %d ends inside the versions of %q", ErrUnreachableEnd, s.Location.Region.ID, s.End[:len(s.End)-1])
+	}
+	return end, nil
 }
 
 // UnsafeDestroyRange sends UnsafeDestroyRange for the user range

@@ -13,6 +13,16 @@
 //	res, err := g.Run(ctx, target, gc.WithProgress(func(p gc.Progress) { ... }))
 //	err = g.CheckReadTS(ctx, startTS) // *TooEarlyError below the txn safe point
 //
+// The cached txn safe point is a [SafePointCache]; txnkv's reads check the
+// same type, and the tikv facade gives its GC client the transactional
+// client's cache, so there is one cache per facade client.
+//
+// With an API V2 codec ([WithCodec]) a client is scoped to one keyspace:
+// its ranges stay inside the keyspace and its GC state is the keyspace's.
+// Rounds then need a keyspace with keyspace-level GC; in a keyspace under
+// unified GC, Run fails with [ErrUnifiedGC] rather than advance the whole
+// cluster's safe points after looking at one keyspace's locks.
+//
 // Range work ([Client.Run]'s lock phase and [Client.DeleteRange]) goes
 // through a [RangeTask]: the key range is cut at region boundaries and the
 // pieces are handled by a bounded number of workers; each piece walks its

@@ -15,6 +15,16 @@ var (
 	// Retrying with the same ts cannot succeed; take a newer snapshot.
 	// txnkv re-exports it as ErrGCTooEarly.
 	ErrTooEarly = errors.New("gc: read ts is below the txn safe point")
+	// ErrUnifiedGC is wrapped by Run on a client scoped to a keyspace that
+	// does not run keyspace-level GC: the keyspace's safe points are the
+	// cluster's, which only a round over every key (API V1, or the null
+	// keyspace) may advance. Reads, barriers and State still work there.
+	ErrUnifiedGC = errors.New("gc: keyspace is under unified GC")
+	// ErrUnreachableEnd is wrapped by DeleteRange for a region whose end
+	// boundary lies inside one key's versions (a split key with a
+	// timestamp, which TiKV does not choose itself): no KvDeleteRange can
+	// reach the region's end without crossing it.
+	ErrUnreachableEnd = errors.New("gc: region end is unreachable by a range delete")
 	// ErrInvalidRange is retry's shared sentinel, wrapped for a range whose
 	// start is after its end, or an UnsafeDestroyRange with an open bound.
 	ErrInvalidRange = retry.ErrInvalidRange

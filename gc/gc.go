@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,13 +47,7 @@ type Client struct {
 	codec    *keycodec.Codec
 	cfg      config
 
-	spMu      sync.Mutex // serialises safe point fetches
-	safePoint atomic.Pointer[cachedSafePoint]
-}
-
-type cachedSafePoint struct {
-	ts      tso.Timestamp
-	fetched time.Time
+	safePoints *SafePointCache
 }
 
 // New returns a GC client over pd, a region sender, a store sender (for
@@ -77,7 +70,30 @@ func New(pd PD, sender *locate.Sender, rpc StoreSender, resolver *twopc.Resolver
 	if codec == nil {
 		codec, _ = keycodec.NewV1(keycodec.Txn) // cannot fail for a valid mode
 	}
-	return &Client{pd: pd, sender: sender, router: locate.NewRouter(sender, codec), rpc: rpc, resolver: resolver, codec: codec, cfg: cfg}, nil
+	if codec.PrefixLen() > 0 {
+		// A keyspace codec scopes every range to the keyspace, so the GC
+		// state must be the keyspace's too: a round that scanned one
+		// keyspace must never advance another scope's safe points.
+		switch cfg.keyspaceID {
+		case pdclient.NullKeyspaceID:
+			cfg.keyspaceID = codec.KeyspaceID()
+		case codec.KeyspaceID():
+		default:
+			return nil, fmt.Errorf("gc: %w: keyspace id %d differs from the codec's keyspace %d", ErrInvalidOption, cfg.keyspaceID, codec.KeyspaceID())
+		}
+	}
+	sp := cfg.safePoints
+	if sp == nil {
+		src := cfg.spSource
+		if src == nil {
+			src = PDSafePoints(pd, cfg.keyspaceID)
+		}
+		var err error
+		if sp, err = NewSafePointCache(src, cfg.safePointTTL); err != nil {
+			return nil, err
+		}
+	}
+	return &Client{pd: pd, sender: sender, router: locate.NewRouter(sender, codec), rpc: rpc, resolver: resolver, codec: codec, cfg: cfg, safePoints: sp}, nil
 }
 
 // State returns PD's GC state of the client's scope, with its barriers.
@@ -86,7 +102,7 @@ func (c *Client) State(ctx context.Context) (pdclient.GCState, error) {
 	if err != nil {
 		return pdclient.GCState{}, fmt.Errorf("gc: get GC state: %w", err)
 	}
-	c.remember(tso.Timestamp(st.TxnSafePoint))
+	c.safePoints.Observe(tso.Timestamp(st.TxnSafePoint))
 	return st, nil
 }
 
@@ -131,6 +147,11 @@ func (c *Client) Run(ctx context.Context, target tso.Timestamp, opts ...TaskOpti
 	if err != nil {
 		return res, fmt.Errorf("gc: get GC state: %w", err)
 	}
+	if c.cfg.keyspaceID != pdclient.NullKeyspaceID && !st.KeyspaceLevelGC {
+		// The keyspace is under unified GC: its safe points are the whole
+		// cluster's, and this client sees only the keyspace's locks.
+		return res, fmt.Errorf("gc: keyspace %d: %w", c.cfg.keyspaceID, ErrUnifiedGC)
+	}
 	sp := tso.Timestamp(st.TxnSafePoint)
 	if uint64(target) > st.TxnSafePoint {
 		adv, err := c.pd.AdvanceTxnSafePoint(ctx, c.cfg.keyspaceID, uint64(target))
@@ -140,7 +161,7 @@ func (c *Client) Run(ctx context.Context, target tso.Timestamp, opts ...TaskOpti
 		sp, res.Blocker = tso.Timestamp(adv.New), adv.BlockerDescription
 	}
 	res.TxnSafePoint = sp
-	c.remember(sp)
+	c.safePoints.Observe(sp)
 	c.cfg.logger.Info("gc: txn safe point advanced", "target", uint64(target), "txn_safe_point", uint64(sp), "blocker", res.Blocker)
 
 	start, end := c.codec.EncodeRange(nil, nil)

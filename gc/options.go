@@ -1,7 +1,6 @@
 package gc
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,6 +25,7 @@ type config struct {
 	codec        *keycodec.Codec
 	keyspaceID   uint32
 	spSource     SafePointSource
+	safePoints   *SafePointCache
 	logger       *slog.Logger
 }
 
@@ -80,7 +80,9 @@ func WithSafePointTTL(d time.Duration) Option {
 func WithCodec(codec *keycodec.Codec) Option { return option(func(c *config) { c.codec = codec }) }
 
 // WithKeyspaceID sets the GC-state scope: a keyspace that runs its own
-// (keyspace-level) GC. Default [pdclient.NullKeyspaceID], unified GC.
+// (keyspace-level) GC. Default [pdclient.NullKeyspaceID], unified GC, or
+// with an API V2 codec ([WithCodec]) the codec's keyspace, which is the
+// only id New accepts then.
 func WithKeyspaceID(id uint32) Option { return option(func(c *config) { c.keyspaceID = id }) }
 
 // WithLogger sets the logger for round and range-task state transitions.
@@ -93,16 +95,17 @@ func WithLogger(l *slog.Logger) Option {
 	})
 }
 
-// SafePointSource reads the txn safe point from somewhere other than PD's
-// GC-state API; *gcetcd.Loader satisfies it, for PD versions that keep the
-// safe point only in their etcd.
-type SafePointSource interface {
-	TxnSafePoint(ctx context.Context) (uint64, error)
-}
-
 // WithSafePointSource makes [Client.CheckReadTS] and the other safe point
 // reads fetch the txn safe point from src instead of PD's GetGCState.
 // Rounds and barriers still use the GC-state API. Default: PD.
 func WithSafePointSource(src SafePointSource) Option {
 	return option(func(c *config) { c.spSource = src })
+}
+
+// WithSafePointCache makes the client check reads against, and record the
+// safe points of its rounds in, cache instead of a cache of its own; the
+// facade passes the transactional client's cache, so one cache serves both.
+// [WithSafePointTTL] and [WithSafePointSource] are then ignored.
+func WithSafePointCache(cache *SafePointCache) Option {
+	return option(func(c *config) { c.safePoints = cache })
 }

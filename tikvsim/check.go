@@ -42,17 +42,20 @@ func regionKey(kind keyKind, v kvrpcpb.APIVersion, k []byte) []byte {
 	return EncodeKey(k)
 }
 
-// rawBound maps a region boundary back to request-key space; a boundary
-// that is not a valid encoding is returned as is.
+// rawBound maps a region boundary back to request-key space: the first
+// request key whose encoding is at or after b, so that a region holds the
+// request keys in [rawBound(start), rawBound(end)). For a valid encoding
+// that is the decoded key; a boundary that is none (a raw split key in a V1
+// cluster shared with raw KV, an encoding with a timestamp) still maps to
+// where it sorts among encoded keys.
 func rawBound(kind keyKind, v kvrpcpb.APIVersion, b []byte) []byte {
 	if len(b) == 0 || (kind == kindRaw && v != kvrpcpb.APIVersion_V2) {
 		return b
 	}
-	k, _, err := DecodeKey(b)
-	if err != nil {
-		return b
+	if k, n, err := DecodeKey(b); err == nil && n == len(b) {
+		return k
 	}
-	return k
+	return firstKeyEncodedFrom(b)
 }
 
 // checkContext runs TiKV's Context checks for a request that reached store

@@ -65,6 +65,11 @@ type Options struct {
 	// keyspace (id 0) always exists, under every API version, as PD
 	// creates it at bootstrap.
 	Keyspaces []string
+	// KeyspaceLevelGC names keyspaces (from Keyspaces, or DefaultKeyspace)
+	// created with gc_management_type "keyspace_level": each has a GC
+	// state of its own in PD; the others use the null keyspace's (unified
+	// GC). It requires APIVersion V2.
+	KeyspaceLevelGC []string
 	// ClusterID is the cluster id (default DefaultClusterID).
 	ClusterID uint64
 	// Clock is the wall clock used by TSO, TTLs and GC barriers (default
@@ -108,7 +113,8 @@ type Cluster struct {
 	pds    []*pdMember
 
 	tso       *tsoAllocator
-	gc        *gcState
+	gc        *gcState            // the null keyspace's (unified) GC state
+	ksGC      map[uint32]*gcState // keyspace-level GC states; fixed at Start
 	etcd      *etcdStore
 	pdExtra   *pdExtraState
 	resources resourceGroups
@@ -143,7 +149,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c.startTime = c.now()
 	c.engine = mvcc.New(mvcc.Options{Now: opts.Clock})
 	c.tso = newTSOAllocator(opts.Clock)
-	c.gc = newGCState()
+	c.gc = newGCState(nullKeyspaceID)
+	c.ksGC = map[uint32]*gcState{}
 	c.etcd = newEtcdStore()
 	c.pdExtra = newPDExtraState()
 	c.keyspaces = newKeyspaceTable()
@@ -158,8 +165,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	// do keyspaces get region boundaries.
 	names := append([]string{defaultKeyspaceName}, opts.Keyspaces...)
 	for i, name := range names {
-		if _, err := c.keyspaces.create(name, uint32(i), c.now()); err != nil {
+		m, err := c.keyspaces.create(name, uint32(i), c.now())
+		if err != nil {
 			return nil, err
+		}
+		if slices.Contains(opts.KeyspaceLevelGC, name) {
+			m.Config["gc_management_type"] = "keyspace_level"
+			c.ksGC[uint32(i)] = newGCState(uint32(i))
 		}
 		if opts.APIVersion == kvrpcpb.APIVersion_V2 {
 			splits = append(splits, keyspaceBoundaries(uint32(i))...)
@@ -244,6 +256,14 @@ func normalise(o *Options) error {
 	}
 	if len(o.Keyspaces) > 0 && o.APIVersion != kvrpcpb.APIVersion_V2 {
 		return fmt.Errorf("%w: Keyspaces require APIVersion V2", ErrInvalidOptions)
+	}
+	if len(o.KeyspaceLevelGC) > 0 && o.APIVersion != kvrpcpb.APIVersion_V2 {
+		return fmt.Errorf("%w: KeyspaceLevelGC requires APIVersion V2", ErrInvalidOptions)
+	}
+	for _, name := range o.KeyspaceLevelGC {
+		if name != defaultKeyspaceName && !slices.Contains(o.Keyspaces, name) {
+			return fmt.Errorf("%w: KeyspaceLevelGC names %q, which is neither DEFAULT nor in Keyspaces", ErrInvalidOptions, name)
+		}
 	}
 	if len(o.PDPorts) > o.PDs || len(o.StorePorts) > o.Stores {
 		return fmt.Errorf("%w: more fixed ports than servers", ErrInvalidOptions)

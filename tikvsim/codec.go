@@ -72,3 +72,38 @@ func DecodeKey(enc []byte) (key []byte, n int, err error) {
 		return append(key, group[:encGroupSize-pad]...), n, nil
 	}
 }
+
+// firstKeyEncodedFrom returns the smallest key k with EncodeKey(k) >= b, for
+// any bytes b. Whole groups (marker 0xFF) of b are copied. At the first other
+// group g, a key of n < 8 more bytes encodes as g[:n], zeros and the marker
+// 0xFF-(8-n), while every longer key starting with g encodes past b (its
+// marker is 0xFF); so the answer ends with the shortest g[:n] that pads to g
+// and whose marker beats b's (or ties with nothing of b left), else with g.
+// A cut-off tail of b ends the answer with the tail minus trailing zeros.
+func firstKeyEncodedFrom(b []byte) []byte {
+	var k []byte
+	for len(b) > encGroupSize {
+		g, m := b[:encGroupSize], b[encGroupSize]
+		b = b[encGroupSize+1:]
+		if m == encMarker {
+			k = append(k, g...)
+			continue
+		}
+		n := len(g)
+		for n > 0 && g[n-1] == encPad {
+			n--
+		}
+		tie := encGroupSize - (encMarker - int(m)) // n whose marker equals m
+		if len(b) > 0 {
+			tie++
+		}
+		if n = max(n, tie); n > encGroupSize {
+			n = encGroupSize
+		}
+		return append(k, g[:n]...)
+	}
+	for len(b) > 0 && b[len(b)-1] == encPad {
+		b = b[:len(b)-1]
+	}
+	return append(k, b...)
+}

@@ -76,9 +76,10 @@
 // timestamp PD handed out, lowered to the start ts of the region's oldest
 // Put/Delete lock, unless set with [Cluster.SetSafeTS]; it is computed when
 // asked, with no refresh interval. The GC model
-// is PD master's (txn safe point, GC safe point, GC barriers) with every
-// keyspace unified into the null keyspace; the engine collects garbage
-// synchronously when the GC safe point advances. A request outliving its
+// is PD master's (txn safe point, GC safe point, GC barriers) per keyspace
+// scope: keyspaces in [Options.KeyspaceLevelGC] have their own state, the
+// others are unified into the null keyspace; the engine collects garbage
+// synchronously, in the scope's keys, when a GC safe point advances. A request outliving its
 // max_execution_duration_ms gets ServerIsBusy "deadline is exceeded"; busy
 // thresholds, disk-full and max-ts sync delays are not modelled except
 // through [Cluster.InjectFault].

@@ -90,3 +90,24 @@ func TestRegionTableSplits(t *testing.T) {
 		t.Fatalf("%d regions", len(c.regions.sorted))
 	}
 }
+
+// FuzzFirstKeyEncodedFrom checks the region-bound mapping on any boundary
+// bytes: the key it returns encodes at or after the boundary, and a probe
+// key sorts at or after it exactly when the probe's encoding does.
+func FuzzFirstKeyEncodedFrom(f *testing.F) {
+	f.Add([]byte("raw_key_0001"), []byte("raw_key^\xff\xff"))
+	f.Add(EncodeKey([]byte("abc")), []byte("abc"))
+	f.Add(append(EncodeKey([]byte("abc")), 1, 2, 3), []byte("abc\x00"))
+	f.Add([]byte("abcdefgh\xf8\x00"), []byte("abcdefg"))
+	f.Add([]byte("a\x00\x00"), []byte("a"))
+	f.Fuzz(func(t *testing.T, b, probe []byte) {
+		k := firstKeyEncodedFrom(b)
+		if bytes.Compare(EncodeKey(k), b) < 0 {
+			t.Fatalf("bound %q of %q encodes below it", k, b)
+		}
+		at := bytes.Compare(EncodeKey(probe), b) >= 0
+		if after := bytes.Compare(probe, k) >= 0; at != after {
+			t.Fatalf("boundary %q, bound %q, probe %q: encoding at or after %v, probe at or after %v", b, k, probe, at, after)
+		}
+	})
+}

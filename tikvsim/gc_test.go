@@ -60,3 +60,51 @@ func TestGCSafePointRunsEngineGC(t *testing.T) {
 		t.Fatalf("after GC latest = %v", got)
 	}
 }
+
+// TestKeyspaceGCScopes: a keyspace with keyspace-level GC has a GC state of
+// its own; a unified keyspace reads and sets barriers in the null
+// keyspace's state and may not advance safe points; GetAllKeyspacesGCStates
+// lists both scopes.
+func TestKeyspaceGCScopes(t *testing.T) {
+	c := start(t, tikvsim.Options{APIVersion: kvrpcpb.APIVersion_V2, Keyspaces: []string{"own", "shared"}, KeyspaceLevelGC: []string{"own"}})
+	pd := pdClient(t, c, 0)
+	ctx := tctx(t)
+	scope := func(id uint32) *pdpb.KeyspaceScope {
+		return &pdpb.KeyspaceScope{Keyspace: &pdpb.KeyspaceScope_KeyspaceId{KeyspaceId: id}}
+	}
+	sp := c.CurrentTS()
+	adv, err := pd.AdvanceTxnSafePoint(ctx, &pdpb.AdvanceTxnSafePointRequest{Header: hdr(c), KeyspaceScope: scope(1), Target: sp})
+	if err != nil || adv.GetHeader().GetError() != nil || adv.GetNewTxnSafePoint() != sp {
+		t.Fatalf("AdvanceTxnSafePoint(own) = %v, %v", adv, err)
+	}
+	refused, err := pd.AdvanceTxnSafePoint(ctx, &pdpb.AdvanceTxnSafePointRequest{Header: hdr(c), KeyspaceScope: scope(2), Target: sp})
+	if err != nil || refused.GetHeader().GetError() == nil {
+		t.Fatalf("AdvanceTxnSafePoint(shared) = %v, %v; want a header error", refused, err)
+	}
+	if _, err := pd.SetGCBarrier(ctx, &pdpb.SetGCBarrierRequest{Header: hdr(c), KeyspaceScope: scope(2), BarrierId: "b", BarrierTs: sp, TtlSeconds: 60}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id                 uint32
+		wantID             uint32
+		levelGC            bool
+		txnSP, barrierTSes int
+	}{{1, 1, true, 1, 0}, {2, math.MaxUint32, false, 0, 1}} {
+		st, err := pd.GetGCState(ctx, &pdpb.GetGCStateRequest{Header: hdr(c), KeyspaceScope: scope(tc.id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := st.GetGcState()
+		want := uint64(0)
+		if tc.txnSP == 1 {
+			want = sp
+		}
+		if g.GetKeyspaceScope().GetKeyspaceId() != tc.wantID || g.GetIsKeyspaceLevelGc() != tc.levelGC || g.GetTxnSafePoint() != want || len(g.GetGcBarriers()) != tc.barrierTSes {
+			t.Errorf("GetGCState(%d) = %v", tc.id, g)
+		}
+	}
+	all, err := pd.GetAllKeyspacesGCStates(ctx, &pdpb.GetAllKeyspacesGCStatesRequest{Header: hdr(c)})
+	if err != nil || len(all.GetGcStates()) != 2 || all.GetGcStates()[1].GetKeyspaceScope().GetKeyspaceId() != 1 {
+		t.Fatalf("GetAllKeyspacesGCStates = %v, %v", all, err)
+	}
+}

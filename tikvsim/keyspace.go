@@ -11,6 +11,10 @@ import (
 	"github.com/pingcap/kvproto/pkg/pdpb"
 )
 
+// DefaultKeyspace is the name of the keyspace PD creates at bootstrap, with
+// id 0; an API V2 client without a keyspace option uses it.
+const DefaultKeyspace = defaultKeyspaceName
+
 const (
 	defaultKeyspaceName = "DEFAULT"
 	// keyspace key prefixes of API V2 (§7.1 of the semantics reference).

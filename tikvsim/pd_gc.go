@@ -1,9 +1,11 @@
 package tikvsim
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -15,11 +17,16 @@ import (
 )
 
 // The GC model is PD master's (§8.6 of the semantics reference): a txn safe
-// point, a GC safe point never above it, and GC barriers with TTLs. Every
-// keyspace is created with gc_management_type "unified", so every keyspace
-// scope is redirected to the null keyspace and there is exactly one GC state.
-// Global GC barriers and TiDB's min start ts are not modelled. When the GC
-// safe point advances, the engine collects garbage synchronously.
+// point, a GC safe point never above it, and GC barriers with TTLs, per
+// keyspace scope. The null keyspace is the unified scope; a keyspace listed
+// in Options.KeyspaceLevelGC (gc_management_type "keyspace_level") has a
+// state of its own, while every other keyspace is redirected to the null
+// keyspace by the user APIs (GetGCState, Set/DeleteGCBarrier) and refused by
+// the GC worker's (Advance*SafePoint). The legacy APIs act on the null
+// keyspace. Global GC barriers and TiDB's min start ts are not modelled.
+// When a GC safe point advances, the engine collects garbage synchronously
+// in that scope's keys: a keyspace-level keyspace's transactional keys, or
+// every key outside those keyspaces for the null keyspace.
 
 const gcWorkerServiceID = "gc_worker"
 
@@ -29,13 +36,37 @@ type gcBarrier struct {
 }
 
 type gcState struct {
+	keyspaceID   uint32 // nullKeyspaceID for the unified scope
 	mu           sync.Mutex
 	txnSafePoint uint64
 	gcSafePoint  uint64
 	barriers     map[string]gcBarrier
 }
 
-func newGCState() *gcState { return &gcState{barriers: map[string]gcBarrier{}} }
+func newGCState(keyspaceID uint32) *gcState {
+	return &gcState{keyspaceID: keyspaceID, barriers: map[string]gcBarrier{}}
+}
+
+// gcScope returns the GC state a request's keyspace scope addresses (an
+// absent scope, or an id beyond 24 bits, is the null keyspace). A keyspace
+// without keyspace-level GC is the null keyspace's for a user API (internal
+// false) and an error for the GC worker's APIs (internal true), as in PD.
+func (c *Cluster) gcScope(scope *pdpb.KeyspaceScope, internal bool) (*gcState, string) {
+	id := uint32(nullKeyspaceID)
+	if x, ok := scope.GetKeyspace().(*pdpb.KeyspaceScope_KeyspaceId); ok && x.KeyspaceId <= maxKeyspaceID {
+		id = x.KeyspaceId
+	}
+	if id == nullKeyspaceID {
+		return c.gc, ""
+	}
+	if g, ok := c.ksGC[id]; ok {
+		return g, ""
+	}
+	if internal {
+		return nil, fmt.Sprintf("keyspace %d does not run keyspace-level GC", id)
+	}
+	return c.gc, ""
+}
 
 func barrierExpiry(now time.Time, ttl int64) time.Time {
 	if ttl == math.MaxInt64 {
@@ -96,22 +127,38 @@ func GCSafePointKey(clusterID uint64) string {
 // GC-state API.
 const TxnSafePointKey = "/tidb/store/gcworker/saved_safe_point"
 
-// setGCSafePoint stores a new GC safe point, in the state and in etcd, and
-// runs GC on the engine. Callers hold g.mu.
-func (c *Cluster) setGCSafePoint(sp uint64) {
-	if sp <= c.gc.gcSafePoint {
+// setGCSafePoint stores a new GC safe point of g, in the state and (for
+// the null keyspace) in etcd, and runs GC on the engine over g's keys.
+// Callers hold g.mu.
+func (c *Cluster) setGCSafePoint(g *gcState, sp uint64) {
+	if sp <= g.gcSafePoint {
 		return
 	}
-	c.gc.gcSafePoint = sp
+	g.gcSafePoint = sp
+	if g.keyspaceID != nullKeyspaceID {
+		lo, hi := keyspacePrefix(txnKeyPrefix, g.keyspaceID), keyspacePrefix(txnKeyPrefix, g.keyspaceID+1)
+		c.engine.GCKeys(sp, func(k []byte) bool { return bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0 })
+		return
+	}
 	c.etcd.put(GCSafePointKey(c.clusterID), strconv.FormatUint(sp, 16))
-	c.engine.GC(sp)
+	if len(c.ksGC) == 0 {
+		c.engine.GC(sp)
+		return
+	}
+	c.engine.GCKeys(sp, func(k []byte) bool {
+		if len(k) < 4 || k[0] != txnKeyPrefix {
+			return true
+		}
+		_, own := c.ksGC[uint32(k[1])<<16|uint32(k[2])<<8|uint32(k[3])]
+		return !own
+	})
 }
 
 // advanceTxnSafePoint is gcState.advanceTxn that also stores a moved txn
-// safe point in etcd. Callers hold g.mu.
-func (c *Cluster) advanceTxnSafePoint(now time.Time, target uint64) (old, cur uint64, blocker string) {
-	old, cur, blocker = c.gc.advanceTxn(now, target)
-	if cur != old {
+// safe point of the null keyspace in etcd. Callers hold g.mu.
+func (c *Cluster) advanceTxnSafePoint(g *gcState, now time.Time, target uint64) (old, cur uint64, blocker string) {
+	old, cur, blocker = g.advanceTxn(now, target)
+	if cur != old && g.keyspaceID == nullKeyspaceID {
 		c.etcd.put(TxnSafePointKey, strconv.FormatUint(cur, 10))
 	}
 	return old, cur, blocker
@@ -142,7 +189,7 @@ func (s *pdService) UpdateGCSafePoint(ctx context.Context, req *pdpb.UpdateGCSaf
 	if sp > g.txnSafePoint {
 		return nil, status.Errorf(codes.Unknown, "trying to update GC safe point to a too large value, txn safe point: %d, target: %d", g.txnSafePoint, sp)
 	}
-	c.setGCSafePoint(sp)
+	c.setGCSafePoint(g, sp)
 	return &pdpb.UpdateGCSafePointResponse{Header: s.header(), NewSafePoint: g.gcSafePoint}, nil
 }
 
@@ -165,7 +212,7 @@ func (s *pdService) UpdateServiceGCSafePoint(ctx context.Context, req *pdpb.Upda
 		if req.GetSafePoint() < g.txnSafePoint {
 			return &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: g.txnSafePoint}, nil
 		}
-		_, cur, blocker := c.advanceTxnSafePoint(now, req.GetSafePoint())
+		_, cur, blocker := c.advanceTxnSafePoint(g, now, req.GetSafePoint())
 		resp := &pdpb.UpdateServiceGCSafePointResponse{Header: s.header(), ServiceId: []byte(gcWorkerServiceID), TTL: math.MaxInt64, MinSafePoint: cur}
 		if blocker != "" {
 			for bid, b := range g.barriers {
@@ -193,13 +240,16 @@ func (s *pdService) AdvanceTxnSafePoint(ctx context.Context, req *pdpb.AdvanceTx
 		return nil, err
 	}
 	c := s.m.c
-	g := c.gc
+	g, msg := c.gcScope(req.GetKeyspaceScope(), true)
+	if g == nil {
+		return &pdpb.AdvanceTxnSafePointResponse{Header: s.gcHeaderErr(msg)}, nil
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if req.GetTarget() < g.txnSafePoint {
 		return &pdpb.AdvanceTxnSafePointResponse{Header: s.gcHeaderErr("trying to update txn safe point to a smaller value")}, nil
 	}
-	old, cur, blocker := c.advanceTxnSafePoint(c.now(), req.GetTarget())
+	old, cur, blocker := c.advanceTxnSafePoint(g, c.now(), req.GetTarget())
 	return &pdpb.AdvanceTxnSafePointResponse{Header: s.header(), OldTxnSafePoint: old, NewTxnSafePoint: cur, BlockerDescription: blocker}, nil
 }
 
@@ -210,14 +260,17 @@ func (s *pdService) AdvanceGCSafePoint(ctx context.Context, req *pdpb.AdvanceGCS
 		return nil, err
 	}
 	c := s.m.c
-	g := c.gc
+	g, msg := c.gcScope(req.GetKeyspaceScope(), true)
+	if g == nil {
+		return &pdpb.AdvanceGCSafePointResponse{Header: s.gcHeaderErr(msg)}, nil
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.gcSafePoint
 	if req.GetTarget() < old || req.GetTarget() > g.txnSafePoint {
 		return &pdpb.AdvanceGCSafePointResponse{Header: s.gcHeaderErr("invalid GC safe point target")}, nil
 	}
-	c.setGCSafePoint(req.GetTarget())
+	c.setGCSafePoint(g, req.GetTarget())
 	return &pdpb.AdvanceGCSafePointResponse{Header: s.header(), OldGcSafePoint: old, NewGcSafePoint: g.gcSafePoint}, nil
 }
 
@@ -227,7 +280,7 @@ func (s *pdService) SetGCBarrier(ctx context.Context, req *pdpb.SetGCBarrierRequ
 		return nil, err
 	}
 	c := s.m.c
-	g := c.gc
+	g, _ := c.gcScope(req.GetKeyspaceScope(), false)
 	now := c.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -252,7 +305,7 @@ func (s *pdService) DeleteGCBarrier(ctx context.Context, req *pdpb.DeleteGCBarri
 		return nil, err
 	}
 	c := s.m.c
-	g := c.gc
+	g, _ := c.gcScope(req.GetKeyspaceScope(), false)
 	now := c.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -268,9 +321,10 @@ func (s *pdService) DeleteGCBarrier(ctx context.Context, req *pdpb.DeleteGCBarri
 func (g *gcState) snapshot(now time.Time, barriers bool) *pdpb.GCState {
 	g.dropExpired(now)
 	st := &pdpb.GCState{
-		KeyspaceScope: &pdpb.KeyspaceScope{Keyspace: &pdpb.KeyspaceScope_KeyspaceId{KeyspaceId: math.MaxUint32}},
-		TxnSafePoint:  g.txnSafePoint,
-		GcSafePoint:   g.gcSafePoint,
+		KeyspaceScope:     &pdpb.KeyspaceScope{Keyspace: &pdpb.KeyspaceScope_KeyspaceId{KeyspaceId: g.keyspaceID}},
+		IsKeyspaceLevelGc: g.keyspaceID != nullKeyspaceID,
+		TxnSafePoint:      g.txnSafePoint,
+		GcSafePoint:       g.gcSafePoint,
 	}
 	if barriers {
 		ids := make([]string, 0, len(g.barriers))
@@ -286,24 +340,41 @@ func (g *gcState) snapshot(now time.Time, barriers bool) *pdpb.GCState {
 	return st
 }
 
-// GetGCState returns the (unified) GC state.
+// GetGCState returns the GC state of the request's scope (a keyspace
+// without keyspace-level GC gets the null keyspace's).
 func (s *pdService) GetGCState(ctx context.Context, req *pdpb.GetGCStateRequest) (*pdpb.GetGCStateResponse, error) {
 	if err := s.validate(ctx, "GetGCState", req.GetHeader()); err != nil {
 		return nil, err
 	}
 	c := s.m.c
-	c.gc.mu.Lock()
-	defer c.gc.mu.Unlock()
-	return &pdpb.GetGCStateResponse{Header: s.header(), GcState: c.gc.snapshot(c.now(), !req.GetExcludeGcBarriers())}, nil
+	g, _ := c.gcScope(req.GetKeyspaceScope(), false)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return &pdpb.GetGCStateResponse{Header: s.header(), GcState: g.snapshot(c.now(), !req.GetExcludeGcBarriers())}, nil
 }
 
-// GetAllKeyspacesGCStates returns the single unified GC state.
+// GetAllKeyspacesGCStates returns the null keyspace's GC state and that of
+// every keyspace with keyspace-level GC, in keyspace id order.
 func (s *pdService) GetAllKeyspacesGCStates(ctx context.Context, req *pdpb.GetAllKeyspacesGCStatesRequest) (*pdpb.GetAllKeyspacesGCStatesResponse, error) {
 	if err := s.validate(ctx, "GetAllKeyspacesGCStates", req.GetHeader()); err != nil {
 		return nil, err
 	}
 	c := s.m.c
-	c.gc.mu.Lock()
-	defer c.gc.mu.Unlock()
-	return &pdpb.GetAllKeyspacesGCStatesResponse{Header: s.header(), GcStates: []*pdpb.GCState{c.gc.snapshot(c.now(), true)}}, nil
+	now := c.now()
+	states := []*gcState{c.gc}
+	ids := make([]uint32, 0, len(c.ksGC))
+	for id := range c.ksGC {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		states = append(states, c.ksGC[id])
+	}
+	resp := &pdpb.GetAllKeyspacesGCStatesResponse{Header: s.header()}
+	for _, g := range states {
+		g.mu.Lock()
+		resp.GcStates = append(resp.GcStates, g.snapshot(now, true))
+		g.mu.Unlock()
+	}
+	return resp, nil
 }

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
 
+	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/latches"
 	"github.com/tikvgo/tikvgo/locate"
@@ -64,17 +64,11 @@ type Client struct {
 	tp      *twopc.Client
 	latches *latches.Latches
 
-	safePoint atomic.Pointer[safePoint]
-	spMu      sync.Mutex // one fetch at a time
+	safePoints *gc.SafePointCache // nil: no GC-too-early check
 
 	closed  atomic.Bool
 	closeMu sync.Mutex
 	closers []func() error // parts New built, closed in order
-}
-
-type safePoint struct {
-	ts      tso.Timestamp
-	fetched time.Time
 }
 
 // New connects to the PD cluster at pdEndpoints and builds a
@@ -167,6 +161,15 @@ func newClient(cfg config, cl Cluster) (*Client, error) {
 	}
 	c.codec = codec
 	c.router = locate.NewRouter(c.sender, codec)
+	if cl.GC != nil {
+		ks := pdclient.NullKeyspaceID
+		if cfg.v2 {
+			ks = codec.KeyspaceID()
+		}
+		if c.safePoints, err = gc.NewSafePointCache(gc.PDSafePoints(cl.GC, ks), cfg.safePointTTL); err != nil {
+			return nil, fmt.Errorf("txnkv: %w", err)
+		}
+	}
 	tpOpts := append([]twopc.Option{twopc.WithLogger(cfg.logger), twopc.WithCodec(codec)}, cfg.twopcOpts...)
 	tp, err := twopc.New(c.sender, cl.TSO, tpOpts...)
 	if err != nil {
@@ -229,58 +232,19 @@ func (c *Client) CurrentTS(ctx context.Context) (tso.Timestamp, error) {
 	return ts, nil
 }
 
-// checkSafePoint fails a read at ts below the transaction safe point. The
-// safe point is fetched at most once per WithSafePointTTL. It only grows,
-// so a cached value never fails a read wrongly; it may let one through
-// for at most the TTL after PD advanced it, which GC's own lag (it keeps
-// ten minutes of history by default) covers.
+// checkSafePoint fails a read at ts below the transaction safe point with
+// *GCTooEarlyError; gc.SafePointCache owns the check and its caching.
 func (c *Client) checkSafePoint(ctx context.Context, ts tso.Timestamp) error {
-	if c.gc == nil {
+	if c.safePoints == nil {
 		return nil
 	}
-	sp := c.safePoint.Load()
-	if sp == nil || time.Since(sp.fetched) > c.cfg.safePointTTL {
-		var err error
-		if sp, err = c.fetchSafePoint(ctx); err != nil {
-			return err
-		}
-	}
-	if ts < sp.ts {
-		return &GCTooEarlyError{StartTS: ts, SafePoint: sp.ts}
-	}
-	return nil
+	return c.safePoints.CheckReadTS(ctx, ts)
 }
 
-func (c *Client) fetchSafePoint(ctx context.Context) (*safePoint, error) {
-	c.spMu.Lock()
-	defer c.spMu.Unlock()
-	if sp := c.safePoint.Load(); sp != nil && time.Since(sp.fetched) <= c.cfg.safePointTTL {
-		return sp, nil // another caller fetched it meanwhile
-	}
-	st, err := c.gcState(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("txnkv: read GC safe point: %w", err)
-	}
-	sp := &safePoint{ts: tso.Timestamp(st.TxnSafePoint), fetched: time.Now()}
-	c.safePoint.Store(sp)
-	return sp, nil
-}
-
-// gcState reads the GC state that governs the client's keys: under API V2
-// the keyspace's own when it runs keyspace-level GC, else the null
-// keyspace's (unified GC). PD answers a keyspace without its own GC with
-// the null keyspace's state, so one call usually settles it.
-func (c *Client) gcState(ctx context.Context) (pdclient.GCState, error) {
-	if !c.cfg.v2 {
-		return c.gc.GetGCState(ctx, pdclient.NullKeyspaceID, false)
-	}
-	id := c.codec.KeyspaceID()
-	st, err := c.gc.GetGCState(ctx, id, false)
-	if err != nil || st.KeyspaceLevelGC || st.KeyspaceID != id {
-		return st, err
-	}
-	return c.gc.GetGCState(ctx, pdclient.NullKeyspaceID, false)
-}
+// SafePoints returns the cache of the txn safe point that the client's
+// reads check (nil when the cluster has no GC state source). The facade
+// hands it to its GC client, so a GC round is seen by reads at once.
+func (c *Client) SafePoints() *gc.SafePointCache { return c.safePoints }
 
 func (c *Client) txnConfig(opts []TxnOption) (txnConfig, error) {
 	cfg := c.cfg.defaults

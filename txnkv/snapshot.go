@@ -327,10 +327,16 @@ func (s *Snapshot) scan(ctx context.Context, start, end []byte, reverse bool, op
 func (s *Snapshot) scanPage(ctx context.Context, cur, start, end []byte, reverse bool, rc readConfig) (pairs []KV, next []byte, err error) {
 	page := func(ctx context.Context, bo *retry.Backoffer, sp locate.Span) (bool, error) {
 		for {
+			// A region ending at a raw split key (V1 shared with raw KV)
+			// takes a bound inside it; see keycodec.Codec.RequestEnd.
+			upper, ok := s.c.codec.RequestEnd(sp.End, sp.Location.EndKey)
+			if !ok {
+				upper = sp.End // a timestamped split key; TiKV decides
+			}
 			q := &kvrpcpb.ScanRequest{Context: s.rpcContext(), Limit: uint32(rc.scanBatch), Version: uint64(s.ts),
-				KeyOnly: rc.keyOnly, Reverse: reverse, StartKey: sp.Start, EndKey: sp.End}
+				KeyOnly: rc.keyOnly, Reverse: reverse, StartKey: sp.Start, EndKey: upper}
 			if reverse {
-				q.StartKey, q.EndKey = sp.End, sp.Start
+				q.StartKey, q.EndKey = upper, sp.Start
 			}
 			resp, err := s.c.sender.Send(ctx, bo, kvrpc.NewScan(q), sp.Location.Region, s.sendOpts...)
 			if err != nil {

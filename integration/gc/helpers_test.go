@@ -1,6 +1,7 @@
 package gc_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -27,6 +28,7 @@ type env struct {
 	router *locate.Router
 	tso    *tso.Client
 	gc     *gc.Client
+	codec  *keycodec.Codec // user keys <-> wire keys
 }
 
 func startEnv(t *testing.T, splits []string, opts ...gc.Option) *env {
@@ -45,6 +47,14 @@ func startEnv(t *testing.T, splits []string, opts ...gc.Option) *env {
 
 // attach builds a client stack and a GC client over sim.
 func attach(t *testing.T, sim *tikvsim.Cluster, opts ...gc.Option) *env {
+	t.Helper()
+	codec, _ := keycodec.NewV1(keycodec.Txn)
+	return attachCodec(t, sim, codec, opts...)
+}
+
+// attachCodec is attach with the key codec of the resolver, the helpers'
+// requests and (prepended to opts) the GC client.
+func attachCodec(t *testing.T, sim *tikvsim.Cluster, codec *keycodec.Codec, opts ...gc.Option) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -69,17 +79,16 @@ func attach(t *testing.T, sim *tikvsim.Cluster, opts ...gc.Option) *env {
 		t.Fatalf("tso: %v", err)
 	}
 	t.Cleanup(func() { _ = tc.Close() })
-	tp, err := twopc.New(snd, tc)
+	tp, err := twopc.New(snd, tc, twopc.WithCodec(codec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tp.Close() })
-	g, err := gc.New(pd, snd, rpc, tp.Resolver(), opts...)
+	g, err := gc.New(pd, snd, rpc, tp.Resolver(), append([]gc.Option{gc.WithCodec(codec)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, _ := keycodec.NewV1(keycodec.Txn)
-	return &env{t: t, sim: sim, pd: pd, router: locate.NewRouter(snd, codec), tso: tc, gc: g}
+	return &env{t: t, sim: sim, pd: pd, router: locate.NewRouter(snd, codec), tso: tc, gc: g, codec: codec}
 }
 
 func (e *env) now() tso.Timestamp {
@@ -112,9 +121,11 @@ func (e *env) lock(key string, startTS tso.Timestamp) {
 // for ttlMS milliseconds from startTS's physical time.
 func (e *env) lockTTL(key string, startTS tso.Timestamp, ttlMS uint64) {
 	e.t.Helper()
-	resp := e.send([]byte(key), kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
-		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte("v")}},
-		PrimaryLock:  []byte(key),
+	w := e.codec.EncodeKey([]byte(key))
+	resp := e.send(w, kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
+		Context:      e.codec.Context(),
+		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: w, Value: []byte("v")}},
+		PrimaryLock:  w,
 		StartVersion: uint64(startTS),
 		LockTtl:      ttlMS,
 	}))
@@ -127,9 +138,11 @@ func (e *env) lockTTL(key string, startTS tso.Timestamp, ttlMS uint64) {
 func (e *env) put(key, value string) tso.Timestamp {
 	e.t.Helper()
 	start := e.now()
-	resp := e.send([]byte(key), kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
-		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: []byte(key), Value: []byte(value)}},
-		PrimaryLock:  []byte(key),
+	w := e.codec.EncodeKey([]byte(key))
+	resp := e.send(w, kvrpc.NewPrewrite(&kvrpcpb.PrewriteRequest{
+		Context:      e.codec.Context(),
+		Mutations:    []*kvrpcpb.Mutation{{Op: kvrpcpb.Op_Put, Key: w, Value: []byte(value)}},
+		PrimaryLock:  w,
 		StartVersion: uint64(start),
 		LockTtl:      3000,
 	}))
@@ -137,24 +150,30 @@ func (e *env) put(key, value string) tso.Timestamp {
 		e.t.Fatalf("prewrite %q: %v", key, errs)
 	}
 	commit := e.now()
-	resp = e.send([]byte(key), kvrpc.NewCommit(&kvrpcpb.CommitRequest{Keys: [][]byte{[]byte(key)}, StartVersion: uint64(start), CommitVersion: uint64(commit)}))
+	resp = e.send(w, kvrpc.NewCommit(&kvrpcpb.CommitRequest{Context: e.codec.Context(), Keys: [][]byte{w}, StartVersion: uint64(start), CommitVersion: uint64(commit)}))
 	if ke := resp.Message().(*kvrpcpb.CommitResponse).GetError(); ke != nil {
 		e.t.Fatalf("commit %q: %v", key, ke)
 	}
 	return commit
 }
 
-// locks returns the keys of every lock at or below maxTS in the cluster.
+// locks returns the (user) keys of every lock at or below maxTS in the
+// codec's key space.
 func (e *env) locks(maxTS tso.Timestamp) []string {
 	e.t.Helper()
 	var out []string
-	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), nil, nil, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScanLock(&kvrpcpb.ScanLockRequest{MaxVersion: uint64(maxTS), StartKey: s.Start, EndKey: s.End}))
+	ws, we := e.codec.EncodeRange(nil, nil)
+	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), ws, we, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScanLock(&kvrpcpb.ScanLockRequest{Context: e.codec.Context(), MaxVersion: uint64(maxTS), StartKey: s.Start, EndKey: s.End}))
 		if err != nil {
 			return false, err
 		}
 		for _, l := range resp.Message().(*kvrpcpb.ScanLockResponse).GetLocks() {
-			out = append(out, string(l.GetKey()))
+			k, err := e.codec.DecodeKey(l.GetKey())
+			if err != nil {
+				return false, err
+			}
+			out = append(out, string(k))
 		}
 		return false, nil
 	})
@@ -164,13 +183,21 @@ func (e *env) locks(maxTS tso.Timestamp) []string {
 	return out
 }
 
-// keys returns the keys visible at a fresh ts in [start, end).
+// keys returns the (user) keys visible at a fresh ts in [start, end).
 func (e *env) keys(start, end string) []string {
 	e.t.Helper()
 	ts := e.now()
 	var out []string
-	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), []byte(start), []byte(end), func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScan(&kvrpcpb.ScanRequest{StartKey: s.Start, EndKey: s.End, Version: uint64(ts), Limit: 10000}))
+	ws, we := e.codec.EncodeRange([]byte(start), []byte(end))
+	err := e.router.WalkRange(e.t.Context(), retry.New(20*time.Second), ws, we, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+		end := s.End
+		if re := s.Location.EndKey; len(re) > 0 && len(end) > 0 && bytes.Compare(tikvsim.EncodeKey(end), re) > 0 {
+			// The region ends at a boundary no transactional key encodes
+			// to (a raw split key): KvScan refuses an end past the region,
+			// while an empty end scans to the region's end.
+			end = nil
+		}
+		resp, err := e.router.SendKey(ctx, bo, s.Start, kvrpc.NewScan(&kvrpcpb.ScanRequest{Context: e.codec.Context(), StartKey: s.Start, EndKey: end, Version: uint64(ts), Limit: 10000}))
 		if err != nil {
 			return false, err
 		}
@@ -182,7 +209,11 @@ func (e *env) keys(start, end string) []string {
 			if p.GetError() != nil {
 				return false, fmt.Errorf("scan pair: %v", p.GetError())
 			}
-			out = append(out, string(p.GetKey()))
+			k, err := e.codec.DecodeKey(p.GetKey())
+			if err != nil {
+				return false, err
+			}
+			out = append(out, string(k))
 		}
 		return false, nil
 	})

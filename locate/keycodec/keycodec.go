@@ -207,17 +207,100 @@ func (c *Codec) RegionKey(w []byte) []byte {
 	return EncodeBytes(w)
 }
 
-// WireBound returns the wire form of a region boundary; an empty boundary
-// (-inf or +inf) stays empty. Under V1 raw it returns r itself.
+// WireBound returns the wire form of a region boundary: the smallest wire
+// key whose region key is at or after r, so that the region [s, e) holds
+// exactly the wire keys in [WireBound(s), WireBound(e)), as the cache routes
+// them. An empty boundary (-inf or +inf) stays empty. Under V1 raw it
+// returns r itself.
 //
-// A boundary that cuts an encoded group short (a split key chosen outside
-// any client) decodes to the bytes it has, which sorts where the boundary
-// sorts among wire keys.
+// Under the encoded codecs r need not be an encoding: a V1 cluster shared
+// with raw KV is split at raw keys, and a split key may cut a group short or
+// carry a timestamp. Such a boundary maps to the first wire key after it;
+// two boundaries may then map to the same wire key, and a region between
+// them holds no key of this codec. The error is always nil; it stays for
+// callers written when a boundary could fail to decode.
 func (c *Codec) WireBound(r []byte) ([]byte, error) {
 	if !c.encoded || len(r) == 0 {
 		return r, nil
 	}
-	return DecodeBytes(r)
+	return lowestAtOrAfter(r), nil
+}
+
+// MaxStoredKeyLen bounds the wire keys TiKV can hold for a transactional
+// client: it refuses a write whose encoded key is longer than 8 KiB, and an
+// encoded key is longer than its wire key.
+const MaxStoredKeyLen = 8192
+
+// RequestEnd returns the exclusive end a request may carry for the part of
+// a walked range that ends at end inside a region ending at regionEnd (a
+// region key; empty: +inf). TiKV refuses a scan or a range delete whose
+// end's region key lies past the region. When regionEnd is no encoding (a
+// raw split key), end, the first wire key at or after it, does; RequestEnd
+// then returns the largest wire key of MaxStoredKeyLen bytes below end,
+// which is inside the region and above every key TiKV can have stored
+// there. ok is false when no end both stays inside the region and covers
+// it: regionEnd is an encoding followed by more bytes (a timestamp), so the
+// key before it has versions on both sides of the boundary.
+func (c *Codec) RequestEnd(end, regionEnd []byte) (out []byte, ok bool) {
+	if !c.encoded || len(regionEnd) == 0 || len(end) == 0 || c.CompareRegionKey(end, regionEnd) <= 0 {
+		return end, true
+	}
+	last := len(end) - 1
+	if end[last] == 0 {
+		return nil, false
+	}
+	out = make([]byte, max(MaxStoredKeyLen, len(end)))
+	copy(out, end)
+	out[last]--
+	for i := len(end); i < len(out); i++ {
+		out[i] = 0xFF
+	}
+	return out, true
+}
+
+// lowestAtOrAfter returns the smallest k with EncodeBytes(k) >= r. It walks
+// r group by group: a complete group (marker 0xFF) is taken whole; the first
+// group that ends the encoding, or does not fit it, decides the tail.
+func lowestAtOrAfter(r []byte) []byte {
+	out := make([]byte, 0, len(r))
+	for {
+		if len(r) <= encGroupSize {
+			// A cut group p: the shortest k whose padded group starts
+			// with p is p without its trailing zeros (they equal the
+			// padding, and the marker then sorts after the end of r).
+			return append(out, trimZeros(r)...)
+		}
+		group, marker, rest := r[:encGroupSize], r[encGroupSize], r[encGroupSize+1:]
+		if marker == encMarker {
+			out = append(out, group...)
+			r = rest
+			continue
+		}
+		// A key of n < 8 bytes in this group encodes as its bytes, 8-n
+		// zeros and the marker 0xFF-(8-n); any longer key starting with
+		// group sorts after r, since its marker 0xFF beats r's. So the
+		// answer is the shortest prefix group[:n] whose padded form is
+		// group (group[n:] all zeros) and whose marker is above r's, or
+		// equal with nothing left of r; failing that, group itself.
+		n := len(trimZeros(group))
+		pad := encGroupSize - int(encMarker-marker) // n at which the markers are equal
+		need := pad + 1
+		if len(rest) == 0 {
+			need = pad
+		}
+		n = max(n, need)
+		if n < encGroupSize {
+			return append(out, group[:n]...)
+		}
+		return append(out, group...)
+	}
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 const (

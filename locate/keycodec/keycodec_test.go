@@ -73,6 +73,110 @@ func TestCompareRegionKey(t *testing.T) {
 	}
 }
 
+// TestWireBoundAnyBoundary checks that WireBound(r) is the smallest wire key
+// whose region key is at or after r for any boundary: encodings, encodings
+// cut short or followed by a timestamp, and raw keys from a V1 cluster shared
+// with raw KV, which are no encoding at all. Bytes come from a small
+// alphabet of zeros, markers and letters so that the edge cases occur.
+func TestWireBoundAnyBoundary(t *testing.T) {
+	t.Parallel()
+	seed := rand.Uint64()
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alphabet := []byte{0, 1, 'a', 'b', 0xf6, 0xf7, 0xf8, 0xfe, 0xff}
+	key := func(n int) []byte {
+		b := make([]byte, rnd.IntN(n))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		return b
+	}
+	for range 20000 {
+		var r []byte
+		switch rnd.IntN(4) {
+		case 0: // a raw key
+			r = key(30)
+		case 1: // an encoding
+			r = keycodec.EncodeBytes(key(20))
+		case 2: // an encoding cut short
+			r = keycodec.EncodeBytes(key(20))
+			r = r[:rnd.IntN(len(r)+1)]
+		default: // an encoding with a suffix
+			r = append(keycodec.EncodeBytes(key(20)), key(9)...)
+		}
+		if len(r) == 0 {
+			continue
+		}
+		lo, err := txn.WireBound(r)
+		if err != nil {
+			t.Fatalf("seed %d: WireBound(%q): %v", seed, r, err)
+		}
+		if bytes.Compare(keycodec.EncodeBytes(lo), r) < 0 {
+			t.Fatalf("seed %d: WireBound(%q) = %q encodes below the boundary", seed, r, lo)
+		}
+		for range 20 {
+			w := key(20)
+			if rnd.IntN(2) == 0 && len(lo) > 0 { // near the bound
+				w = append(bytes.Clone(lo[:rnd.IntN(len(lo))]), key(4)...)
+			}
+			at := bytes.Compare(keycodec.EncodeBytes(w), r) >= 0
+			if after := bytes.Compare(w, lo) >= 0; at != after {
+				t.Fatalf("seed %d: boundary %q, bound %q, key %q: region key at or after boundary %v, key at or after bound %v", seed, r, lo, w, at, after)
+			}
+		}
+	}
+}
+
+// TestRequestEnd: for a region ending at a raw split key the end a request
+// carries stays inside the region (its encoding is not past the boundary)
+// and still lies above every storable key the region holds.
+func TestRequestEnd(t *testing.T) {
+	t.Parallel()
+	txn, err := keycodec.NewV1(keycodec.Txn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		regionEnd string
+		below     []string // keys of the region
+	}{
+		{"raw_key_0001", []string{"raw_key", "raw_key^", "raw_key^\xff\xff\xff\xff\xff\xff\xff\xff\xff"}},
+		{"s\x00\x00", []string{"r\xff\xff", "r"}},
+		{"abcdefgh\xfe", []string{"abcdefg", "abcdefgg\xff\xff"}},
+	} {
+		r := []byte(tc.regionEnd)
+		end, _ := txn.WireBound(r)
+		out, ok := txn.RequestEnd(end, r)
+		if !ok {
+			t.Fatalf("%q: no request end", r)
+		}
+		if bytes.Compare(keycodec.EncodeBytes(out), r) > 0 {
+			t.Errorf("%q: request end %q encodes past the region", r, out)
+		}
+		if bytes.Compare(out, end) >= 0 || len(out) < keycodec.MaxStoredKeyLen {
+			t.Errorf("%q: request end of %d bytes not below the span end %q", r, len(out), end)
+		}
+		for _, k := range tc.below {
+			if bytes.Compare(keycodec.EncodeBytes([]byte(k)), r) >= 0 || bytes.Compare([]byte(k), out) >= 0 {
+				t.Errorf("%q: key %q not in the region below the request end", r, k)
+			}
+		}
+	}
+	// An encoded boundary needs nothing; one with a timestamp has no end.
+	k := keycodec.EncodeBytes([]byte("k"))
+	if out, ok := txn.RequestEnd([]byte("k"), k); !ok || string(out) != "k" {
+		t.Errorf("encoded boundary: %q, %v", out, ok)
+	}
+	withTS := append(bytes.Clone(k), 1, 2, 3, 4, 5, 6, 7, 8)
+	end, _ := txn.WireBound(withTS)
+	if _, ok := txn.RequestEnd(end, withTS); ok {
+		t.Errorf("a boundary inside one key's versions got a request end")
+	}
+}
+
 func TestCodecs(t *testing.T) {
 	t.Parallel()
 	raw1, _ := keycodec.NewV1(keycodec.Raw)

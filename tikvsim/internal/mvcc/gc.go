@@ -42,6 +42,27 @@ func (e *Engine) GC(sp uint64) {
 	}
 }
 
+// GCKeys is [Engine.GC] restricted to the keys for which in returns true:
+// a keyspace-level GC safe point covers its keyspace's keys only.
+func (e *Engine) GCKeys(sp uint64, in func(key []byte) bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var empty []*keyRec
+	e.order.Ascend(func(r *keyRec) bool {
+		if !in(r.key) {
+			return true
+		}
+		gcKey(r, sp)
+		if r.empty() {
+			empty = append(empty, r)
+		}
+		return true
+	})
+	for _, r := range empty {
+		e.tidy(r)
+	}
+}
+
 func gcKey(r *keyRec, sp uint64) {
 	kept := make([]write, 0, len(r.writes))
 	done := false // passed the newest Put/Delete at or below sp

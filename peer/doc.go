@@ -41,6 +41,13 @@
 // window. It and cmd/compare fail on any method tikvsim answered
 // Unimplemented unless [ServedExceptions] lists it with a reason.
 //
+// The transactional differential runs seeded schedules ([TxnSchedule],
+// [GenerateTxnSchedule]: concurrent optimistic and pessimistic
+// transactions in one fixed order of steps) through each client's
+// transactional API ([RunTxnSchedule] over a [TxnDriver], the workers'
+// -txnsched mode) and peer/tikvgo's TestTxnDifferential compares the reads,
+// error classes and final states.
+//
 // New scenarios (the transactional ones: snapshot Get/BatchGet/Scan,
 // commit of 1/16/256 keys, 2PC/async/1PC, pessimistic) are added by naming
 // them in [Scenarios] and registering a [Setup] under that name in each

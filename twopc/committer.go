@@ -117,6 +117,7 @@ type committer struct {
 	hb         *Heartbeat
 	hbOnce     sync.Once
 	needsClean bool
+	sent2PC    bool // a prewrite request went out without try_one_pc
 }
 
 // Commit makes muts durable at a commit ts after startTS, or leaves nothing
@@ -262,7 +263,19 @@ func (co *committer) run(ctx context.Context) (*Result, error) {
 	defer co.stopHeartbeat()
 
 	if err := co.prewrite(ctx, batches); err != nil {
-		if !errors.Is(err, ErrUndetermined) {
+		co.mu.Lock()
+		only1PC := co.use1PC && !co.sent2PC
+		co.mu.Unlock()
+		switch {
+		case errors.Is(err, ErrUndetermined):
+		case only1PC:
+			// TiKV applies a prewrite request whole or not at all, so a
+			// failed 1PC attempt wrote nothing: rollback records would only
+			// make older transactions writing these keys fail with write
+			// conflicts (client-go sends none either). Only the pessimistic
+			// locks taken before the commit remain.
+			co.releasePessimisticLocks()
+		default:
 			co.cleanup()
 		}
 		return nil, err
@@ -376,7 +389,8 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		q.UseAsyncCommit = true
 		q.MinCommitTs, q.MaxCommitTs = uint64(co.minCTS), uint64(co.maxCTS)
 		if co.contains(b, co.primary) {
-			q.Secondaries = make([][]byte, 0, len(co.lockIdx)-1)
+			// A transaction of existence checks only locks nothing.
+			q.Secondaries = make([][]byte, 0, max(len(co.lockIdx)-1, 0))
 			for _, i := range co.lockIdx {
 				if k := m.Key(i); !bytes.Equal(k, co.primary) {
 					q.Secondaries = append(q.Secondaries, k)
@@ -393,6 +407,7 @@ func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b b
 		tried1PC := req.Message().(*kvrpcpb.PrewriteRequest).TryOnePc
 		co.mu.Lock()
 		co.needsClean = true
+		co.sent2PC = co.sent2PC || !tried1PC
 		co.mu.Unlock()
 		// A prewrite may be resent (the command table says so): TiKV
 		// answers a duplicate prewrite of the same transaction with success,
@@ -644,6 +659,30 @@ func (co *committer) commitInBackground(batches []batch, commitTS tso.Timestamp,
 		close(r.done)
 	}
 	return r
+}
+
+// releasePessimisticLocks removes, in the background, the pessimistic locks
+// of a transaction whose commit failed before it wrote anything.
+func (co *committer) releasePessimisticLocks() {
+	if co.cfg.forUpdateTS == 0 {
+		return
+	}
+	var keys [][]byte
+	for _, i := range co.allIdx {
+		if co.m.Flags(i)&FlagPessimisticLock != 0 {
+			keys = append(keys, co.m.Key(i))
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	c := co.c
+	c.goBackground(func(ctx context.Context) {
+		if err := c.pessimisticRollbackKeys(ctx, retry.New(cleanupBudget), co.startTS, co.cfg.forUpdateTS, keys); err != nil {
+			c.cfg.logger.Warn("twopc: releasing pessimistic locks after a failed commit failed; they expire with their TTL",
+				slog.Uint64("start_ts", uint64(co.startTS)), slog.Any("error", err))
+		}
+	})
 }
 
 // cleanup rolls back every lock this transaction may have written, in the

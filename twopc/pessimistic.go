@@ -91,6 +91,12 @@ type LockRequest struct {
 	// WakeUpMode says what TiKV does when a lock this request waited for
 	// is released (default [WakeUpNormal]).
 	WakeUpMode WakeUpMode
+	// AssertNotExist, indexed like Keys (shorter means false for the
+	// rest), marks keys that must not exist: an Insert's existence check,
+	// which a pessimistic transaction makes when it locks the key (its
+	// prewrite does not check locked keys). Locking such a key that exists
+	// fails with [*KeyExistsError].
+	AssertNotExist []bool
 }
 
 // WakeUpMode is what TiKV does for a pessimistic lock request that waited
@@ -202,6 +208,9 @@ func (c *Client) PessimisticLock(ctx context.Context, q LockRequest) ([]LockResu
 		muts := make([]*kvrpcpb.Mutation, len(b.idx))
 		for j, i := range b.idx {
 			muts[j] = &kvrpcpb.Mutation{Op: op, Key: q.Keys[i]}
+			if i < len(q.AssertNotExist) && q.AssertNotExist[i] {
+				muts[j].Assertion = kvrpcpb.Assertion_NotExist
+			}
 		}
 		for {
 			wait := int64(-1) // TiKV: negative means no wait

@@ -140,6 +140,17 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 	if len(send) == 0 {
 		return nil, nil
 	}
+	// An Insert buffered before the lock is checked now: a locked key's
+	// prewrite checks nothing (as client-go's lock request asserts).
+	var notExist []bool
+	for i, k := range send {
+		if f, ok := t.buf.Flags(k); ok && f&memdb.FlagPresumeKeyNotExists != 0 {
+			if notExist == nil {
+				notExist = make([]bool, len(send))
+			}
+			notExist[i] = true
+		}
+	}
 	first := t.primary == nil
 	if first {
 		t.primary = slices.Clone(send[0])
@@ -164,6 +175,7 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 			WaitTimeout: opts.WaitTimeout, IsFirstLock: first && attempt == 0,
 			ReturnValues: opts.ReturnValues, CheckExistence: opts.CheckExistence,
 			LockOnlyIfExists: opts.LockOnlyIfExists, Shared: opts.Shared, WakeUpMode: wake,
+			AssertNotExist: notExist,
 		})
 		if err == nil || !opts.Aggressive || attempt >= maxAggressiveRetries || !errors.Is(err, ErrWriteConflict) {
 			break

@@ -455,11 +455,21 @@ func (t *Txn) commit(ctx context.Context, ms *memdb.MutationSet) error {
 		opts = append(opts, twopc.WithAssertionLevel(t.cfg.assertion))
 	}
 	if t.cfg.pessimistic {
+		// TiKV takes a prewrite with for_update_ts 0 down its optimistic
+		// path, which checks every key for writes after the start ts; the
+		// pessimistic path checks only locked keys and postponed constraint
+		// checks. A pessimistic transaction that never locked a key has
+		// nothing to gain from that path and would lose the conflict check
+		// on what it wrote, so it goes the optimistic way (as client-go's
+		// does), unless a postponed constraint check needs the pessimistic
+		// one (then at the start ts).
 		fu := t.forUpdateTS
-		if fu == 0 {
+		if fu == 0 && needsConstraintCheck(ms) {
 			fu = start
 		}
-		opts = append(opts, twopc.WithForUpdateTS(fu))
+		if fu != 0 {
+			opts = append(opts, twopc.WithForUpdateTS(fu))
+		}
 		if t.primary != nil && t.hasMutation(ms, t.primary) {
 			opts = append(opts, twopc.WithPrimary(t.c.codec.EncodeKey(t.primary)))
 		}
@@ -470,6 +480,17 @@ func (t *Txn) commit(ctx context.Context, ms *memdb.MutationSet) error {
 	}
 	t.commitTS, t.mode = res.CommitTS(), res.Mode()
 	return nil
+}
+
+// needsConstraintCheck reports whether a mutation postpones its constraint
+// check to prewrite.
+func needsConstraintCheck(ms *memdb.MutationSet) bool {
+	for i := range ms.Len() {
+		if ms.Flags(i)&memdb.FlagNeedConstraintCheckInPrewrite != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Txn) hasMutation(ms *memdb.MutationSet, key []byte) bool {

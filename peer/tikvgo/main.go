@@ -18,6 +18,13 @@
 //     context looked up once (raw Get, Put, BatchGet, Scan).
 //
 // The floors know the cluster has one region; they fail a case otherwise.
+//
+//	tikvgo -txnsched [-pd 127.0.0.1:2379]
+//
+// runs transactional schedules (one peer.TxnSchedRequest per stdin line,
+// one peer.TxnOutcome per stdout line) through tikvgo's txnkv client, as
+// the upstream worker's -txnsched mode does through client-go's;
+// TestTxnDifferential compares the two.
 package main
 
 import (
@@ -42,6 +49,7 @@ func main() {
 func run() error {
 	pdFlag := flag.String("pd", "", "comma-separated PD addresses of the tikvsim cluster")
 	client := flag.String("client", "tikvgo", "client to run: tikvgo, naive-stream or unary")
+	txnSched := flag.Bool("txnsched", false, "run one transactional schedule (peer.TxnSchedRequest) per stdin line through tikvgo's txnkv, one peer.TxnOutcome per stdout line")
 	flag.Parse()
 	var pdAddrs []string
 	if *pdFlag != "" {
@@ -49,6 +57,9 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *txnSched {
+		return serveTxnSchedules(ctx, pdAddrs, os.Stdin, os.Stdout)
+	}
 	var reg *peer.Registry
 	switch *client {
 	case "tikvgo":

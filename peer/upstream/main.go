@@ -30,6 +30,13 @@
 // each with a SoakResult line, for as long as stdin stays open.
 // peer/tikvgo's TestUpstreamSoak drives it against tikvsim across
 // client-go's safe-point window and a store restart.
+//
+//	upstream -txnsched [-pd 127.0.0.1:2379]
+//
+// reads one peer.TxnSchedRequest per stdin line (a transactional schedule,
+// the PD of a fresh tikvsim cluster and a store to ask GetLockWaitInfo),
+// runs it step by step through client-go's txnkv client and answers with
+// one peer.TxnOutcome line. peer/tikvgo's TestTxnDifferential drives it.
 package main
 
 import (
@@ -58,6 +65,7 @@ func run() error {
 	pdFlag := flag.String("pd", "", "comma-separated PD addresses of the tikvsim cluster")
 	mock := flag.Bool("mock", false, "serve mock TiKV instances over gRPC (one per stdin line) instead of benchmark cases")
 	soak := flag.Bool("soak", false, "run one round of reads and writes per stdin line with long-lived clients instead of benchmark cases")
+	txnSched := flag.Bool("txnsched", false, "run one transactional schedule (peer.TxnSchedRequest) per stdin line through client-go's txnkv, one peer.TxnOutcome per stdout line")
 	logLevel := flag.String("log-level", "fatal", "client-go's log level (pingcap/log: debug, info, warn, error, fatal)")
 	flag.Parse()
 	// client-go and pd/client log through pingcap/log's process-wide
@@ -80,6 +88,9 @@ func run() error {
 	}
 	if *soak {
 		return serveSoak(ctx, pdAddrs, os.Stdin, os.Stdout)
+	}
+	if *txnSched {
+		return serveTxnSchedules(ctx, pdAddrs, os.Stdin, os.Stdout)
 	}
 	w := newWorker(pdAddrs)
 	defer w.close()

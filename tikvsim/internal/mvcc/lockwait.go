@@ -2,6 +2,8 @@ package mvcc
 
 import (
 	"bytes"
+	"slices"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/deadlock"
 )
@@ -25,6 +27,8 @@ type wakeup struct {
 type waiter struct {
 	startTS uint64
 	key     []byte
+	lockTS  uint64    // start ts of the lock it waits for
+	since   time.Time // when it started waiting
 	edge    *waitEdge
 	ch      chan wakeup // buffered 1
 }
@@ -82,6 +86,38 @@ func (e *Engine) wakeWaiters(key []byte, lockTS, commitTS uint64) {
 		default:
 		}
 	}
+}
+
+// LockWaits lists every KvPessimisticLock request queued on a lock, as
+// TiKV's GetLockWaitInfo reports them: the waiting txn, the txn holding the
+// lock, the key and how long it has waited. Ordered by waiting txn, then
+// key, so the answer is stable.
+func (e *Engine) LockWaits() []*deadlock.WaitForEntry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	now := e.now()
+	var out []*deadlock.WaitForEntry
+	for _, ws := range e.waits {
+		for _, w := range ws {
+			out = append(out, &deadlock.WaitForEntry{
+				Txn:        w.startTS,
+				WaitForTxn: w.lockTS,
+				KeyHash:    keyHash(w.key),
+				Key:        bytes.Clone(w.key),
+				WaitTime:   uint64(max(now.Sub(w.since), 0).Milliseconds()),
+			})
+		}
+	}
+	slices.SortFunc(out, func(a, b *deadlock.WaitForEntry) int {
+		if a.Txn != b.Txn {
+			if a.Txn < b.Txn {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(a.Key, b.Key)
+	})
+	return out
 }
 
 // waitingCount returns how many requests wait on key (tests).

@@ -98,7 +98,7 @@ func (e *Engine) KvPessimisticLock(ctx context.Context, req *kvrpcpb.Pessimistic
 			e.mu.Unlock()
 			return failWith(blocked)
 		}
-		w := &waiter{startTS: req.GetStartVersion(), key: bytes.Clone(a.blockedKey), ch: make(chan wakeup, 1)}
+		w := &waiter{startTS: req.GetStartVersion(), key: bytes.Clone(a.blockedKey), lockTS: a.blockedTS, since: e.now(), ch: make(chan wakeup, 1)}
 		if !req.GetIsFirstLock() {
 			ed := &waitEdge{txn: w.startTS, waitFor: a.blockedTS, key: w.key, keyHash: keyHash(w.key)}
 			if hash, chain, dead := e.graph.detect(ed); dead {

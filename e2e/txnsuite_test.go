@@ -634,12 +634,12 @@ func TestTxnInsertKeyExists(t *testing.T) {
 	present, absent := ks.key("present"), ks.key("absent")
 	commitValue(t, ctx, tc, present, "orig")
 
-	// Optimistic only: in a pessimistic transaction txnkv sends an
-	// inserted key it did not lock with SKIP_PESSIMISTIC_CHECK, and locks
-	// an inserted key without the NotExist assertion that makes TiKV check
-	// it is absent (client-go sets it), so no existence check runs and the
-	// insert overwrites: a txnkv gap, to cover here once it is fixed.
-	for _, opts := range [][]tikv.TxnOption{nil} {
+	// Optimistic, and pessimistic without LockKeys (committed the
+	// optimistic way). Not a pessimistic Insert of a key the transaction
+	// then locks: txnkv locks it without the NotExist assertion that makes
+	// TiKV check it is absent (client-go sets it), so the insert
+	// overwrites; a txnkv gap, to cover here once it is fixed.
+	for _, opts := range [][]tikv.TxnOption{nil, {tikv.WithPessimistic()}} {
 		txn, err := tc.Begin(ctx, opts...)
 		if err != nil {
 			t.Fatal(err)

@@ -635,10 +635,7 @@ func TestTxnInsertKeyExists(t *testing.T) {
 	commitValue(t, ctx, tc, present, "orig")
 
 	// Optimistic, and pessimistic without LockKeys (committed the
-	// optimistic way). Not a pessimistic Insert of a key the transaction
-	// then locks: txnkv locks it without the NotExist assertion that makes
-	// TiKV check it is absent (client-go sets it), so the insert
-	// overwrites; a txnkv gap, to cover here once it is fixed.
+	// optimistic way): the commit reports the key.
 	for _, opts := range [][]tikv.TxnOption{nil, {tikv.WithPessimistic()}} {
 		txn, err := tc.Begin(ctx, opts...)
 		if err != nil {
@@ -658,6 +655,22 @@ func TestTxnInsertKeyExists(t *testing.T) {
 			t.Fatalf("the failed transaction's other insert is visible: %q, %v", v, err)
 		}
 	}
+
+	// Pessimistic, locking the inserted keys: the lock request asks TiKV
+	// to check they are absent, so LockKeys reports the key.
+	p, err := tc.Begin(ctx, tikv.WithPessimistic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Insert(present, []byte("dup"))
+	var ke *tikv.KeyExistsError
+	if _, err := p.LockKeys(ctx, tikv.LockOptions{}, present); !errors.As(err, &ke) || !bytes.Equal(ke.Key, present) {
+		t.Fatalf("LockKeys of an inserted present key: %v, want *KeyExistsError on %q", err, present)
+	}
+	if err := p.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustCommitted(t, ctx, tc, present, "orig")
 
 	txn, _ := tc.Begin(ctx)
 	_ = txn.Insert(absent, []byte("new"))

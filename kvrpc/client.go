@@ -14,8 +14,10 @@ type Invoker func(ctx context.Context, target string, req *Request) (*Response, 
 
 // Interceptor wraps every request the client sends: it may inspect or stamp
 // the request, time it, short-circuit it with its own response, or wrap the
-// error. It must call next at most once to continue the chain. Interceptors
-// are installed with [WithInterceptors] and run in the order given.
+// error. It must call next at most once to continue the chain, and must not
+// keep req once it returned: callers may reuse a request and its message
+// for their next call. Interceptors are installed with [WithInterceptors]
+// and run in the order given.
 type Interceptor func(ctx context.Context, target string, req *Request, next Invoker) (*Response, error)
 
 // Load is the overload feedback a store last sent on a BatchCommands stream.
@@ -102,6 +104,12 @@ func (c *Client) send(ctx context.Context, addr string, req *Request) (*Response
 	}
 	if p.client.cfg.maxBatchSize > 0 && req.Batchable() {
 		return p.pickBatch().batch.send(ctx, req)
+	}
+	if req.timeout > 0 {
+		// The unary path is the rare one; a derived ctx is its timer.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.timeout)
+		defer cancel()
 	}
 	return p.pick().unary(ctx, req)
 }

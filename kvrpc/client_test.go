@@ -212,12 +212,14 @@ func TestStreamFailureFailsInFlightAndReconnects(t *testing.T) {
 // receives on the returned channel.
 func holdingStore(t *testing.T) (*fakeStore, <-chan struct{}) {
 	received := make(chan struct{}, 16)
-	f := startStore(t, &fakeStore{onBatch: func(_ int32, _ tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error {
+	hold := make(chan struct{})
+	f := startStore(t, &fakeStore{hold: hold, onBatch: func(_ int32, _ tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error {
 		for range req.Requests {
 			received <- struct{}{}
 		}
 		return nil
 	}}, nil)
+	t.Cleanup(func() { close(hold) }) // runs before the store stops
 	return f, received
 }
 
@@ -502,55 +504,174 @@ func TestLoneCallerSendsDirectly(t *testing.T) {
 	}
 }
 
-func TestBusyConnectionQueuesToSender(t *testing.T) {
+func TestCallersQueueBehindTheSenderAndLeaveTogether(t *testing.T) {
 	t.Parallel()
-	const others = 3
-	direct := kvrpc.LingerWaiting
-	total := direct + others
-	// The store answers nothing until it has received every request, so
-	// the first callers keep waiting: each of the first LingerWaiting
-	// finds nobody sending and sends its own message, and the others find
-	// that many callers waiting and queue to the sender.
-	var held []*tikvpb.BatchCommandsRequest
-	received := 0
-	arrived := make(chan struct{}, total)
-	f := startStore(t, &fakeStore{onBatch: func(_ int32, s tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error {
-		arrived <- struct{}{}
-		held = append(held, req)
-		received += len(req.Requests)
-		if received < total {
-			return nil
-		}
-		for _, r := range held {
-			resp := &tikvpb.BatchCommandsResponse{RequestIds: r.RequestIds}
-			for _, q := range r.Requests {
-				resp.Responses = append(resp.Responses, echo(q))
-			}
-			if err := s.Send(resp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}}, nil)
+	const queued = 5
+	f := startStore(t, &fakeStore{}, nil)
 	c := newClient(t, kvrpc.WithConnectionCount(1))
+	if _, err := c.Send(t.Context(), f.addr, rawGet("open")); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats()
+	// While someone sends on the connection, callers only queue; the
+	// sender takes everything queued into its next message.
+	release := c.HoldSend(f.addr)
 	var wg sync.WaitGroup
-	send := func(key string) {
+	for i := range queued {
+		key := fmt.Sprint("q", i)
 		wg.Go(func() {
-			if _, err := c.Send(t.Context(), f.addr, rawGet(key)); err != nil {
+			resp, err := c.Send(t.Context(), f.addr, rawGet(key))
+			if err != nil {
 				t.Error(err)
+				return
+			}
+			if v := valueOf(t, resp); v != key {
+				t.Errorf("value %q, want %q", v, key)
 			}
 		})
 	}
-	// One at a time, each held by the store before the next starts.
-	for i := range direct {
-		send(fmt.Sprint("d", i))
-		<-arrived
+	if err := c.WaitQueued(t.Context(), f.addr, queued); err != nil {
+		t.Fatal(err)
 	}
-	for i := range others {
-		send(fmt.Sprint("q", i))
+	release()
+	wg.Wait()
+	st := c.Stats()
+	if msgs, reqs := st.BatchMessages-before.BatchMessages, st.BatchedRequests-before.BatchedRequests; msgs != 1 || reqs != queued {
+		t.Fatalf("%d messages carried %d requests, want 1 carrying %d", msgs, reqs, queued)
+	}
+	if st.DirectSends-before.DirectSends != 1 {
+		t.Fatalf("stats %+v: the message was not sent by the releasing sender", st)
+	}
+}
+
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	f, _ := holdingStore(t)
+	for _, tc := range []struct {
+		name    string
+		opts    []kvrpc.Option
+		key     string
+		timeout time.Duration
+	}{
+		{"batch timer", nil, "slow", 50 * time.Millisecond},
+		{"batch swept", nil, "slow", 250 * time.Millisecond},
+		{"unary", []kvrpc.Option{kvrpc.WithMaxBatchSize(0)}, "hold", 50 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t, tc.opts...)
+			req := rawGet(tc.key)
+			req.SetTimeout(tc.timeout)
+			if req.Timeout() != tc.timeout {
+				t.Fatalf("Timeout() = %v", req.Timeout())
+			}
+			_, err := c.Send(t.Context(), f.addr, req)
+			var rpcErr *kvrpc.RPCError
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &rpcErr) || !rpcErr.Sent {
+				t.Fatalf("Send: %v, want a sent RPCError wrapping the deadline", err)
+			}
+			if n := c.InFlight(f.addr); n != 0 {
+				t.Fatalf("%d timed-out requests still pending on the stream", n)
+			}
+		})
+	}
+	t.Run("swept while queued", func(t *testing.T) {
+		t.Parallel()
+		// A request still queued when its swept deadline passes fails
+		// without having been sent, and is never sent after.
+		fast := startStore(t, &fakeStore{}, nil)
+		c := newClient(t, kvrpc.WithConnectionCount(1))
+		if _, err := c.Send(t.Context(), fast.addr, rawGet("open")); err != nil {
+			t.Fatal(err)
+		}
+		release := c.HoldSend(fast.addr)
+		req := rawGet("late")
+		req.SetTimeout(200 * time.Millisecond)
+		_, err := c.Send(t.Context(), fast.addr, req)
+		release()
+		var rpcErr *kvrpc.RPCError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &rpcErr) || rpcErr.Sent {
+			t.Fatalf("Send: %v, want an unsent RPCError wrapping the deadline", err)
+		}
+		if n := c.Queued(fast.addr); n != 0 {
+			t.Fatalf("%d requests still queued", n)
+		}
+		if _, err := c.Send(t.Context(), fast.addr, rawGet("after")); err != nil {
+			t.Fatal(err)
+		}
+		if n := fast.batched.Load(); n != 2 {
+			t.Fatalf("the store received %d requests, want 2 (the timed-out one was sent)", n)
+		}
+	})
+	t.Run("reused timer", func(t *testing.T) {
+		t.Parallel()
+		// Entries, and their timers, are recycled: a bounded request
+		// answered in time must not leave a timer that fires for the
+		// next one. A send may still run out on a loaded machine, but
+		// never before its own bound.
+		fast := startStore(t, &fakeStore{}, nil)
+		c := newClient(t, kvrpc.WithConnectionCount(1))
+		for i := range 50 {
+			key := fmt.Sprint("k", i)
+			req := rawGet(key)
+			d := time.Duration(1+i%3) * 90 * time.Millisecond // timers and sweeps
+			req.SetTimeout(d)
+			start := time.Now()
+			resp, err := c.Send(t.Context(), fast.addr, req)
+			if took := time.Since(start); err != nil && (!errors.Is(err, context.DeadlineExceeded) || took < d) {
+				t.Fatalf("send %d with timeout %v: %v after %v", i, d, err, took)
+			}
+			if err == nil && valueOf(t, resp) != key {
+				t.Fatalf("send %d answered %q", i, valueOf(t, resp))
+			}
+		}
+	})
+}
+
+// TestConcurrentSafeCombining sends from many goroutines at once over few
+// connections, some requests abandoned mid-way by their ctx or their own
+// timeout: every answered request gets its own answer, every other one a
+// cancellation or a timeout, and nothing stays queued or in flight.
+func TestConcurrentSafeCombining(t *testing.T) {
+	t.Parallel()
+	f := startStore(t, &fakeStore{}, nil)
+	c := newClient(t, kvrpc.WithConnectionCount(2), kvrpc.WithMaxBatchSize(8))
+	const workers, each = 48, 40
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				key := fmt.Sprint("w", w, "-", i)
+				req := rawGet(key)
+				ctx, cancel := context.WithCancel(t.Context())
+				switch (w + i) % 5 {
+				case 0:
+					// Cancelled while it may be queued, sent or answered.
+					go cancel()
+				case 1:
+					req.SetTimeout(time.Duration(i%3) * time.Microsecond * 50) // timed
+				case 2:
+					req.SetTimeout(200 * time.Millisecond) // swept
+				}
+				resp, err := c.Send(ctx, f.addr, req)
+				cancel()
+				switch {
+				case err == nil:
+					if v := valueOf(t, resp); v != key {
+						t.Errorf("%s answered with %q", key, v)
+					}
+				case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+				default:
+					t.Errorf("%s: %v", key, err)
+				}
+			}
+		})
 	}
 	wg.Wait()
-	if st := c.Stats(); st.DirectSends != uint64(direct) || st.BatchedRequests != uint64(total) {
-		t.Fatalf("stats %+v, want %d direct sends and %d requests", st, direct, total)
+	if n := c.InFlight(f.addr); n != 0 {
+		t.Fatalf("%d requests still pending on the streams", n)
+	}
+	if n := c.Queued(f.addr); n != 0 {
+		t.Fatalf("%d requests still queued", n)
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 )
 
 // connPool is the set of gRPC connections to one store address. Its
@@ -199,6 +201,10 @@ func (cn *conn) unary(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = ctxErr
+		} else if _, ok := ctx.Deadline(); ok && status.Code(err) == codes.DeadlineExceeded {
+			// The store ended the call at the deadline sent along with
+			// it, a moment before our own timer fired.
+			err = context.DeadlineExceeded
 		} else if cn.pool.ctx.Err() != nil {
 			err = cn.pool.closedErr()
 		}

@@ -18,27 +18,41 @@
 //
 // # Batching
 //
-// Each pooled connection owns one BatchCommands stream and one sender
-// goroutine. The sender sends whatever is queued as soon as it is free, so a
-// request at low load leaves at once, and under load the requests that queue
-// while the previous message is being written leave together (up to
-// [WithMaxBatchSize]). When many callers wait on one connection the sender
-// yields the processor once before sending, so callers about to queue join
-// the message; at low load it never does. Below that load a caller that
-// finds nobody else sending on its connection skips the hand-off and writes
-// its one-request message itself. [WithOverloadBatchWait] adds a bounded wait only while
-// the store reports a high transport-layer load. Responses are routed back by
-// request id, in whatever order the store answers. When a stream fails, every
-// request in flight on it fails with an [*RPCError] wrapping
-// [ErrStreamBroken], and the next request opens a new stream.
+// Each pooled connection owns one BatchCommands stream. Its requests are
+// combined into stream messages by the callers themselves: a caller queues
+// its encoded request and, if nobody is sending on the connection, sends
+// everything queued (its own and whatever others queued meanwhile) in one
+// message, and again while more arrived, before it waits for its answer;
+// callers that find someone sending only queue and are carried by the next
+// message. So a lone request leaves at once from its caller's goroutine,
+// and under load the requests that queue while a message is written leave
+// together (up to [WithMaxBatchSize]), without a goroutine hand-off per
+// request. When many callers wait on one connection, whoever sends yields
+// the processor once before taking the queue, so callers about to queue
+// join the message; at low load it never does. The connection's sender
+// goroutine takes over from a caller that has sent several messages for
+// others, and does the sending while the store reports a high
+// transport-layer load under [WithOverloadBatchWait], waiting a bounded time
+// to pack more. Responses are routed back by request id, in whatever order
+// the store answers. When a stream fails, every request in flight on it
+// fails with an [*RPCError] wrapping [ErrStreamBroken], and the next request
+// opens a new stream.
+//
+// [Request.SetTimeout] bounds a request's send without a derived ctx: a
+// batched request is timed by a timer kept with its pooled queue entry, so
+// a retry loop that bounds every attempt (package locate's sender) pays no
+// allocation for it. The client keeps no reference to a request once Send
+// returned: batched requests are encoded in the caller's goroutine, so the
+// caller may reuse the request and its message.
 //
 // # Decoding
 //
-// Responses to the raw point, batch and scan commands are decoded by hand
-// from a private copy of each response's bytes: a RawBatchGet or RawScan
-// response holds one slab of KvPairs whose keys and values are sub-slices
-// (with capacity capped) of that copy, so keeping one value keeps only its
-// own response alive. Other commands use the generated kvproto decoders.
+// Responses to the raw point, batch and scan commands and to the
+// transactional reads (KvGet, KvBatchGet, KvScan) are decoded by hand from a
+// private copy of each response's bytes: a batch get or scan response holds
+// one slab of KvPairs whose keys and values are sub-slices (with capacity
+// capped) of that copy, so keeping one value keeps only its own response
+// alive. Other commands use the generated kvproto decoders.
 //
 // # Concurrency and errors
 //

@@ -24,6 +24,9 @@ type fakeStore struct {
 	// onBatch handles one received batch on stream number n (1-based). It
 	// runs on the stream's goroutine; returning an error breaks the stream.
 	onBatch func(n int32, s tikvpb.Tikv_BatchCommandsServer, req *tikvpb.BatchCommandsRequest) error
+	// hold, when set, keeps a unary RawGet of the key "hold" unanswered
+	// until it is closed.
+	hold chan struct{}
 
 	streams   atomic.Int32
 	unary     atomic.Int32
@@ -100,8 +103,14 @@ func (f *fakeStore) BatchCommands(s tikvpb.Tikv_BatchCommandsServer) error {
 	}
 }
 
+// RawGet echoes the key; see hold.
 func (f *fakeStore) RawGet(_ context.Context, r *kvrpcpb.RawGetRequest) (*kvrpcpb.RawGetResponse, error) {
 	f.unary.Add(1)
+	if f.hold != nil && string(r.Key) == "hold" {
+		// Not the call's ctx: its deadline, sent along, would end the
+		// call on the server's side first.
+		<-f.hold
+	}
 	return &kvrpcpb.RawGetResponse{Value: r.Key}, nil
 }
 

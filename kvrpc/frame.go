@@ -70,9 +70,16 @@ func encodeArmFrame(req *Request, arm protowire.Number, m gogoMessage) ([]byte, 
 }
 
 // encodeBatch concatenates pre-encoded request frames with the request ids
-// and send time into one BatchCommandsRequest, in a buffer from gRPC's pool.
-// Protobuf allows fields in any order, and repeated elements simply
+// and send time into one BatchCommandsRequest, in a buffer from gRPC's
+// pool. Protobuf allows fields in any order, and repeated elements simply
 // accumulate.
+//
+// The buffer is always at least pooledMin bytes large: gRPC returns only
+// such buffers to its pool once written (see
+// mem.IsBelowBufferPoolingThreshold), and for them it also reuses the
+// Buffer object that carries the bytes, while a smaller buffer would cost
+// its own allocation, one for its pointer and one for the Buffer, per
+// message. The message of one small request then allocates nothing.
 func encodeBatch(es []*entry, ids []uint64, sendNs uint64) pooledFrame {
 	idsLen := 0
 	for _, id := range ids {
@@ -82,20 +89,24 @@ func encodeBatch(es []*entry, ids []uint64, sendNs uint64) pooledFrame {
 	for _, e := range es {
 		size += len(e.frame)
 	}
-	pb := mem.DefaultBufferPool().Get(size)
+	pb := mem.DefaultBufferPool().Get(max(size, pooledMin))
 	buf := (*pb)[:0]
 	for _, e := range es {
 		buf = append(buf, e.frame...)
 	}
+	*pb = appendBatchTail(buf, ids, idsLen, sendNs) // still the pool's array: it had room
+	return pooledFrame{buf: pb}
+}
+
+// appendBatchTail appends the request ids and send time fields.
+func appendBatchTail(buf []byte, ids []uint64, idsLen int, sendNs uint64) []byte {
 	buf = append(buf, keyRequestIDs)
 	buf = binary.AppendUvarint(buf, uint64(idsLen))
 	for _, id := range ids {
 		buf = binary.AppendUvarint(buf, id)
 	}
 	buf = append(buf, keyClientSendNs)
-	buf = binary.AppendUvarint(buf, sendNs)
-	*pb = buf // exactly size bytes, so still the pool's array
-	return pooledFrame{buf: pb}
+	return binary.AppendUvarint(buf, sendNs)
 }
 
 func uvarintLen(v uint64) int {

@@ -3,6 +3,7 @@ package kvrpc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -153,6 +154,8 @@ type Request struct {
 	msg Message
 	// unaryOnly forces the unary path even for a batchable command.
 	unaryOnly bool
+	// timeout bounds each send of the request (see SetTimeout); 0 none.
+	timeout time.Duration
 }
 
 func newRequest[Q, P Message](s *spec[Q, P], q Q) *Request {
@@ -200,6 +203,24 @@ func (r *Request) Batchable() bool { return !r.unaryOnly && r.cmd.batchable() }
 // SetUnary forces the request onto the unary gRPC path even if its command
 // could be batched (for example a large scan that should not delay a batch).
 func (r *Request) SetUnary() { r.unaryOnly = true }
+
+// SetTimeout bounds every send of the request by d, counted from when
+// [Client.Send] is called, as a ctx deadline d later would; zero (the
+// default) leaves the ctx as the only bound. A send that runs out fails with
+// an [*RPCError] wrapping [context.DeadlineExceeded], its Sent field set as
+// for a ctx that ended. A bound of 200 ms or more on a batched request is
+// checked by the connection every 10 ms, so it may end the send up to that
+// much late; a shorter one is timed exactly.
+//
+// It lets a retry loop bound each attempt without deriving a context per
+// attempt: on the batch path a long bound costs no allocation and no timer
+// of its own, where a context.WithTimeout costs four allocations and a
+// timer per attempt. Interceptors see the caller's ctx and may read the
+// bound with [Request.Timeout].
+func (r *Request) SetTimeout(d time.Duration) { r.timeout = d }
+
+// Timeout returns the bound set by [Request.SetTimeout], 0 if none.
+func (r *Request) Timeout() time.Duration { return r.timeout }
 
 // Response is the answer to a [Request]. The client never modifies a
 // Response after returning it, so it may be read from several goroutines.

@@ -9,10 +9,12 @@ type Stats struct {
 	// average batch size.
 	BatchMessages   uint64
 	BatchedRequests uint64
-	// DirectSends counts batches of one request that a caller sent from
-	// its own goroutine because nobody else was sending on the connection
-	// and few callers waited on it, instead of handing them to the
-	// connection's sender goroutine.
+	// DirectSends counts the BatchCommands messages that a caller sent
+	// from its own goroutine (its request and any others queued
+	// meanwhile) because nobody else was sending on the connection; the
+	// rest were sent by the connection's sender goroutine, which takes over
+	// from a caller that already sent several messages for others and
+	// while the store reports overload.
 	DirectSends uint64
 	// UnaryRequests is how many requests took the unary path.
 	UnaryRequests uint64

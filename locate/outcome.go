@@ -60,5 +60,5 @@ func (o *Outcome) recordSendErr(err error) {
 // WithOutcome makes the send record into o whether an attempt of the
 // request may have been applied. Use it for writes; reads need no record.
 func WithOutcome(o *Outcome) SendOption {
-	return sendOption(func(c *sendConfig) { c.outcome = o })
+	return sendOption(func(c sendConfig) sendConfig { c.outcome = o; return c })
 }

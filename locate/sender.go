@@ -34,28 +34,32 @@ type sendConfig struct {
 }
 
 // SendOption tunes one [Sender.Send] call.
-type SendOption interface{ applySend(*sendConfig) }
+type SendOption interface{ applySend(sendConfig) sendConfig }
 
-type sendOption func(*sendConfig)
+// sendOption takes and returns the config by value: handed a pointer, the
+// dynamic call would move the config of every Send to the heap.
+type sendOption func(sendConfig) sendConfig
 
-func (f sendOption) applySend(c *sendConfig) { f(c) }
+func (f sendOption) applySend(c sendConfig) sendConfig { return f(c) }
 
 // WithReplicaRead lets a read-only request be served by the replicas mode
 // selects. Default [ReadLeader]. Never use it for writes.
 func WithReplicaRead(mode ReplicaRead) SendOption {
-	return sendOption(func(c *sendConfig) { c.replicaRead = mode })
+	return sendOption(func(c sendConfig) sendConfig { c.replicaRead = mode; return c })
 }
 
 // WithMatchLabels prefers replicas whose store carries all labels (for
 // example the client's zone).
 func WithMatchLabels(labels ...Label) SendOption {
-	return sendOption(func(c *sendConfig) { c.labels = labels })
+	return sendOption(func(c sendConfig) sendConfig { c.labels = labels; return c })
 }
 
 // WithStaleRead sends a read-only request as a stale read at its own read
 // timestamp: first to the best replica with stale_read set; after
 // DataIsNotReady to the leader as a normal read; then as replica reads.
-func WithStaleRead() SendOption { return sendOption(func(c *sendConfig) { c.staleRead = true }) }
+func WithStaleRead() SendOption {
+	return sendOption(func(c sendConfig) sendConfig { c.staleRead = true; return c })
+}
 
 // WithStaleReadAt is [WithStaleRead] for a request whose read ts is readTS
 // (it must be the ts the request carries). The first attempt goes only to
@@ -68,7 +72,7 @@ func WithStaleRead() SendOption { return sendOption(func(c *sendConfig) { c.stal
 // reads with a staleness bound pass it with the read ts they chose (for
 // example with [Cache.MinSafeTS] as a floor).
 func WithStaleReadAt(readTS uint64) SendOption {
-	return sendOption(func(c *sendConfig) { c.staleRead, c.readTS = true, readTS })
+	return sendOption(func(c sendConfig) sendConfig { c.staleRead, c.readTS = true, readTS; return c })
 }
 
 // WithBusyThreshold enables load-based replica reads for a leader read: if
@@ -76,13 +80,13 @@ func WithStaleReadAt(readTS uint64) SendOption {
 // idle follower serves the read; if all are busy the leader serves it
 // without a threshold.
 func WithBusyThreshold(d time.Duration) SendOption {
-	return sendOption(func(c *sendConfig) { c.busyThreshold = d })
+	return sendOption(func(c sendConfig) sendConfig { c.busyThreshold = d; return c })
 }
 
 // WithAttemptTimeout bounds each attempt; a read whose attempt times out is
 // retried on another replica at once.
 func WithAttemptTimeout(d time.Duration) SendOption {
-	return sendOption(func(c *sendConfig) { c.attemptTimeout = d })
+	return sendOption(func(c sendConfig) sendConfig { c.attemptTimeout = d; return c })
 }
 
 // Sender sends requests to regions: it picks the replica, stamps the
@@ -93,11 +97,16 @@ type Sender struct {
 	cache  *Cache
 	client RPCClient
 	logger *slog.Logger
+	// timesOut says the client enforces a request's own timeout
+	// (kvrpc.Request.SetTimeout) itself, so an attempt bound needs no
+	// derived ctx.
+	timesOut bool
 }
 
 // NewSender returns a sender routing through cache and client.
 func NewSender(cache *Cache, client RPCClient) *Sender {
-	return &Sender{cache: cache, client: client, logger: cache.cfg.logger}
+	_, timesOut := client.(*kvrpc.Client)
+	return &Sender{cache: cache, client: client, logger: cache.cfg.logger, timesOut: timesOut}
 }
 
 // Send sends req to the region at ver and returns the first response
@@ -115,7 +124,7 @@ func NewSender(cache *Cache, client RPCClient) *Sender {
 func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Request, ver VerID, opts ...SendOption) (*kvrpc.Response, error) {
 	var cfg sendConfig
 	for _, o := range opts {
-		o.applySend(&cfg)
+		cfg = o.applySend(cfg)
 	}
 	region := s.cache.CachedRegion(ver)
 	if region == nil {
@@ -140,12 +149,7 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 		busyIdx = -1
 		stamp(req, region, t, attempt)
 
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if cfg.attemptTimeout > 0 {
-			actx, cancel = context.WithTimeout(ctx, cfg.attemptTimeout)
-		}
-		resp, err := s.client.Send(actx, t.store.Addr(), req)
-		cancel()
+		resp, err := s.sendAttempt(ctx, t.store.Addr(), req, cfg.attemptTimeout)
 		if err != nil {
 			cfg.outcome.recordSendErr(err)
 			if ctx.Err() != nil {
@@ -182,6 +186,22 @@ func (s *Sender) Send(ctx context.Context, bo *retry.Backoffer, req *kvrpc.Reque
 	}
 }
 
+// sendAttempt sends one attempt, bounded by timeout when it is positive.
+// The bound travels in the request, which kvrpc's client enforces with a
+// reused timer; other clients (wrappers, fakes) get a derived ctx as well.
+func (s *Sender) sendAttempt(ctx context.Context, addr string, req *kvrpc.Request, timeout time.Duration) (*kvrpc.Response, error) {
+	if timeout <= 0 {
+		return s.client.Send(ctx, addr, req)
+	}
+	req.SetTimeout(timeout)
+	if s.timesOut {
+		return s.client.Send(ctx, addr, req)
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return s.client.Send(actx, addr, req)
+}
+
 // stamp writes the routing fields of attempt into the request context.
 func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
 	c := req.Context()
@@ -189,8 +209,17 @@ func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
 		return
 	}
 	c.RegionId = r.id
-	c.RegionEpoch = r.Epoch()
-	c.Peer = t.peer.Meta()
+	// The epoch and peer messages already there are kept when they say
+	// the same (a retry to the same peer, or a caller reusing its request
+	// context): never written to, they are replaced when they differ, so a
+	// message shared with another request is never changed under it.
+	if e := c.RegionEpoch; e == nil || e.ConfVer != r.confVer || e.Version != r.ver {
+		c.RegionEpoch = r.Epoch()
+	}
+	if p := c.Peer; p == nil || p.Id != t.peer.ID || p.StoreId != t.peer.StoreID || p.Role != t.peer.Role ||
+		p.IsWitness {
+		c.Peer = t.peer.Meta()
+	}
 	c.ReplicaRead = t.replicaRead
 	c.StaleRead = t.staleRead
 	c.BusyThresholdMs = t.busyMs

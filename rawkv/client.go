@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/keyspacepb"
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
@@ -50,6 +51,9 @@ type Client struct {
 	// kindOpts are the sender options of each call kind's attempt bound,
 	// built once so a call does not allocate them; shared read-only.
 	kindOpts [write + 1][]locate.SendOption
+	// getPool and putPool recycle the per-call state of Get and Put.
+	getPool *pointPool[kvrpcpb.RawGetRequest]
+	putPool *pointPool[kvrpcpb.RawPutRequest]
 
 	closed  atomic.Bool
 	closeMu sync.Mutex
@@ -161,6 +165,8 @@ func newClient(ctx context.Context, cfg config, cl Cluster) (*Client, error) {
 			c.kindOpts[kind] = []locate.SendOption{locate.WithAttemptTimeout(d)}
 		}
 	}
+	c.getPool = newPointPool(c, pointRead, kvrpc.CmdRawGet, kvrpc.NewRawGet)
+	c.putPool = newPointPool(c, write, kvrpc.CmdRawPut, kvrpc.NewRawPut)
 	return c, nil
 }
 
@@ -279,7 +285,11 @@ func (c *Client) finish(cl *call, err error) error {
 // sendToKey sends req to the region holding the wire key w; the router
 // locates the key again after region changes.
 func (c *Client) sendToKey(ctx context.Context, w []byte, kind callKind, req *kvrpc.Request) (*kvrpc.Response, error) {
-	cl := c.newCall(kind, req.Type())
+	return c.route(ctx, w, c.newCall(kind, req.Type()), req)
+}
+
+// route is sendToKey for a call already started.
+func (c *Client) route(ctx context.Context, w []byte, cl *call, req *kvrpc.Request) (*kvrpc.Response, error) {
 	resp, err := c.router.SendKey(ctx, cl.bo, w, req, cl.opts...)
 	if err != nil {
 		return nil, c.finish(cl, err)

@@ -24,7 +24,10 @@ func (c *Client) Get(ctx context.Context, key []byte, opts ...CallOption) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.sendToKey(ctx, w, pointRead, kvrpc.NewRawGet(&kvrpcpb.RawGetRequest{Context: c.codec.Context(), Key: w, Cf: cf}))
+	st := c.getPool.get(c)
+	defer c.getPool.put(st)
+	st.msg = kvrpcpb.RawGetRequest{Context: &st.rctx, Key: w, Cf: cf}
+	resp, err := c.route(ctx, w, &st.cl, st.req)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +74,10 @@ func (c *Client) Put(ctx context.Context, key, value []byte, opts ...CallOption)
 	if err != nil {
 		return err
 	}
-	resp, err := c.sendToKey(ctx, w, write, kvrpc.NewRawPut(&kvrpcpb.RawPutRequest{
-		Context: c.writeContext(), Key: w, Value: value, Cf: cf, Ttl: ttl, ForCas: c.cfg.atomic,
-	}))
+	st := c.putPool.get(c)
+	defer c.putPool.put(st)
+	st.msg = kvrpcpb.RawPutRequest{Context: &st.rctx, Key: w, Value: value, Cf: cf, Ttl: ttl, ForCas: c.cfg.atomic}
+	resp, err := c.route(ctx, w, &st.cl, st.req)
 	if err != nil {
 		return err
 	}

@@ -104,6 +104,20 @@ func New(budget time.Duration, opts ...Option) *Backoffer {
 	return b
 }
 
+// Reset makes b what New(budget, opts...) returns: no sleeps, no counts,
+// no causes, fresh delay sequences. It lets a caller that keeps the state of
+// its operations for reuse keep the Backoffer too, instead of allocating one
+// per operation. It must not be called while b is in use; forks and clones
+// made before keep the old account and no longer share anything with b.
+func (b *Backoffer) Reset(budget time.Duration, opts ...Option) {
+	b.cfg = config{}
+	b.acct = nil
+	b.acctState.Store(acctNone)
+	b.seqs = [inlineKinds]seqState{}
+	b.moreSeqs = nil
+	b.init(budget, opts)
+}
+
 func (b *Backoffer) init(budget time.Duration, opts []Option) {
 	b.budget = max(budget, 0)
 	for _, o := range opts {

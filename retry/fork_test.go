@@ -174,3 +174,40 @@ func TestCloneDerivesRand(t *testing.T) {
 		}
 	})
 }
+
+// TestResetStartsOver reuses a Backoffer that slept, counted, failed and was
+// forked: after Reset it behaves as a new one, and the old fork no longer
+// shares its budget.
+func TestResetStartsOver(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		step := mustKind(t, "step", flat(100*ms), retry.NoJitter, nil)
+		events := 0
+		observe := retry.WithObserver(func(retry.BackoffEvent) { events++ })
+		bo := retry.New(200*ms, observe)
+		old := bo.Fork()
+		for bo.Backoff(t.Context(), step, errors.New("busy")) == nil {
+		}
+		if bo.Remaining() != 0 || events == 0 {
+			t.Fatalf("before Reset: Remaining %v, %d observed backoffs", bo.Remaining(), events)
+		}
+		before := events
+		bo.Reset(time.Second)
+		if bo.Budget() != time.Second || bo.Slept() != 0 || bo.Remaining() != time.Second || bo.Attempts(step) != 0 || len(bo.Tries()) != 0 {
+			t.Fatalf("after Reset: Budget %v Slept %v Remaining %v Attempts %d Tries %v",
+				bo.Budget(), bo.Slept(), bo.Remaining(), bo.Attempts(step), bo.Tries())
+		}
+		if err := bo.Backoff(t.Context(), step, nil); err != nil {
+			t.Fatal(err)
+		}
+		if events != before {
+			t.Fatalf("the observer given before Reset still sees backoffs: %d more", events-before)
+		}
+		if err := old.Backoff(t.Context(), step, nil); !errors.Is(err, retry.ErrBudgetExhausted) {
+			t.Fatalf("fork made before Reset: %v, want its old budget exhausted", err)
+		}
+		if bo.Slept() != 100*ms {
+			t.Fatalf("the old fork's attempt was charged to the reset Backoffer: Slept %v", bo.Slept())
+		}
+	})
+}

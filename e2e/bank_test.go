@@ -67,7 +67,8 @@ type bank struct {
 	done, retries, gaveUp, undetermined atomic.Int64
 	byMode                              [4]atomic.Int64
 	reads, readErrs                     atomic.Int64
-	faults                              sync.Map // kind -> *atomic.Int64
+	abandoned                           atomic.Int64 // abandonment attempts, to alternate their mode
+	faults                              sync.Map     // kind -> *atomic.Int64
 
 	mu         sync.Mutex
 	violations []string
@@ -101,11 +102,14 @@ func bankTxnOptions(mode int) []txnkv.TxnOption {
 // TestBankUnderFaults moves money between accounts with concurrent
 // transactions of every commit mode while full-table snapshot reads check
 // the sum and a fault injector breaks the cluster: store stop/restart,
-// partition/heal, leader transfers, splits, merges, PD leader changes,
-// commit answers lost after the commit applied, and committers abandoned
-// between prewrite and commit. Every read and the final state must sum to
-// the initial total. It runs on a private tikvsim cluster, so its faults
-// and region changes never reach the other tests.
+// partition/heal, leader transfers, splits, merges, PD leader changes (a
+// handover, and the leader member stopped then restarted), commit and
+// prewrite answers lost after they applied (a lost prewrite answer is the
+// lost commit answer of 1PC and async commit), and optimistic and
+// pessimistic committers abandoned between prewrite and commit. Every read
+// and the final state must sum to the initial total. It runs on a private
+// tikvsim cluster, so its faults and region changes never reach the other
+// tests.
 func TestBankUnderFaults(t *testing.T) {
 	if suiteCluster.Kind() != cluster.KindSim {
 		t.Skipf("the bank check injects tikvsim faults; it runs on the sim backend only, not %s", suiteCluster.Kind())
@@ -410,9 +414,28 @@ func (b *bank) injectFaults(ctx context.Context, t *testing.T) {
 			}
 			return true
 		},
+		func() bool { // the PD leader member stops, another takes over, then it restarts
+			i := b.sim.PDLeader()
+			if i < 0 || b.sim.StopPD(i) != nil {
+				return true
+			}
+			b.fault("pd-leader-stop")
+			ok := wait(3)
+			if err := b.sim.RestartPD(i); err != nil {
+				t.Errorf("RestartPD(%d): %v", i, err)
+			}
+			return ok
+		},
 		func() bool { // the next commit applies but its answer is lost
 			remove := b.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1, AfterApply: true, GRPCCode: codes.Unavailable})
 			b.fault("lost-commit-answer")
+			ok := wait(2)
+			remove()
+			return ok
+		},
+		func() bool { // the next prewrite applies but its answer is lost: for 1PC and async commit that answer decides the transaction
+			remove := b.sim.InjectFault(tikvsim.Fault{Command: "KvPrewrite", Count: 1, AfterApply: true, GRPCCode: codes.Unavailable})
+			b.fault("lost-prewrite-answer")
 			ok := wait(2)
 			remove()
 			return ok
@@ -422,16 +445,19 @@ func (b *bank) injectFaults(ctx context.Context, t *testing.T) {
 			// them back, stalling the accounts it wrote.
 			// A conflict before the commit leaves nothing to abandon: try
 			// again a few times.
+			// Optimistic and pessimistic committers take turns.
+			pessimistic := b.abandoned.Add(1)%2 == 0
 			for range 5 {
-				if b.abandon(ctx, rng) {
-					b.fault("abandoned-committer")
+				if b.abandon(ctx, rng, pessimistic) {
+					b.fault(map[bool]string{false: "abandoned-committer", true: "abandoned-pessimistic-committer"}[pessimistic])
 					break
 				}
 			}
 			return true
 		},
 	}
-	names := []string{"store-stop", "partition", "leader-transfer", "split", "merge", "pd-leader", "lost-commit-answer", "abandoned-committer"}
+	names := []string{"store-stop", "partition", "leader-transfer", "split", "merge", "pd-leader", "pd-leader-stop",
+		"lost-commit-answer", "lost-prewrite-answer", "abandoned-committer"}
 	if only := os.Getenv("TIKVGO_E2E_BANK_FAULTS"); only != "" {
 		// Narrows the cycle to the named kinds, to find which one breaks.
 		var keep []func() bool
@@ -482,8 +508,9 @@ func (b *bank) leaderStore(rng *rand.Rand) uint64 {
 // ctx is cancelled, then the request fails without applying. Its locks stay
 // behind for readers and writers to resolve. The marker key sorts before
 // every account, so it is the primary: the transaction is left undecided.
-// It reports whether the commit got that far.
-func (b *bank) abandon(ctx context.Context, rng *rand.Rand) bool {
+// It reports whether the commit got that far. A pessimistic committer
+// locks the marker first, so it is the primary as well.
+func (b *bank) abandon(ctx context.Context, rng *rand.Rand, pessimistic bool) bool {
 	hold := make(chan struct{})
 	held := make(chan struct{}, 1)
 	remove := b.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Key: b.marker, Count: 1,
@@ -496,11 +523,25 @@ func (b *bank) abandon(ctx context.Context, rng *rand.Rand) bool {
 		from := rng.IntN(len(b.accounts))
 		to := (from + 1) % len(b.accounts)
 		errc <- func() error {
-			txn, err := b.cli.Begin(cctx, bankTxnOptions(0)...)
+			opts := bankTxnOptions(0)
+			if pessimistic {
+				opts = append(opts, txnkv.WithPessimistic())
+			}
+			txn, err := b.cli.Begin(cctx, opts...)
 			if err != nil {
 				return err
 			}
-			vals, err := txn.BatchGet(cctx, [][]byte{b.accounts[from], b.accounts[to]})
+			var vals map[string][]byte
+			if pessimistic {
+				// The marker is locked first, so it is the primary here too.
+				var res []txnkv.LockResult
+				res, err = txn.LockKeys(cctx, txnkv.LockOptions{ReturnValues: true}, b.marker, b.accounts[from], b.accounts[to])
+				if err == nil {
+					vals = map[string][]byte{string(b.accounts[from]): res[1].Value, string(b.accounts[to]): res[2].Value}
+				}
+			} else {
+				vals, err = txn.BatchGet(cctx, [][]byte{b.accounts[from], b.accounts[to]})
+			}
 			if err != nil {
 				_ = txn.Rollback(cctx)
 				return err

@@ -14,14 +14,14 @@ require (
 require (
 	github.com/google/btree v1.1.3 // indirect
 	github.com/tikvgo/tikvgo/gc v0.0.0 // indirect
-	github.com/tikvgo/tikvgo/kvrpc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/kvrpc v0.0.0
 	github.com/tikvgo/tikvgo/latches v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/locate v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/pdclient v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/rawkv v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/retry v0.0.0 // indirect
 	github.com/tikvgo/tikvgo/tso v0.0.0 // indirect
-	github.com/tikvgo/tikvgo/twopc v0.0.0 // indirect
+	github.com/tikvgo/tikvgo/twopc v0.0.0
 	github.com/tikvgo/tikvgo/txnkv v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.10 // indirect
 	golang.org/x/sync v0.25.0 // indirect

@@ -11,17 +11,18 @@ import (
 	"github.com/tikvgo/tikvgo/tikv"
 )
 
-// txnClient returns the suite cluster's transactional client, skipping
+// txnClient returns the suite cluster's transactional client (over a
+// facade client built with opts), skipping
 // under API V1TTL (TiKV serves no transactional commands there). Its keys
 // are cleaned up with a transaction that deletes everything under ks's
 // prefix: the raw cleanup of newKeyspace cannot reach transactional keys
 // under API V2, whose prefix differs.
-func txnClient(t *testing.T) (*tikv.TxnClient, *keyspace) {
+func txnClient(t *testing.T, opts ...tikv.Option) (*tikv.TxnClient, *keyspace) {
 	t.Helper()
 	if suiteCluster.APIVersion() == cluster.APIV1TTL {
 		t.Skipf("transactions need API V1 or V2; the %s backend runs %s", suiteCluster.Kind(), suiteCluster.APIVersion())
 	}
-	cli := newClient(t)
+	cli := newClient(t, opts...)
 	ks := newKeyspace(t, cli)
 	tc, err := cli.Txn(callCtx(t))
 	if err != nil {

@@ -110,6 +110,7 @@ var getSpec = &spec[*kvrpcpb.GetRequest, *kvrpcpb.GetResponse]{
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetGet,
 	arm:        1,
+	fast:       decodeKvGet,
 	idempotent: true,
 }
 
@@ -130,6 +131,7 @@ var scanSpec = &spec[*kvrpcpb.ScanRequest, *kvrpcpb.ScanResponse]{
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetScan,
 	arm:        2,
+	fast:       decodeKvScan,
 	idempotent: true,
 }
 
@@ -319,6 +321,7 @@ var batchGetSpec = &spec[*kvrpcpb.BatchGetRequest, *kvrpcpb.BatchGetResponse]{
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetBatchGet,
 	arm:        7,
+	fast:       decodeKvBatchGet,
 	idempotent: true,
 }
 

@@ -1,6 +1,7 @@
 package kvrpc
 
-// This file decodes BatchCommands responses by hand on the hot raw paths.
+// This file decodes BatchCommands responses by hand on the hot paths: the
+// raw commands and the transactional reads (KvGet, KvBatchGet, KvScan).
 //
 // The generated (gogo) decoder allocates a struct, a key and a value for
 // every KvPair, and the default gRPC codec first copies the whole message.
@@ -345,10 +346,20 @@ func decodeRawBatchDelete(b []byte) (*kvrpcpb.RawBatchDeleteResponse, bool) {
 	return m, decodeErrorOnly(b, &m.RegionError, &m.Error)
 }
 
-// decodePairsResponse decodes the responses made of a region error and
-// repeated KvPairs (RawBatchGet, RawScan). The pairs are counted first, then
-// decoded into one slab; keys and values alias b.
-func decodePairsResponse(b []byte, regionErr **errorpb.Error) ([]*kvrpcpb.KvPair, bool) {
+// pairsExtra names the fields besides region_error and the pairs that a
+// pairs response carries (0: the message has no such field).
+type pairsExtra struct {
+	keyErrNum  protowire.Number // KeyError error
+	keyErr     **kvrpcpb.KeyError
+	detailsNum protowire.Number // ExecDetailsV2 exec_details_v2
+	details    **kvrpcpb.ExecDetailsV2
+}
+
+// decodePairsResponse decodes the responses made of a region error,
+// repeated KvPairs (RawBatchGet, RawScan, KvBatchGet, KvScan) and the
+// fields x names. The pairs are counted first, then decoded into one slab;
+// keys and values alias b.
+func decodePairsResponse(b []byte, regionErr **errorpb.Error, x pairsExtra) ([]*kvrpcpb.KvPair, bool) {
 	count := 0
 	for rest := b; len(rest) > 0; {
 		f, r, ok := nextField(rest)
@@ -384,9 +395,37 @@ func decodePairsResponse(b []byte, regionErr **errorpb.Error) ([]*kvrpcpb.KvPair
 			}
 			pairs[i] = &slab[i]
 			i++
+		case 0:
+			// Not a field number on the wire; x uses it for "none".
+		case x.keyErrNum:
+			if !f.isBytes() || !mergeKeyError(x.keyErr, f.bytes) {
+				return nil, false
+			}
+		case x.detailsNum:
+			if !f.isBytes() || !mergeDetails(x.details, f.bytes) {
+				return nil, false
+			}
 		}
 	}
 	return pairs, true
+}
+
+// mergeKeyError decodes a KeyError field into *dst, merging like
+// mergeRegionError.
+func mergeKeyError(dst **kvrpcpb.KeyError, b []byte) bool {
+	if *dst == nil {
+		*dst = &kvrpcpb.KeyError{}
+	}
+	return (*dst).Unmarshal(b) == nil
+}
+
+// mergeDetails decodes an exec_details_v2 field into *dst, merging like
+// mergeRegionError.
+func mergeDetails(dst **kvrpcpb.ExecDetailsV2, b []byte) bool {
+	if *dst == nil {
+		*dst = &kvrpcpb.ExecDetailsV2{}
+	}
+	return (*dst).Unmarshal(b) == nil
 }
 
 // decodeKvPair decodes one KvPair into p; Key and Value alias b.
@@ -430,14 +469,85 @@ func decodeKvPair(b []byte, p *kvrpcpb.KvPair) bool {
 
 func decodeRawBatchGet(b []byte) (*kvrpcpb.RawBatchGetResponse, bool) {
 	m := &kvrpcpb.RawBatchGetResponse{}
-	pairs, ok := decodePairsResponse(b, &m.RegionError)
+	pairs, ok := decodePairsResponse(b, &m.RegionError, pairsExtra{})
 	m.Pairs = pairs
 	return m, ok
 }
 
 func decodeRawScan(b []byte) (*kvrpcpb.RawScanResponse, bool) {
 	m := &kvrpcpb.RawScanResponse{}
-	kvs, ok := decodePairsResponse(b, &m.RegionError)
+	kvs, ok := decodePairsResponse(b, &m.RegionError, pairsExtra{})
 	m.Kvs = kvs
+	return m, ok
+}
+
+// Field numbers of the transactional read responses decoded here.
+const (
+	fieldKvGetError    protowire.Number = 2 // GetResponse.error
+	fieldKvGetDetails  protowire.Number = 6 // GetResponse.exec_details_v2
+	fieldKvGetCommitTS protowire.Number = 7 // GetResponse.commit_ts
+
+	fieldBatchGetDetails protowire.Number = 4 // BatchGetResponse.exec_details_v2
+	fieldBatchGetError   protowire.Number = 5 // BatchGetResponse.error
+	fieldScanError       protowire.Number = 3 // ScanResponse.error
+)
+
+// decodeKvGet decodes a GetResponse (a snapshot's point read); Value
+// aliases b.
+func decodeKvGet(b []byte) (*kvrpcpb.GetResponse, bool) {
+	m := &kvrpcpb.GetResponse{}
+	for len(b) > 0 {
+		f, rest, ok := nextField(b)
+		if !ok {
+			return nil, false
+		}
+		b = rest
+		switch f.num {
+		case fieldRegionError:
+			if !f.isBytes() || !mergeRegionError(&m.RegionError, f.bytes) {
+				return nil, false
+			}
+		case fieldKvGetError:
+			if !f.isBytes() || !mergeKeyError(&m.Error, f.bytes) {
+				return nil, false
+			}
+		case fieldGetValue:
+			if !f.isBytes() {
+				return nil, false
+			}
+			m.Value = f.bytes
+		case fieldGetNotFound:
+			if f.isBytes() {
+				return nil, false
+			}
+			m.NotFound = f.u != 0
+		case fieldKvGetDetails:
+			if !f.isBytes() || !mergeDetails(&m.ExecDetailsV2, f.bytes) {
+				return nil, false
+			}
+		case fieldKvGetCommitTS:
+			if f.isBytes() {
+				return nil, false
+			}
+			m.CommitTs = f.u
+		}
+	}
+	return m, true
+}
+
+func decodeKvBatchGet(b []byte) (*kvrpcpb.BatchGetResponse, bool) {
+	m := &kvrpcpb.BatchGetResponse{}
+	pairs, ok := decodePairsResponse(b, &m.RegionError, pairsExtra{
+		keyErrNum: fieldBatchGetError, keyErr: &m.Error,
+		detailsNum: fieldBatchGetDetails, details: &m.ExecDetailsV2,
+	})
+	m.Pairs = pairs
+	return m, ok
+}
+
+func decodeKvScan(b []byte) (*kvrpcpb.ScanResponse, bool) {
+	m := &kvrpcpb.ScanResponse{}
+	pairs, ok := decodePairsResponse(b, &m.RegionError, pairsExtra{keyErrNum: fieldScanError, keyErr: &m.Error})
+	m.Pairs = pairs
 	return m, ok
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/pingcap/kvproto/pkg/coprocessor"
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
@@ -17,6 +18,7 @@ import (
 var fastCommands = []command{
 	rawGetSpec, rawBatchGetSpec, rawPutSpec, rawBatchPutSpec,
 	rawDeleteSpec, rawBatchDeleteSpec, rawScanSpec,
+	getSpec, batchGetSpec, scanSpec,
 }
 
 // generatedDecode is the reference: the gogo decoder plus the oneof unwrap.
@@ -65,6 +67,8 @@ func sampleResponses() map[string]*tikvpb.BatchCommandsResponse_Response {
 		{Key: []byte("c"), Value: bytes.Repeat([]byte("v"), 300), CommitTs: 1 << 40},
 		{Key: []byte("d"), Error: &kvrpcpb.KeyError{Abort: "boom"}},
 	}
+	locked := &kvrpcpb.KeyError{Locked: &kvrpcpb.LockInfo{PrimaryLock: []byte("p"), LockVersion: 5, Key: []byte("k"), LockTtl: 3000}}
+	details := &kvrpcpb.ExecDetailsV2{TimeDetail: &kvrpcpb.TimeDetail{ProcessWallTimeMs: 2}}
 	type R = tikvpb.BatchCommandsResponse_Response
 	return map[string]*R{
 		"get value":      {Cmd: &tikvpb.BatchCommandsResponse_Response_RawGet{RawGet: &kvrpcpb.RawGetResponse{Value: []byte("v")}}},
@@ -82,8 +86,23 @@ func sampleResponses() map[string]*tikvpb.BatchCommandsResponse_Response {
 		"batch put":    {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchPut{RawBatchPut: &kvrpcpb.RawBatchPutResponse{Error: "x"}}},
 		"delete":       {Cmd: &tikvpb.BatchCommandsResponse_Response_RawDelete{RawDelete: &kvrpcpb.RawDeleteResponse{RegionError: regionErr}}},
 		"batch delete": {Cmd: &tikvpb.BatchCommandsResponse_Response_RawBatchDelete{RawBatchDelete: &kvrpcpb.RawBatchDeleteResponse{Error: "y"}}},
-		"other arm":    {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{Value: []byte("z")}}},
-		"no arm":       {},
+		"other arm":    {Cmd: &tikvpb.BatchCommandsResponse_Response_Coprocessor{Coprocessor: &coprocessor.Response{Data: []byte("z")}}},
+		"kv get":       {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{Value: []byte("z"), CommitTs: 9}}},
+		"kv get empty": {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{Value: []byte{}}}},
+		"kv get not found": {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{NotFound: true,
+			ExecDetailsV2: details}}},
+		"kv get locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{Error: locked}}},
+		"kv get region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_Get{Get: &kvrpcpb.GetResponse{
+			RegionError: regionErr}}},
+		"kv batch get": {Cmd: &tikvpb.BatchCommandsResponse_Response_BatchGet{BatchGet: &kvrpcpb.BatchGetResponse{
+			Pairs: pairs, ExecDetailsV2: details}}},
+		"kv batch get locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_BatchGet{BatchGet: &kvrpcpb.BatchGetResponse{
+			Error: locked}}},
+		"kv batch get region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_BatchGet{BatchGet: &kvrpcpb.BatchGetResponse{
+			RegionError: regionErr}}},
+		"kv scan":        {Cmd: &tikvpb.BatchCommandsResponse_Response_Scan{Scan: &kvrpcpb.ScanResponse{Pairs: pairs}}},
+		"kv scan locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_Scan{Scan: &kvrpcpb.ScanResponse{Error: locked}}},
+		"no arm":         {},
 	}
 }
 
@@ -142,6 +161,19 @@ func TestDecodeBatchWireVariants(t *testing.T) {
 		"pair value as varint":   {rawScanSpec, arm(19, bytesField(nil, 2, varintField(nil, 3, 1)))},
 		"pair ts as bytes":       {rawScanSpec, arm(19, bytesField(nil, 2, bytesField(nil, 4, []byte{1})))},
 		"error string as varint": {rawDeleteSpec, arm(17, varintField(nil, 2, 1))},
+		"kv get key error merged": {getSpec, arm(1, bytesField(bytesField(nil, 2, []byte{0x1a, 0x01, 'a'}), 2,
+			[]byte{0x22, 0x01, 'b'}))},
+		"kv get details twice":         {getSpec, arm(1, bytesField(bytesField(nil, 6, []byte{}), 6, []byte{}))},
+		"kv get ts as bytes":           {getSpec, arm(1, bytesField(nil, 7, []byte{1}))},
+		"kv get error as varint":       {getSpec, arm(1, varintField(nil, 2, 1))},
+		"kv get bad key error":         {getSpec, arm(1, bytesField(nil, 2, []byte{0xff}))},
+		"kv get reserved field":        {getSpec, arm(1, varintField(bytesField(nil, 3, []byte("v")), 5, 1))},
+		"kv batch get error as varint": {batchGetSpec, arm(7, varintField(nil, 5, 1))},
+		"kv batch get details bad":     {batchGetSpec, arm(7, bytesField(nil, 4, []byte{0xff}))},
+		"kv batch get reserved field":  {batchGetSpec, arm(7, bytesField(bytesField(nil, 2, pair("k", "v")), 3, []byte("x")))},
+		"kv scan error and pairs": {scanSpec, arm(2, bytesField(bytesField(nil, 2, pair("k", "v")), 3,
+			[]byte{0x1a, 0x01, 'a'}))},
+		"kv scan details field is unknown": {scanSpec, arm(2, bytesField(nil, 4, []byte{0xff}))},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -320,5 +352,26 @@ func BenchmarkDecodeBatchResponse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTxnReadDecodersTakeFastPath checks that well-formed transactional
+// read responses are decoded by hand, not handed to the generated decoder.
+func TestTxnReadDecodersTakeFastPath(t *testing.T) {
+	t.Parallel()
+	samples := sampleResponses()
+	for name, dec := range map[string]func([]byte) bool{
+		"kv get":              func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv get not found":    func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv get locked":       func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv batch get":        func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
+		"kv batch get locked": func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
+		"kv scan":             func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
+		"kv scan locked":      func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
+	} {
+		_, body, ok := responseArm(marshalResponse(t, samples[name]))
+		if !ok || !dec(body) {
+			t.Errorf("%s: not decoded by the fast path", name)
+		}
 	}
 }

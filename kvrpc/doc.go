@@ -47,11 +47,12 @@
 //
 // # Decoding
 //
-// Responses to the raw point, batch and scan commands are decoded by hand
-// from a private copy of each response's bytes: a RawBatchGet or RawScan
-// response holds one slab of KvPairs whose keys and values are sub-slices
-// (with capacity capped) of that copy, so keeping one value keeps only its
-// own response alive. Other commands use the generated kvproto decoders.
+// Responses to the raw point, batch and scan commands and to the
+// transactional reads (KvGet, KvBatchGet, KvScan) are decoded by hand from a
+// private copy of each response's bytes: a batch get or scan response holds
+// one slab of KvPairs whose keys and values are sub-slices (with capacity
+// capped) of that copy, so keeping one value keeps only its own response
+// alive. Other commands use the generated kvproto decoders.
 //
 // # Concurrency and errors
 //

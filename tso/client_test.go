@@ -66,7 +66,9 @@ func TestGetTSIncreasing(t *testing.T) {
 
 func TestOneStreamMessagePerRound(t *testing.T) {
 	p := newFakePD(t, 1)
-	c := newTSO(t, p)
+	// Without pipelining, everything that queues while a round is in
+	// flight goes out as the next round.
+	c := newTSO(t, p, tso.WithPipelineDepth(1))
 	ctx := t.Context()
 	p.pause()
 	first := c.GetTSAsync(ctx)
@@ -190,8 +192,10 @@ func TestStreamBrokenMidBatch(t *testing.T) {
 			t.Errorf("breaks left: %d", p.breakNext)
 		}
 	})
-	if st := c.Stats(); st.FailedRounds != 3 || st.Streams != 4 || st.Timestamps != 16*50 {
-		t.Fatalf("Stats = %+v, want 3 failed rounds over 4 streams", st)
+	// Each break fails the round PD dropped and any round pipelined
+	// behind it on the same stream.
+	if st := c.Stats(); st.FailedRounds < 3 || st.Streams != 4 || st.Timestamps != 16*50 {
+		t.Fatalf("Stats = %+v, want at least 3 failed rounds over 4 streams", st)
 	}
 }
 
@@ -307,7 +311,9 @@ func TestCancelledContextReturnsPromptly(t *testing.T) {
 
 func TestBoundedQueue(t *testing.T) {
 	p := newFakePD(t, 1)
-	c := newTSO(t, p, tso.WithMaxPending(1))
+	// Depth 1: the second request cannot be sent while the first is held,
+	// so it fills the queue.
+	c := newTSO(t, p, tso.WithMaxPending(1), tso.WithPipelineDepth(1))
 	p.pause()
 	ctx := t.Context()
 	inFlight := c.GetTSAsync(ctx)

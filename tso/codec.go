@@ -18,25 +18,38 @@ import (
 // directly and decodes in place. That takes several allocations off every
 // round, which is what a single caller pays per timestamp.
 //
-// Only the dispatcher goroutine sends and receives on a stream, so the
-// scratch buffer needs no lock. Other message types fall back to gRPC's
-// proto codec.
+// Requests differ only in their count (a stream keeps one header), so the
+// encodings of small counts are kept and sent again: gRPC only reads a
+// payload, and frees nothing that is a plain slice, so one immutable
+// encoding can be in several sends at once. That takes the encoding's
+// allocations off a round of one.
+//
+// One goroutine at a time sends on a stream (the client's send role) and
+// only its receive goroutine receives, so neither side needs a lock. Other
+// message types fall back to gRPC's proto codec.
 type streamCodec struct {
-	scratch []byte // joins a response that arrived in several buffers
+	enc     [cachedCounts]mem.BufferSlice // by count; nil until first sent
+	scratch []byte                        // joins a response that arrived in several buffers
 	// The sub-messages of the last response decoded; reused every round.
 	header pdpb.ResponseHeader
 	ts     pdpb.Timestamp
 }
+
+// cachedCounts bounds the counts whose encoding a stream keeps.
+const cachedCounts = 128
 
 var _ encoding.CodecV2 = (*streamCodec)(nil)
 
 // Name keeps the standard content subtype: PD sees a plain proto stream.
 func (*streamCodec) Name() string { return grpcproto.Name }
 
-func (*streamCodec) Marshal(v any) (mem.BufferSlice, error) {
+func (c *streamCodec) Marshal(v any) (mem.BufferSlice, error) {
 	req, ok := v.(*pdpb.TsoRequest)
 	if !ok {
 		return encoding.GetCodecV2(grpcproto.Name).Marshal(v)
+	}
+	if req.Count < cachedCounts && c.enc[req.Count] != nil {
+		return c.enc[req.Count], nil
 	}
 	buf := make([]byte, req.Size())
 	n, err := req.MarshalToSizedBuffer(buf)
@@ -44,7 +57,11 @@ func (*streamCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return nil, fmt.Errorf("tso: marshal request: %w", err)
 	}
 	// MarshalToSizedBuffer fills buf from its end.
-	return mem.BufferSlice{mem.SliceBuffer(buf[len(buf)-n:])}, nil
+	bs := mem.BufferSlice{mem.SliceBuffer(buf[len(buf)-n:])}
+	if req.Count < cachedCounts {
+		c.enc[req.Count] = bs
+	}
+	return bs, nil
 }
 
 func (c *streamCodec) Unmarshal(data mem.BufferSlice, v any) error {

@@ -27,8 +27,10 @@ type fakePD struct {
 	physical int64
 	logical  int64
 	counts   []uint32 // count of every Tso request answered or broken
-	// breakNext makes the next Tso request end its stream unanswered.
-	breakNext int
+	// breakNext makes the next Tso request end its stream unanswered,
+	// after answerBeforeBreak more requests have been answered.
+	breakNext         int
+	answerBeforeBreak int
 	// regressNext makes the next answers return an old timestamp.
 	regressNext int
 	// wrongCluster makes Tso headers carry another cluster id.
@@ -148,14 +150,36 @@ func (m *fakeMember) GetMembers(context.Context, *pdpb.GetMembersRequest) (*pdpb
 
 func (m *fakeMember) Tso(stream pdpb.PD_TsoServer) error {
 	p := m.pd
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			return err
+	// Requests are read ahead of the answers, as PD's gRPC server does, so
+	// a test can see a second round arrive while the first is held.
+	reqs := make(chan *pdpb.TsoRequest, 64)
+	go func() {
+		defer close(reqs)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			select {
+			case p.received <- req.Count:
+			default:
+			}
+			select {
+			case reqs <- req:
+			case <-stream.Context().Done():
+				return
+			}
 		}
+	}()
+	for {
+		var req *pdpb.TsoRequest
 		select {
-		case p.received <- req.Count:
-		default:
+		case req = <-reqs:
+		case <-stream.Context().Done():
+			return stream.Context().Err()
+		}
+		if req == nil {
+			return nil // the client closed its side
 		}
 		p.mu.Lock()
 		paused := p.paused
@@ -176,9 +200,13 @@ func (m *fakeMember) Tso(stream pdpb.PD_TsoServer) error {
 		p.mu.Lock()
 		p.counts = append(p.counts, req.Count)
 		if p.breakNext > 0 {
-			p.breakNext--
-			p.mu.Unlock()
-			return status.Error(codes.Unavailable, "stream broken by test")
+			if p.answerBeforeBreak > 0 {
+				p.answerBeforeBreak--
+			} else {
+				p.breakNext--
+				p.mu.Unlock()
+				return status.Error(codes.Unavailable, "stream broken by test")
+			}
 		}
 		if p.logical+int64(req.Count) >= 1<<18 {
 			p.physical++

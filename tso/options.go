@@ -16,6 +16,9 @@ const (
 	// DefaultMaxPending caps requests queued for the dispatcher; GetTS
 	// blocks (honouring its ctx) while the queue is full.
 	DefaultMaxPending = 1 << 16
+	// DefaultPipelineDepth is how many rounds may be in flight on the Tso
+	// stream at once (PD's own client calls this its RPC concurrency).
+	DefaultPipelineDepth = 2
 	// DefaultRoundTimeout bounds one Tso round (stream open, send, receive).
 	DefaultRoundTimeout = 3 * time.Second
 	// DefaultRetryBudget bounds the backoff sleep of a streak of failing
@@ -32,6 +35,7 @@ type config struct {
 	logger       *slog.Logger
 	maxBatch     int
 	maxPending   int
+	depth        int
 	roundTimeout time.Duration
 	retryBudget  time.Duration
 	backoff      retry.Backoff
@@ -44,6 +48,7 @@ func defaultConfig() config {
 		logger:       slog.New(slog.DiscardHandler),
 		maxBatch:     DefaultMaxBatchSize,
 		maxPending:   DefaultMaxPending,
+		depth:        DefaultPipelineDepth,
 		roundTimeout: DefaultRoundTimeout,
 		retryBudget:  DefaultRetryBudget,
 		backoff:      DefaultBackoff,
@@ -56,6 +61,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("tso: %w: max batch size must be in (0, %d)", ErrInvalidOption, MaxLogical)
 	case c.maxPending <= 0:
 		return fmt.Errorf("tso: %w: max pending must be positive", ErrInvalidOption)
+	case c.depth <= 0:
+		return fmt.Errorf("tso: %w: pipeline depth must be positive", ErrInvalidOption)
 	case c.roundTimeout <= 0:
 		return fmt.Errorf("tso: %w: round timeout must be positive", ErrInvalidOption)
 	case c.retryBudget < 0:
@@ -92,6 +99,15 @@ func WithMaxBatchSize(n int) Option { return optionFunc(func(c *config) { c.maxB
 
 // WithMaxPending bounds the request queue. Default: [DefaultMaxPending].
 func WithMaxPending(n int) Option { return optionFunc(func(c *config) { c.maxPending = n }) }
+
+// WithPipelineDepth sets how many rounds may be in flight on the Tso stream
+// at once. With more than one, a round is sent while earlier ones are still
+// unanswered, so requests that arrive during a round do not wait for it to
+// come back; PD answers a stream's rounds in order, and the answers are
+// handed out in that order, so timestamps still increase strictly. 1 sends
+// the next round only after the previous answer. Default:
+// [DefaultPipelineDepth].
+func WithPipelineDepth(n int) Option { return optionFunc(func(c *config) { c.depth = n }) }
 
 // WithRoundTimeout bounds one round trip to PD, after which the stream is
 // considered broken and reopened. Default: [DefaultRoundTimeout].

@@ -10,7 +10,8 @@ type Stats struct {
 	// Timestamps is the number of timestamps those rounds handed out.
 	Timestamps uint64
 	// FailedRounds is the number of rounds that failed (and were retried or
-	// failed their requests).
+	// failed their requests); a broken stream fails every round in flight
+	// on it.
 	FailedRounds uint64
 	// Streams is the number of Tso streams opened.
 	Streams uint64

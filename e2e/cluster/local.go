@@ -16,6 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/tikvgo/tikvgo/e2e/docker"
+	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
 // Local image mode: one container, built FROM scratch around the standalone
@@ -69,7 +70,9 @@ func (l *local) start(ctx context.Context) error {
 	switch cfg.apiVersion {
 	case APIV1:
 	case APIV2:
-		apiFlags = []string{"-api-v2"}
+		// The DEFAULT keyspace, the suite's, runs keyspace-level GC as on
+		// the sim backend, so the GC tests can run rounds on this cluster.
+		apiFlags = []string{"-api-v2", "-keyspace-level-gc=" + tikvsim.DefaultKeyspace}
 	default:
 		// The standalone binary has no flag for V1TTL.
 		return fmt.Errorf("cluster: the local tikvsim image runs api-version %s or %s, not %s", APIV1, APIV2, cfg.apiVersion)

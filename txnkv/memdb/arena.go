@@ -33,10 +33,11 @@ type chunk struct {
 // several for a record larger than a slot), which turns address translation
 // into a shift and a mask; unused address space costs nothing.
 type arena struct {
-	chunks []chunk // indexed by slot; continuation slots of a big record are empty
-	cur    int     // slot of the chunk being filled
-	mem    uint64  // sum of chunk capacities, spare included
-	spare  []byte  // a chunk freed by truncate, kept for the next one
+	chunks []chunk  // indexed by slot; continuation slots of a big record are empty
+	first  [1]chunk // chunks' first backing array: a small buffer needs no other
+	cur    int      // slot of the chunk being filled
+	mem    uint64   // sum of chunk capacities, spare included
+	spare  []byte   // a chunk freed by truncate, kept for the next one
 }
 
 // checkpoint is the arena's allocation position: every record allocated
@@ -177,4 +178,5 @@ func (a *arena) walk(cp checkpoint, size func(p addr) int, fn func(p addr)) {
 // reset drops every chunk.
 func (a *arena) reset() {
 	*a = arena{}
+	a.chunks = a.first[:0]
 }

@@ -51,12 +51,14 @@ const (
 
 // tree is the ordered index of a MemDB's entries.
 type tree struct {
-	ents  *arena
-	root  *node
-	count int // entries
-	nodes int // allocated nodes, for Mem
-	slab  []node
-	mem   uint64 // bytes of slabs and child arrays
+	ents   *arena
+	root   *node
+	count  int  // entries
+	lo, hi addr // entries of the smallest and largest keys
+	sink   uint32
+	nodes  int // allocated nodes, for Mem
+	slab   []node
+	mem    uint64 // bytes of slabs and child arrays
 }
 
 // key returns the key bytes of the entry at a.
@@ -144,6 +146,13 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	return n, i, eq
 }
 
+// outside reports whether k is below the smallest key or above the largest
+// (the tree must not be empty). Both keys stay cache-resident, so this is
+// cheap next to a search.
+func (t *tree) outside(k []byte) bool {
+	return bytes.Compare(k, t.key(t.hi)) > 0 || bytes.Compare(k, t.key(t.lo)) < 0
+}
+
 // get returns the entry address for k, or 0.
 func (t *tree) get(k []byte) addr {
 	n, i, eq := t.leafFor(k)
@@ -168,22 +177,25 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		}
 		t.root = t.newNode(true)
 		t.count = 1
+		t.lo, t.hi = a, a
 		t.insertAt(t.root, 0, a, k, nil)
 		return a, true
 	}
 	var buf [12]pathElem
 	path := buf[:0]
 	n := t.root
-	rightmost := true
+	leftmost, rightmost := true, true
 	for !n.leaf {
 		i, eq := t.search(n, k)
 		if eq {
 			i++
 		}
+		leftmost = leftmost && i == 0
 		rightmost = rightmost && i == int(n.n)
 		path = append(path, pathElem{n, i})
 		n = n.kids[i]
 	}
+	t.touch(n)
 	i, eq := t.search(n, k)
 	if eq {
 		return n.keys[i], false
@@ -197,6 +209,12 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	// Appending at the right edge (ascending keys, the common bulk-load
 	// pattern) splits so the left node stays full instead of half full.
 	appending := rightmost && i == int(n.n)-1
+	if appending {
+		t.hi = a
+	}
+	if leftmost && i == 0 {
+		t.lo = a
+	}
 	for n.n > maxKeys {
 		right, sep := t.split(n, appending)
 		if len(path) == 0 {
@@ -212,6 +230,16 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 		n = pe.n
 	}
 	return a, true
+}
+
+// touch loads one word from each cache line of n's heads and keys, the
+// lines an insert shifts. In a large tree the leaf is a cache miss per line;
+// loaded together up front the misses overlap, instead of coming one after
+// another as the search and then the shift reach each line. The words go to
+// sink only so that the loads are kept.
+func (t *tree) touch(n *node) {
+	t.sink += n.heads[0] ^ n.heads[16] ^ n.heads[32] ^ n.heads[48] ^ n.heads[63] ^
+		uint32(n.keys[0]^n.keys[16]^n.keys[32]^n.keys[48]^n.keys[63])
 }
 
 // newNode returns an empty node. Nodes are carved from slabs, one heap
@@ -322,17 +350,20 @@ func shrink(n *node, l int) {
 
 // grow lengthens n's prefix to what its first and last keys share (all keys
 // between them share it), after a split narrowed its key range, but only
-// when the heads have become poor at telling keys apart (their first two
-// bytes are the same across the node); recomputing heads reads every key
-// from the arena, a cache miss each.
+// when two heads tie (a search then reads keys from the arena); recomputing
+// heads reads every key from the arena, a cache miss each.
 func (t *tree) grow(n *node) {
 	cnt := int(n.n)
 	if cnt == 0 {
 		return
 	}
-	if n.heads[0]>>16 != n.heads[cnt-1]>>16 {
-		// The heads still tell keys apart by their first two bytes: a
-		// longer prefix would not save arena reads worth its cost.
+	tie := false
+	for j := 1; j < cnt && !tie; j++ {
+		tie = n.heads[j] == n.heads[j-1]
+	}
+	if !tie {
+		// The heads tell every key apart, so searches read no keys from
+		// the arena; a longer prefix would save nothing.
 		return
 	}
 	first, last := t.key(n.keys[0]), t.key(n.keys[cnt-1])

@@ -3,18 +3,28 @@ package memdb
 import (
 	"bytes"
 	"hash/maphash"
+	"sync"
+	"sync/atomic"
 )
 
 // hindex maps keys to entries for point reads and writes, so that Get,
-// Lookup and the search a write starts with cost one probe of a flat table
-// and one read of the entry, instead of a walk down the B+tree (about two
-// cache misses per level in a large buffer). The tree is still what orders
-// keys; it is only walked to insert a new key and to iterate.
+// Lookup and the search an overwrite starts with cost one probe of a flat
+// table and one read of the entry, instead of a walk down the B+tree (about
+// two cache misses per level in a large buffer). The tree is still what
+// orders keys; it is walked to insert a new key and to iterate.
+//
+// The table is brought up to date lazily. A write that creates an entry
+// only puts it in the tree; the entries created since the last sync are
+// the tail of the entry arena (entries are allocated in order and never
+// removed), and the next read, or the next write that finds its key already
+// present, adds that whole tail in one pass. A bulk load of new keys thus
+// never probes the table (a cache miss per key in a large buffer, plus the
+// rehashing of every doubling), while reads and overwrites still find keys
+// with one probe.
 //
 // The table exists only once the buffer holds hashFrom entries: below that
 // the tree is shallow and cache-resident and beats the table on reads, and
-// the table would cost a small transaction 8-16 bytes per key and a fifth of
-// its write time.
+// the table would cost a small transaction 8-16 bytes per key.
 //
 // A slot holds the top 32 bits of the key's hash and the entry address; 0
 // is empty (no entry has address 0). The slot position comes from the same
@@ -24,40 +34,33 @@ type hindex struct {
 	slots []uint64
 	n     int
 	seed  maphash.Seed
+
+	// upto is addr(done): entries at lower addresses are in the table.
+	// Readers compare it with the arena's end without the lock; a reader
+	// that finds entries missing takes mu and adds them, so that several
+	// readers may share a buffer (none of them writes anything else).
+	upto atomic.Uint32
+	mu   sync.Mutex
+	done checkpoint // the arena position upto names; guarded by mu
 }
 
 func (h *hindex) hash(k []byte) uint32 {
 	return uint32(maphash.Bytes(h.seed, k) >> 32)
 }
 
-// get returns the entry for k (whose hash is hv), or 0 and the empty slot
-// where the probe ended (-1 for an empty table).
-func (h *hindex) get(t *tree, k []byte, hv uint32) (addr, int) {
-	if len(h.slots) == 0 {
-		return 0, -1
-	}
+// get returns the entry for k, whose hash is hv, or 0. The table must be in
+// sync with the tree.
+func (h *hindex) get(t *tree, k []byte, hv uint32) addr {
 	mask := uint32(len(h.slots) - 1)
 	for i := hv & mask; ; i = (i + 1) & mask {
 		s := h.slots[i]
 		if s == 0 {
-			return 0, int(i)
+			return 0
 		}
 		if uint32(s>>32) == hv && bytes.Equal(t.key(addr(s)), k) {
-			return addr(s), 0
+			return addr(s)
 		}
 	}
-}
-
-// insert adds entry a for a key absent from the table; free is the empty
-// slot get returned for it.
-func (h *hindex) insert(hv uint32, a addr, free int) {
-	h.n++
-	if h.n*4 > len(h.slots)*3 {
-		h.grow()
-		h.put(hv, a)
-		return
-	}
-	h.slots[free] = uint64(hv)<<32 | uint64(a)
 }
 
 func (h *hindex) put(hv uint32, a addr) {
@@ -69,32 +72,109 @@ func (h *hindex) put(hv uint32, a addr) {
 	h.slots[i] = uint64(hv)<<32 | uint64(a)
 }
 
-func (h *hindex) grow() {
-	old := h.slots
-	h.slots = make([]uint64, max(16, 2*len(old)))
-	for _, s := range old {
-		if s != 0 {
-			h.put(uint32(s>>32), addr(s))
-		}
-	}
-}
-
 // hashFrom is the entry count at which the hash index is built.
 const hashFrom = 8192
 
-// build fills an empty table with every entry of t, walking its leaves.
-func (h *hindex) build(t *tree) {
-	size := 16
-	for size*3 < t.count*4*2 {
+// synced reports, without locking, whether every entry of ents is in the
+// table. The table is stored before upto, so a reader that sees upto at the
+// arena's end also sees the table. (A non-empty arena never ends at 0.)
+func (h *hindex) synced(ents *arena) bool {
+	return addr(h.upto.Load()) == ents.pos().addr()
+}
+
+// sync adds the entries created since the last sync (all of them, the first
+// time), sizing the table once for the total. Safe to call from several
+// readers at once; a writer calls it with no reader around.
+func (h *hindex) sync(t *tree) {
+	ents := t.ents
+	if h.synced(ents) {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	end := ents.pos()
+	if h.slots != nil && addr(h.upto.Load()) == end.addr() {
+		return
+	}
+	// Every entry is in the tree, so the count after the sync is the
+	// tree's; the table stays at most 3/4 full.
+	size := max(16, len(h.slots))
+	for size*3 < t.count*4 {
 		size *= 2
 	}
-	h.slots = make([]uint64, size)
-	for n := t.first(); n != nil; n = n.next {
-		for _, a := range n.keys[:n.n] {
-			h.put(h.hash(t.key(a)), a)
+	if size != len(h.slots) {
+		old := h.slots
+		h.slots = make([]uint64, size)
+		for _, s := range old {
+			if s != 0 {
+				h.put(uint32(s>>32), addr(s))
+			}
 		}
 	}
+	if pending := t.count - h.n; pending >= bulkFrom {
+		h.addBulk(t, pending)
+	} else {
+		ents.walk(h.done, entrySize(ents), func(a addr) {
+			h.put(h.hash(t.key(a)), a)
+		})
+	}
 	h.n = t.count
+	h.done = end
+	h.upto.Store(uint32(end.addr()))
+}
+
+// entrySize returns the size function arena.walk needs for entries.
+func entrySize(ents *arena) func(addr) int {
+	return func(a addr) int { return entryHdr + int(ents.u32(a, 4)>>16) }
+}
+
+// bulkFrom is the number of missing entries from which sync partitions them
+// by slot before inserting.
+const bulkFrom = 4096
+
+// partBits sets the number of partitions addBulk uses: 1024 write streams
+// fit in the L2 cache, and so does the table range of one partition.
+const partBits = 10
+
+// addBulk adds the pending entries after h.done. Entries lie in the arena
+// in write order, so inserting them as they come hits a random slot each, a
+// cache miss per entry once the table outgrows the cache. Instead they are
+// first scattered into partitions by slot range (a counting pass and a
+// scatter pass, hashing each key twice rather than keeping the hashes), then
+// inserted partition by partition, each within a small range of the table.
+func (h *hindex) addBulk(t *tree, pending int) {
+	ents := t.ents
+	mask := uint32(len(h.slots) - 1)
+	shift := 0
+	for len(h.slots)>>shift > 1<<partBits {
+		shift++
+	}
+	var offs [1<<partBits + 1]int
+	size := entrySize(ents)
+	ents.walk(h.done, size, func(a addr) {
+		offs[(h.hash(t.key(a))&mask)>>shift+1]++
+	})
+	for i := 1; i < len(offs); i++ {
+		offs[i] += offs[i-1]
+	}
+	out := make([]uint64, pending)
+	ents.walk(h.done, size, func(a addr) {
+		hv := h.hash(t.key(a))
+		p := (hv & mask) >> shift
+		out[offs[p]] = uint64(hv)<<32 | uint64(a)
+		offs[p]++
+	})
+	for _, s := range out {
+		h.put(uint32(s>>32), addr(s))
+	}
+}
+
+// reset empties the table, keeping the seed.
+func (h *hindex) reset() {
+	h.slots = nil
+	h.n = 0
+	h.done = checkpoint{}
+	h.upto.Store(0)
 }
 
 func (h *hindex) mem() uint64 { return 8 * uint64(len(h.slots)) }

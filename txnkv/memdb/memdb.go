@@ -54,7 +54,8 @@ const (
 // writes (Set, Delete, UpdateFlags, Staging, Release, Cleanup, Reset) and no
 // other goroutine may touch it meanwhile. Any number of goroutines may read
 // (Get, Lookup, Flags, iterators, Mutations, the size accessors) at the same
-// time as long as none writes; reads never change the buffer's state.
+// time as long as none writes; a read changes no state but the hash index's,
+// which it updates under a lock.
 type MemDB struct {
 	ents   arena // entries, never truncated (entries are never removed)
 	vlog   arena // value records, truncated by Cleanup
@@ -63,12 +64,11 @@ type MemDB struct {
 	stages []stage
 	seq    uint32 // source of staging handle IDs
 
-	len, size  int
-	entryLimit uint64
-	totalLimit uint64
-	version    uint64 // bumped by every change; iterators check it
-	hashFrom   int    // entry count at which the hash index is built
-	dirty      bool
+	len, size int
+	cfg       config // size limits
+	version   uint64 // bumped by every change; iterators check it
+	hashFrom  int    // entry count at which the hash index is built
+	dirty     bool
 }
 
 type stage struct {
@@ -78,12 +78,16 @@ type stage struct {
 
 // New returns an empty buffer.
 func New(opts ...Option) *MemDB {
-	cfg := config{entryLimit: math.MaxUint64, totalLimit: math.MaxUint64}
+	db := &MemDB{hashFrom: hashFrom}
+	// The options write into the buffer itself: a config on the stack
+	// would escape through the interface call and cost an allocation.
+	db.cfg = config{entryLimit: math.MaxUint64, totalLimit: math.MaxUint64}
 	for _, o := range opts {
-		o.apply(&cfg)
+		o.apply(&db.cfg)
 	}
-	db := &MemDB{entryLimit: cfg.entryLimit, totalLimit: cfg.totalLimit, hashFrom: hashFrom}
 	db.idx.ents = &db.ents
+	db.ents.chunks = db.ents.first[:0]
+	db.vlog.chunks = db.vlog.first[:0]
 	db.hash.seed = maphash.MakeSeed()
 	return db
 }
@@ -136,8 +140,8 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	if len(key) > MaxKeyLen {
 		return fmt.Errorf("memdb: %w: key of %d bytes, limit %d", ErrEntryTooLarge, len(key), MaxKeyLen)
 	}
-	if sz := uint64(len(key)) + uint64(len(value)); sz > db.entryLimit || len(value) > maxValueLen {
-		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.entryLimit, maxValueLen))
+	if sz := uint64(len(key)) + uint64(len(value)); sz > db.cfg.entryLimit || len(value) > maxValueLen {
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrEntryTooLarge, sz, min(db.cfg.entryLimit, maxValueLen))
 	}
 	var err error
 	e := db.entryFor(key, len(key)+len(value), &err)
@@ -190,42 +194,60 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	return nil
 }
 
-// find returns the entry for key, or 0.
-func (db *MemDB) find(key []byte) addr {
-	if db.hash.slots == nil {
-		return db.idx.get(key)
-	}
-	e, _ := db.hash.get(&db.idx, key, db.hash.hash(key))
-	return e
+// hashed reports whether point lookups go through the hash index.
+func (db *MemDB) hashed() bool {
+	return db.idx.count >= db.hashFrom && db.idx.count > 0
 }
 
-// entryFor returns the entry for key, creating it (in the tree and the hash
-// index) when absent; need is checked against the total size limit first.
-// It returns 0 with *err set when the entry cannot be created.
+// find returns the entry for key, or 0.
+func (db *MemDB) find(key []byte) addr {
+	t := &db.idx
+	if !db.hashed() {
+		return t.get(key)
+	}
+	if t.outside(key) {
+		// Cheaper than a probe, which in a large table is a cache miss:
+		// a transaction often reads keys past the ones it wrote.
+		return 0
+	}
+	db.hash.sync(t)
+	return db.hash.get(t, key, db.hash.hash(key))
+}
+
+// entryFor returns the entry for key, creating it (in the tree) when
+// absent; need is checked against the total size limit first. It returns 0
+// with *err set when the entry cannot be created.
 func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
 	mk := func() addr { return db.newEntry(key, need, err) }
-	if db.hash.slots == nil {
-		e, created := db.idx.insert(key, mk)
-		if created && db.idx.count >= db.hashFrom {
-			db.hash.build(&db.idx)
+	t := &db.idx
+	if !db.hashed() {
+		e, _ := t.insert(key, mk)
+		return e
+	}
+	if !db.hash.synced(t.ents) {
+		// Entries were created since the table was last brought up to
+		// date. Stay on the tree while keys keep being new (a bulk load);
+		// a key already present means overwrites or reads, which want the
+		// table, so sync it then.
+		e, created := t.insert(key, mk)
+		if e != 0 && !created {
+			db.hash.sync(t)
 		}
 		return e
 	}
-	hv := db.hash.hash(key)
-	e, free := db.hash.get(&db.idx, key, hv)
-	if e != 0 {
-		return e
+	if !t.outside(key) {
+		if e := db.hash.get(t, key, db.hash.hash(key)); e != 0 {
+			return e
+		}
 	}
-	e, _ = db.idx.insert(key, mk)
-	if e != 0 {
-		db.hash.insert(hv, e, free)
-	}
+	// A new key: the table falls behind until the next sync.
+	e, _ := t.insert(key, mk)
 	return e
 }
 
 func (db *MemDB) checkTotal(delta int) error {
-	if uint64(db.size)+uint64(delta) > db.totalLimit {
-		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.totalLimit)
+	if uint64(db.size)+uint64(delta) > db.cfg.totalLimit {
+		return fmt.Errorf("memdb: %w: %d bytes, limit %d", ErrTxnTooLarge, db.size+delta, db.cfg.totalLimit)
 	}
 	return nil
 }
@@ -384,7 +406,7 @@ func (db *MemDB) Reset() {
 	db.ents.reset()
 	db.vlog.reset()
 	db.idx = tree{ents: &db.ents}
-	db.hash = hindex{seed: db.hash.seed}
+	db.hash.reset()
 	db.stages = db.stages[:0]
 	db.len, db.size = 0, 0
 	db.dirty = false

@@ -426,35 +426,50 @@ func tidbKey(handle uint64) []byte {
 }
 
 // TestConcurrentSafeReaders reads one buffer from several goroutines with no
-// writer, the sharing the package allows.
+// writer, the sharing the package allows. With a low hash threshold the
+// buffer's hash index is behind the tree when the readers start, so they
+// race to bring it up to date.
 func TestConcurrentSafeReaders(t *testing.T) {
 	t.Parallel()
-	db := memdb.New()
-	for i := range 5000 {
-		_ = db.Set(tidbKey(uint64(i)), []byte("v"))
-	}
-	done := make(chan int)
-	for g := range 4 {
-		go func() {
-			n := 0
-			if g%2 == 0 {
-				for range db.All(nil, nil) {
-					n++
-				}
-			} else {
-				for i := range 5000 {
-					if _, ok := db.Get(tidbKey(uint64(i))); ok {
-						n++
+	for _, tc := range []struct {
+		name      string
+		hashFrom  int
+		iterators int
+	}{
+		{"tree", 1 << 30, 2},
+		{"hash", 1000, 2},
+		{"hash-gets-only", 1000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := memdb.New()
+			memdb.SetHashFrom(db, tc.hashFrom)
+			for i := range 5000 {
+				_ = db.Set(tidbKey(uint64(i)), []byte("v"))
+			}
+			done := make(chan int)
+			for g := range 4 {
+				go func() {
+					n := 0
+					if g < tc.iterators {
+						for range db.All(nil, nil) {
+							n++
+						}
+					} else {
+						for i := range 5000 {
+							if _, ok := db.Get(tidbKey(uint64(i))); ok {
+								n++
+							}
+						}
 					}
+					done <- n
+				}()
+			}
+			for range 4 {
+				if n := <-done; n != 5000 {
+					t.Errorf("reader saw %d entries", n)
 				}
 			}
-			done <- n
-		}()
-	}
-	for range 4 {
-		if n := <-done; n != 5000 {
-			t.Errorf("reader saw %d entries", n)
-		}
+		})
 	}
 }
 
@@ -486,6 +501,58 @@ func TestMutationSetMatchesMutations(t *testing.T) {
 		}
 		if ms.Size() != size {
 			t.Errorf("Size %d, want %d", ms.Size(), size)
+		}
+	}
+}
+
+// TestSmallBufferAllocations keeps a one-key buffer, the common
+// transaction (txnkv passes no options by default), at four allocations:
+// the buffer, a chunk for the key, one for the value and one tree node.
+func TestSmallBufferAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	k, v := []byte("k"), []byte("v")
+	n := testing.AllocsPerRun(100, func() {
+		db := memdb.New()
+		if err := db.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 4 {
+		t.Errorf("New and one Set: %v allocations, want at most 4", n)
+	}
+}
+
+// TestHashIndexCatchesUp alternates runs of new keys (which leave the hash
+// index behind) of growing length with reads and overwrites (which bring it
+// up to date, in bulk for long runs, growing the table), and checks every
+// key, present or absent, after each run.
+func TestHashIndexCatchesUp(t *testing.T) {
+	t.Parallel()
+	db := memdb.New()
+	memdb.SetHashFrom(db, 100)
+	n := 0
+	for _, run := range []int{50, 100, 3000, 5000, 1, 20000} {
+		for range run {
+			if err := db.Set(tidbKey(uint64(2*n)), fmt.Appendf(nil, "%d", n)); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		if run%2 == 0 {
+			// An overwrite brings the index up to date, as a read does.
+			if err := db.Set(tidbKey(0), []byte("0")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			if v, ok := db.Get(tidbKey(uint64(2 * i))); !ok || string(v) != fmt.Sprint(i) {
+				t.Fatalf("after %d keys: Get(%d) = %q, %v", n, i, v, ok)
+			}
+			if _, ok := db.Get(tidbKey(uint64(2*i + 1))); ok {
+				t.Fatalf("after %d keys: absent key %d found", n, 2*i+1)
+			}
 		}
 	}
 }

@@ -36,9 +36,9 @@ const forCASWhy = "unless it is sent for_cas (atomic mode), where a CompareAndSw
 // policies maps gRPC method names of tikvpb.Tikv to their policy.
 var policies = map[string]policy{
 	// Reads.
-	"KvGet":             {read: true},
-	"KvScan":            {read: true},
-	"KvBatchGet":        {read: true},
+	"KvGet":             {read: true, fast: "decodeKvGet"},
+	"KvScan":            {read: true, fast: "decodeKvScan"},
+	"KvBatchGet":        {read: true, fast: "decodeKvBatchGet"},
 	"KvScanLock":        {read: true},
 	"KvBufferBatchGet":  {read: true},
 	"RawGet":            {read: true, fast: "decodeRawGet"},

@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	admin := fs.String("admin", "127.0.0.1:0", "admin HTTP listen address (empty: no admin endpoint)")
 	apiV2 := fs.Bool("api-v2", false, "run stores with storage api-version V2")
 	keyspaces := fs.String("keyspaces", "", "comma-separated keyspaces to create (implies -api-v2)")
+	keyspaceGC := fs.String("keyspace-level-gc", "", "comma-separated keyspaces (from -keyspaces, or DEFAULT) with keyspace-level GC (implies -api-v2)")
 	verbose := fs.Bool("v", false, "log cluster state changes to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *keyspaces != "" {
 		opts.Keyspaces = strings.Split(*keyspaces, ",")
+		*apiV2 = true
+	}
+	if *keyspaceGC != "" {
+		opts.KeyspaceLevelGC = strings.Split(*keyspaceGC, ",")
 		*apiV2 = true
 	}
 	if *apiV2 {

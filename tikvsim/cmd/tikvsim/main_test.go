@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/tikvgo/tikvgo/tikvsim"
 )
 
 func TestMain(m *testing.M) {
@@ -58,5 +61,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"-pds", "9"}, io.Discard, io.Discard); err == nil {
 		t.Fatal("9 PDs accepted")
+	}
+	// Keyspace-level GC only for DEFAULT or a keyspace -keyspaces creates.
+	if err := run(t.Context(), []string{"-keyspace-level-gc", "nosuch"}, io.Discard, io.Discard); !errors.Is(err, tikvsim.ErrInvalidOptions) {
+		t.Fatalf("-keyspace-level-gc of an unknown keyspace: %v, want ErrInvalidOptions", err)
 	}
 }

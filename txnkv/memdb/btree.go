@@ -16,9 +16,10 @@ import (
 // heads useful at all. Entries are never removed from the index (a Cleanup
 // hides them, as in client-go), so the tree only grows.
 const (
-	maxKeys = 62 // slots per node before it splits
-	pfxCap  = 28 // longest prefix kept inline
-	block   = 8  // heads (and keys) per 32-byte block
+	nodeCap = 64          // slots per node, one spare for the overflow
+	maxKeys = nodeCap - 2 // slots per node before it splits
+	pfxCap  = 28          // longest prefix kept inline
+	block   = 8           // heads (and keys) per 32-byte block
 )
 
 // node is laid out for few cache lines per visit: the first 64 bytes hold
@@ -33,20 +34,20 @@ type node struct {
 	plen  uint8
 	leaf  bool
 	pfx   [pfxCap]byte
-	sum   [7]uint32 // sum[j] = heads[(j+1)*block]
-	_     uint32
-	heads [64]uint32          // maxKeys+1 used: a node is split after it overflows
-	keys  [64]addr            // entries (leaf) or separators (inner)
-	kids  *[maxKeys + 2]*node // inner nodes only
-	prev  *node               // leaves only
-	next  *node               // leaves only
+	sum   [nodeCap/block - 1]uint32 // sum[j] = heads[(j+1)*block]
+	_     [(9 - nodeCap/block) * 4]byte
+	heads [nodeCap]uint32 // maxKeys+1 used: a node is split after it overflows
+	keys  [nodeCap]addr   // entries (leaf) or separators (inner)
+	kids  *[nodeCap]*node // inner nodes only
+	prev  *node           // leaves only
+	next  *node           // leaves only
 }
 
 // Nodes come from slabs of up to slabNodes; an inner node's child array is
 // its own allocation of kidsBytes (a size class exactly).
 const (
 	slabNodes = 64
-	kidsBytes = 512
+	kidsBytes = nodeCap * 8
 )
 
 // tree is the ordered index of a MemDB's entries.
@@ -238,8 +239,11 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 // another as the search and then the shift reach each line. The words go to
 // sink only so that the loads are kept.
 func (t *tree) touch(n *node) {
-	t.sink += n.heads[0] ^ n.heads[16] ^ n.heads[32] ^ n.heads[48] ^ n.heads[63] ^
-		uint32(n.keys[0]^n.keys[16]^n.keys[32]^n.keys[48]^n.keys[63])
+	var x uint32
+	for j := 0; j < nodeCap; j += 16 {
+		x ^= n.heads[j] ^ uint32(n.keys[j])
+	}
+	t.sink += x ^ n.heads[nodeCap-1] ^ uint32(n.keys[nodeCap-1])
 }
 
 // newNode returns an empty node. Nodes are carved from slabs, one heap
@@ -255,7 +259,7 @@ func (t *tree) newNode(leaf bool) *node {
 	t.nodes++
 	n.leaf = leaf
 	if !leaf {
-		n.kids = new([maxKeys + 2]*node)
+		n.kids = new([nodeCap]*node)
 		t.mem += kidsBytes
 	}
 	return n

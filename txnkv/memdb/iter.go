@@ -2,6 +2,7 @@ package memdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"iter"
 )
 
@@ -64,6 +65,11 @@ type Iterator struct {
 	version uint64
 	cur     addr // entry at the current position; read lazily
 	err     error
+
+	warm    bool   // load upcoming leaves' entries ahead (a large buffer)
+	values  bool   // Value was called: load upcoming values ahead too
+	pending *node  // leaf whose entries were loaded ahead, values not yet
+	sink    uint32 // keeps the loads ahead from being optimised away
 }
 
 // Iter returns an ascending iterator over keys in [start, end). A nil or
@@ -123,7 +129,73 @@ func (db *MemDB) initIter(it *Iterator, start, end []byte, reverse bool, mode ui
 			}
 		}
 	}
+	if it.warm = it.n != nil && db.idx.count >= warmFrom; it.warm {
+		it.loadEntries(it.n)
+		it.ahead()
+	}
 	it.settle()
+}
+
+// warmFrom is the entry count from which iterators load ahead: below it
+// the buffer is mostly cache-resident and the loads would be pure cost.
+const warmFrom = 16384
+
+// In a large buffer every step of an iterator misses the cache twice, on
+// the entry (key) and on its value record, because entries lie in the
+// arenas in write order, not key order. Left to the CPU, those misses are
+// taken a key or two at a time. So an iterator entering a leaf loads, in
+// one independent burst each, the entries of the leaf after it and (once a
+// caller has asked for a value) the value records of this leaf, whose
+// entries the previous burst brought in: a two-leaf software pipeline.
+
+// ahead runs the loads for entering it.n.
+func (it *Iterator) ahead() {
+	n := it.n
+	if it.values && it.pending == n {
+		it.loadValues(n)
+	}
+	nx := n.next
+	if it.reverse {
+		nx = n.prev
+	}
+	if nx != nil {
+		it.loadEntries(nx)
+	}
+}
+
+// loadEntries loads the header and last key byte of each entry of leaf n.
+func (it *Iterator) loadEntries(n *node) {
+	ents := &it.db.ents
+	var x uint32
+	for _, e := range n.keys[:n.n] {
+		off := int(e&slotMask) << unitShift
+		buf := ents.chunks[e>>(slotShift-unitShift)].buf
+		h := binary.LittleEndian.Uint32(buf[off+4:])
+		x ^= h ^ uint32(buf[off+entryHdr+int(h>>16)-1])
+	}
+	it.sink += x
+	it.pending = n
+}
+
+// loadValues loads the length and last byte of the value record of each
+// entry of leaf n (whose entries are already loaded).
+func (it *Iterator) loadValues(n *node) {
+	db := it.db
+	var x uint32
+	for _, e := range n.keys[:n.n] {
+		v := addr(db.ents.u32(e, 0))
+		if v == 0 {
+			continue
+		}
+		off := int(v&slotMask) << unitShift
+		buf := db.vlog.chunks[v>>(slotShift-unitShift)].buf
+		l := binary.LittleEndian.Uint32(buf[off+8:])
+		x ^= l
+		if l&tombBit == 0 && l > 0 {
+			x ^= uint32(buf[off+vlogHdr+int(l)-1])
+		}
+	}
+	it.sink += x
 }
 
 // settle moves forward (in the iterator's direction) from the current slot
@@ -168,6 +240,9 @@ func (it *Iterator) step() {
 		it.i++
 		if it.i >= int(it.n.n) {
 			it.n, it.i = it.n.next, 0
+			if it.warm && it.n != nil {
+				it.ahead()
+			}
 		}
 		return
 	}
@@ -178,6 +253,9 @@ func (it *Iterator) step() {
 			return
 		}
 		it.i = int(it.n.n) - 1
+		if it.warm {
+			it.ahead()
+		}
 	}
 }
 
@@ -203,7 +281,10 @@ func (it *Iterator) Next() {
 }
 
 // Entry returns the current entry.
-func (it *Iterator) Entry() Entry { return it.db.entry(it.cur) }
+func (it *Iterator) Entry() Entry {
+	it.values = it.warm
+	return it.db.entry(it.cur)
+}
 
 // Key returns the current key.
 func (it *Iterator) Key() []byte { return it.db.idx.key(it.cur) }
@@ -212,6 +293,8 @@ func (it *Iterator) Key() []byte { return it.db.idx.key(it.cur) }
 // It is read only when asked for, so a walk over keys alone never touches
 // the value log.
 func (it *Iterator) Value() []byte {
+	// From the next leaf on, value records are loaded ahead too.
+	it.values = it.warm
 	if it.Deleted() {
 		return nil
 	}

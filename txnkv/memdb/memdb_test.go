@@ -428,34 +428,42 @@ func tidbKey(handle uint64) []byte {
 // TestConcurrentSafeReaders reads one buffer from several goroutines with no
 // writer, the sharing the package allows. With a low hash threshold the
 // buffer's hash index is behind the tree when the readers start, so they
-// race to bring it up to date.
+// race to bring it up to date. The "large" case is big enough for
+// iterators to load leaves ahead.
 func TestConcurrentSafeReaders(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		hashFrom  int
 		iterators int
+		n         int
 	}{
-		{"tree", 1 << 30, 2},
-		{"hash", 1000, 2},
-		{"hash-gets-only", 1000, 0},
+		{"tree", 1 << 30, 2, 5000},
+		{"hash", 1000, 2, 5000},
+		{"hash-gets-only", 1000, 0, 5000},
+		{"large", 1000, 3, 40_000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := memdb.New()
 			memdb.SetHashFrom(db, tc.hashFrom)
-			for i := range 5000 {
+			for i := range tc.n {
 				_ = db.Set(tidbKey(uint64(i)), []byte("v"))
 			}
 			done := make(chan int)
 			for g := range 4 {
 				go func() {
 					n := 0
-					if g < tc.iterators {
+					switch {
+					case g < tc.iterators && g%2 == 1:
+						for range db.Backward(nil, nil) {
+							n++
+						}
+					case g < tc.iterators:
 						for range db.All(nil, nil) {
 							n++
 						}
-					} else {
-						for i := range 5000 {
+					default:
+						for i := range tc.n {
 							if _, ok := db.Get(tidbKey(uint64(i))); ok {
 								n++
 							}
@@ -465,7 +473,7 @@ func TestConcurrentSafeReaders(t *testing.T) {
 				}()
 			}
 			for range 4 {
-				if n := <-done; n != 5000 {
+				if n := <-done; n != tc.n {
 					t.Errorf("reader saw %d entries", n)
 				}
 			}
@@ -552,6 +560,70 @@ func TestHashIndexCatchesUp(t *testing.T) {
 			}
 			if _, ok := db.Get(tidbKey(uint64(2*i + 1))); ok {
 				t.Fatalf("after %d keys: absent key %d found", n, 2*i+1)
+			}
+		}
+	}
+}
+
+// TestLargeIterMixed walks a buffer large enough for iterators to load
+// leaves ahead, holding values, empty values, tombstones and flags-only
+// keys, in both directions and with every option.
+func TestLargeIterMixed(t *testing.T) {
+	t.Parallel()
+	const n = 40_000
+	db := memdb.New()
+	var live, tombs, flagsOnly int
+	for i := range n {
+		k := tidbKey(uint64(i))
+		var err error
+		switch i % 4 {
+		case 0:
+			err = db.Set(k, fmt.Appendf(nil, "v%d", i))
+			live++
+		case 1:
+			err = db.Set(k, nil)
+			live++
+		case 2:
+			err = db.Delete(k)
+			tombs++
+		case 3:
+			err = db.UpdateFlags(k, memdb.SetPresumeKeyNotExists)
+			flagsOnly++
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, reverse := range []bool{false, true} {
+		for _, tc := range []struct {
+			opts []memdb.IterOption
+			want int
+		}{
+			{nil, live},
+			{[]memdb.IterOption{memdb.WithTombstones}, live + tombs},
+			{[]memdb.IterOption{memdb.WithTombstones, memdb.WithFlagsOnly}, n},
+		} {
+			it := db.Iter(nil, nil, tc.opts...)
+			if reverse {
+				it = db.IterReverse(nil, nil, tc.opts...)
+			}
+			var prev []byte
+			c := 0
+			for ; it.Valid(); it.Next() {
+				k := it.Key()
+				if prev != nil && (bytes.Compare(prev, k) >= 0) != reverse {
+					t.Fatalf("reverse %v: %x after %x", reverse, k, prev)
+				}
+				prev = k
+				h := binary.BigEndian.Uint64(k[11:]) &^ (1 << 63)
+				v := it.Value()
+				if h%4 == 0 && string(v) != fmt.Sprintf("v%d", h) || h%4 != 0 && len(v) != 0 {
+					t.Fatalf("key %d: value %q", h, v)
+				}
+				c++
+			}
+			if it.Err() != nil || c != tc.want {
+				t.Errorf("reverse %v opts %v: %d entries (err %v), want %d", reverse, tc.opts, c, it.Err(), tc.want)
 			}
 		}
 	}

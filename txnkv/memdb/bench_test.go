@@ -1,9 +1,11 @@
 package memdb_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/tikvgo/tikvgo/txnkv/memdb"
@@ -53,6 +55,22 @@ func BenchmarkSet(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 			b.ReportMetric(float64(mem)/float64(n), "bytes/entry")
+		})
+	}
+}
+
+// BenchmarkSetAscending is BenchmarkSet with the keys in ascending order,
+// as the record keys of new rows with increasing handles arrive.
+func BenchmarkSetAscending(b *testing.B) {
+	for _, n := range benchSizes {
+		keys, val := benchKeys(n)
+		slices.SortFunc(keys, bytes.Compare)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				filled(b, keys, val)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 		})
 	}
 }

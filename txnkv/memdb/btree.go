@@ -185,21 +185,31 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	var buf [12]pathElem
 	path := buf[:0]
 	n := t.root
-	leftmost, rightmost := true, true
+	// A key above the largest goes after the last slot of every node on
+	// the right edge, so the descent needs no search. Record keys of new
+	// rows mostly arrive this way (ascending handles).
+	above := bytes.Compare(k, t.key(t.hi)) > 0
+	leftmost, rightmost := !above, true
 	for !n.leaf {
-		i, eq := t.search(n, k)
-		if eq {
-			i++
+		i := int(n.n)
+		if !above {
+			var eq bool
+			if i, eq = t.search(n, k); eq {
+				i++
+			}
 		}
 		leftmost = leftmost && i == 0
 		rightmost = rightmost && i == int(n.n)
 		path = append(path, pathElem{n, i})
 		n = n.kids[i]
 	}
-	t.touch(n)
-	i, eq := t.search(n, k)
-	if eq {
-		return n.keys[i], false
+	i := int(n.n)
+	if !above {
+		t.touch(n)
+		var eq bool
+		if i, eq = t.search(n, k); eq {
+			return n.keys[i], false
+		}
 	}
 	a = mk()
 	if a == 0 {

@@ -52,14 +52,16 @@ const (
 
 // tree is the ordered index of a MemDB's entries.
 type tree struct {
-	ents   *arena
-	root   *node
-	count  int  // entries
-	lo, hi addr // entries of the smallest and largest keys
-	sink   uint32
-	nodes  int // allocated nodes, for Mem
-	slab   []node
-	mem    uint64 // bytes of slabs and child arrays
+	ents  *arena
+	root  *node
+	count int // entries
+	// appended is set when the last insert went to the right edge.
+	appended bool
+	lo, hi   addr // entries of the smallest and largest keys
+	sink     uint32
+	nodes    int // allocated nodes, for Mem
+	slab     []node
+	mem      uint64 // bytes of slabs and child arrays
 }
 
 // key returns the key bytes of the entry at a.
@@ -187,8 +189,9 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	n := t.root
 	// A key above the largest goes after the last slot of every node on
 	// the right edge, so the descent needs no search. Record keys of new
-	// rows mostly arrive this way (ascending handles).
-	above := bytes.Compare(k, t.key(t.hi)) > 0
+	// rows mostly arrive this way (ascending handles); the check is made
+	// only after an append, so that other orders do not pay for it.
+	above := t.appended && bytes.Compare(k, t.key(t.hi)) > 0
 	leftmost, rightmost := !above, true
 	for !n.leaf {
 		i := int(n.n)
@@ -220,6 +223,7 @@ func (t *tree) insert(k []byte, mk func() addr) (a addr, created bool) {
 	// Appending at the right edge (ascending keys, the common bulk-load
 	// pattern) splits so the left node stays full instead of half full.
 	appending := rightmost && i == int(n.n)-1
+	t.appended = appending
 	if appending {
 		t.hi = a
 	}

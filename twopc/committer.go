@@ -446,23 +446,31 @@ func (co *committer) contains(b batch, key []byte) bool {
 func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 	m := co.m
 	pessimistic := co.cfg.forUpdateTS != 0
-	q := &kvrpcpb.PrewriteRequest{
-		Context:        co.c.codec.Context(),
-		Mutations:      make([]*kvrpcpb.Mutation, len(b.idx)),
-		PrimaryLock:    co.primary,
-		StartVersion:   uint64(co.startTS),
-		LockTtl:        uint64(co.ttl.Milliseconds()),
-		TxnSize:        uint64(len(co.lockIdx)),
-		ForUpdateTs:    uint64(co.cfg.forUpdateTS),
-		AssertionLevel: kvrpcpb.AssertionLevel(co.cfg.assertionLevel),
+	n := len(b.idx)
+	var q *kvrpcpb.PrewriteRequest
+	var slab []kvrpcpb.Mutation
+	if n <= smallBatch {
+		// One allocation for the request and its mutations.
+		s := new(smallPrewrite)
+		q, slab = &s.q, s.muts[:n]
+		q.Mutations = s.ptrs[:n]
+	} else {
+		q = new(kvrpcpb.PrewriteRequest)
+		q.Mutations, slab = make([]*kvrpcpb.Mutation, n), make([]kvrpcpb.Mutation, n)
 	}
+	q.Context = co.c.codec.Context()
+	q.PrimaryLock = co.primary
+	q.StartVersion = uint64(co.startTS)
+	q.LockTtl = uint64(co.ttl.Milliseconds())
+	q.TxnSize = uint64(len(co.lockIdx))
+	q.ForUpdateTs = uint64(co.cfg.forUpdateTS)
+	q.AssertionLevel = kvrpcpb.AssertionLevel(co.cfg.assertionLevel)
 	// Every lock carries a min commit ts, so a reader may push it above its
 	// own ts (CheckTxnStatus) instead of waiting for the lock.
 	q.MinCommitTs = uint64(max(co.startTS, co.cfg.forUpdateTS) + 1)
 	if pessimistic {
 		q.PessimisticActions = make([]kvrpcpb.PrewriteRequest_PessimisticAction, len(b.idx))
 	}
-	slab := make([]kvrpcpb.Mutation, len(b.idx)) // one allocation for the batch
 	for j, i := range b.idx {
 		slab[j] = kvrpcpb.Mutation{Op: m.Op(i).pb(), Key: m.Key(i), Assertion: m.Assertion(i).pb()}
 		if op := m.Op(i); op == OpPut || op == OpInsert {
@@ -500,6 +508,21 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		}
 	}
 	return kvrpc.NewPrewrite(q)
+}
+
+// smallBatch is the largest batch whose request and keys share one
+// allocation.
+const smallBatch = 4
+
+type smallPrewrite struct {
+	q    kvrpcpb.PrewriteRequest
+	ptrs [smallBatch]*kvrpcpb.Mutation
+	muts [smallBatch]kvrpcpb.Mutation
+}
+
+type smallCommit struct {
+	q    kvrpcpb.CommitRequest
+	keys [smallBatch][]byte
 }
 
 func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b batch) error {
@@ -680,13 +703,19 @@ func (co *committer) commitTS(ctx context.Context, floor tso.Timestamp) (tso.Tim
 
 // commitBatch commits the keys of b at commitTS.
 func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b batch, commitTS tso.Timestamp, isPrimary bool) error {
-	keys := make([][]byte, len(b.idx))
-	for j, i := range b.idx {
-		keys[j] = co.m.Key(i)
+	var q *kvrpcpb.CommitRequest
+	if n := len(b.idx); n <= smallBatch {
+		s := new(smallCommit)
+		q = &s.q
+		q.Keys = s.keys[:n]
+	} else {
+		q = &kvrpcpb.CommitRequest{Keys: make([][]byte, n)}
 	}
-	req := kvrpc.NewCommit(&kvrpcpb.CommitRequest{
-		Context: co.c.codec.Context(), StartVersion: uint64(co.startTS), Keys: keys, CommitVersion: uint64(commitTS),
-	})
+	for j, i := range b.idx {
+		q.Keys[j] = co.m.Key(i)
+	}
+	q.Context, q.StartVersion, q.CommitVersion = co.c.codec.Context(), uint64(co.startTS), uint64(commitTS)
+	req := kvrpc.NewCommit(q)
 	// Commits may be resent (the command table says so): TiKV answers
 	// success for a key this transaction already committed.
 	resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region)

@@ -10,6 +10,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
 	"github.com/tikvgo/tikvgo/gc"
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
@@ -56,35 +57,14 @@ func attach(t *testing.T, sim *tikvsim.Cluster, opts ...gc.Option) *env {
 // requests and (prepended to opts) the GC client.
 func attachCodec(t *testing.T, sim *tikvsim.Cluster, codec *keycodec.Codec, opts ...gc.Option) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
-	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("pdclient.New: %v", err)
-	}
-	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rpc.Close() })
-	cache, err := locate.New(pd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snd := locate.NewSender(cache, rpc)
-	tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("tso: %v", err)
-	}
-	t.Cleanup(func() { _ = tc.Close() })
+	s := simstack.Attach(t, sim)
+	pd, snd, tc := s.PD, s.Sender, s.TSO
 	tp, err := twopc.New(snd, tc, twopc.WithCodec(codec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tp.Close() })
-	g, err := gc.New(pd, snd, rpc, tp.Resolver(), append([]gc.Option{gc.WithCodec(codec)}, opts...)...)
+	g, err := gc.New(pd, snd, s.RPC, tp.Resolver(), append([]gc.Option{gc.WithCodec(codec)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

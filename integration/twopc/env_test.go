@@ -11,10 +11,10 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
-	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
@@ -85,37 +85,9 @@ func startEnv(t testing.TB, cfg envConfig) *env {
 		}
 		cfg.opts = append([]twopc.Option{twopc.WithCodec(codec)}, cfg.opts...)
 	}
-	sim, err := tikvsim.Start(t.Context(), simOpts)
-	if err != nil {
-		t.Fatalf("tikvsim.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
-	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("pdclient.New: %v", err)
-	}
-	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rpc.Close() })
-	cache, err := locate.New(pd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, sim: sim, cache: cache, snd: locate.NewSender(cache, rpc), codec: codec}
-	if cfg.clock == nil {
-		tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
-		if err != nil {
-			t.Fatalf("tso: %v", err)
-		}
-		t.Cleanup(func() { _ = tc.Close() })
-		e.tso, e.ts = tc, tc
-	} else {
+	s := simstack.Start(t, simOpts)
+	e := &env{t: t, sim: s.Sim, cache: s.Cache, snd: s.Sender, codec: codec, tso: s.TSO, ts: s.TSO}
+	if cfg.clock != nil {
 		e.ts = cfg.clock
 	}
 	e.cli = e.newClient(cfg.opts...)

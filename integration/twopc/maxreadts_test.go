@@ -1,16 +1,15 @@
 package twopc_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
-	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
@@ -27,34 +26,8 @@ type gcfEnv struct {
 
 func gcfStart(t *testing.T) *gcfEnv {
 	t.Helper()
-	sim, err := tikvsim.Start(t.Context(), tikvsim.Options{Stores: 3, SplitKeys: [][]byte{tikvsim.EncodeKey([]byte("m"))}})
-	if err != nil {
-		t.Fatalf("tikvsim.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
-	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("pdclient.New: %v", err)
-	}
-	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rpc.Close() })
-	cache, err := locate.New(pd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snd := locate.NewSender(cache, rpc)
-	tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("tso: %v", err)
-	}
-	t.Cleanup(func() { _ = tc.Close() })
+	s := simstack.Start(t, tikvsim.Options{Stores: 3, SplitKeys: [][]byte{tikvsim.EncodeKey([]byte("m"))}})
+	snd, tc := s.Sender, s.TSO
 	cli, err := twopc.New(snd, tc)
 	if err != nil {
 		t.Fatal(err)

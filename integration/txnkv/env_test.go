@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/pdclient"
-	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 	"github.com/tikvgo/tikvgo/txnkv"
@@ -39,34 +39,8 @@ func startEnv(t testing.TB, splits []string, opts ...txnkv.Option) *env {
 // startSimEnv is startEnv on a cluster started with simOpts.
 func startSimEnv(t testing.TB, simOpts tikvsim.Options, opts ...txnkv.Option) *env {
 	t.Helper()
-	sim, err := tikvsim.Start(t.Context(), simOpts)
-	if err != nil {
-		t.Fatalf("tikvsim.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
-	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("pdclient.New: %v", err)
-	}
-	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rpc.Close() })
-	cache, err := locate.New(pd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("tso: %v", err)
-	}
-	t.Cleanup(func() { _ = tc.Close() })
-	e := &env{t: t, sim: sim, pd: pd, cache: cache, rpc: rpc, tso: tc}
+	s := simstack.Start(t, simOpts)
+	e := &env{t: t, sim: s.Sim, pd: s.PD, cache: s.Cache, rpc: s.RPC, tso: s.TSO}
 	e.cli = e.newClient(opts...)
 	return e
 }

@@ -8,10 +8,10 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
-	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
@@ -33,40 +33,14 @@ func pipeStart(t testing.TB, splits []string, opts ...txnkv.Option) *pipeEnv {
 	for _, s := range splits {
 		sk = append(sk, tikvsim.EncodeKey([]byte(s)))
 	}
-	sim, err := tikvsim.Start(t.Context(), tikvsim.Options{Stores: 3, SplitKeys: sk})
-	if err != nil {
-		t.Fatalf("tikvsim.Start: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	fast := retry.Backoff{Base: time.Millisecond, Max: 50 * time.Millisecond}
-	pd, err := pdclient.New(ctx, sim.PDAddrs(), pdclient.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("pdclient.New: %v", err)
-	}
-	t.Cleanup(func() { _ = pd.Close() })
-	rpc, err := kvrpc.New(kvrpc.WithDialTimeout(10 * time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rpc.Close() })
-	cache, err := locate.New(pd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := tso.NewFromPD(ctx, pd, tso.WithBackoff(fast))
-	if err != nil {
-		t.Fatalf("tso: %v", err)
-	}
-	t.Cleanup(func() { _ = tc.Close() })
-	cli, err := txnkv.NewWithCluster(txnkv.Cluster{GC: pd, Cache: cache, RPC: rpc, TSO: tc}, opts...)
+	s := simstack.Start(t, tikvsim.Options{Stores: 3, SplitKeys: sk})
+	cli, err := txnkv.NewWithCluster(txnkv.Cluster{GC: s.PD, Cache: s.Cache, RPC: s.RPC, TSO: s.TSO}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cli.Close() })
 	codec, _ := keycodec.NewV1(keycodec.Txn)
-	return &pipeEnv{t: t, sim: sim, router: locate.NewRouter(locate.NewSender(cache, rpc), codec), cli: cli}
+	return &pipeEnv{t: t, sim: s.Sim, router: locate.NewRouter(s.Sender, codec), cli: cli}
 }
 
 // pipeKey is the i-th key of a test.

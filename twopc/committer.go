@@ -454,11 +454,13 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		s := new(smallPrewrite)
 		q, slab = &s.q, s.muts[:n]
 		q.Mutations = s.ptrs[:n]
+		co.c.codec.InitContext(&s.ctx)
+		q.Context = &s.ctx
 	} else {
 		q = new(kvrpcpb.PrewriteRequest)
 		q.Mutations, slab = make([]*kvrpcpb.Mutation, n), make([]kvrpcpb.Mutation, n)
+		q.Context = co.c.codec.Context()
 	}
-	q.Context = co.c.codec.Context()
 	q.PrimaryLock = co.primary
 	q.StartVersion = uint64(co.startTS)
 	q.LockTtl = uint64(co.ttl.Milliseconds())
@@ -510,18 +512,20 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 	return kvrpc.NewPrewrite(q)
 }
 
-// smallBatch is the largest batch whose request and keys share one
-// allocation.
+// smallBatch is the largest batch whose request, context and keys share
+// one allocation.
 const smallBatch = 4
 
 type smallPrewrite struct {
 	q    kvrpcpb.PrewriteRequest
+	ctx  kvrpcpb.Context
 	ptrs [smallBatch]*kvrpcpb.Mutation
 	muts [smallBatch]kvrpcpb.Mutation
 }
 
 type smallCommit struct {
 	q    kvrpcpb.CommitRequest
+	ctx  kvrpcpb.Context
 	keys [smallBatch][]byte
 }
 
@@ -708,13 +712,15 @@ func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b bat
 		s := new(smallCommit)
 		q = &s.q
 		q.Keys = s.keys[:n]
+		co.c.codec.InitContext(&s.ctx)
+		q.Context = &s.ctx
 	} else {
-		q = &kvrpcpb.CommitRequest{Keys: make([][]byte, n)}
+		q = &kvrpcpb.CommitRequest{Keys: make([][]byte, n), Context: co.c.codec.Context()}
 	}
 	for j, i := range b.idx {
 		q.Keys[j] = co.m.Key(i)
 	}
-	q.Context, q.StartVersion, q.CommitVersion = co.c.codec.Context(), uint64(co.startTS), uint64(commitTS)
+	q.StartVersion, q.CommitVersion = uint64(co.startTS), uint64(commitTS)
 	req := kvrpc.NewCommit(q)
 	// Commits may be resent (the command table says so): TiKV answers
 	// success for a key this transaction already committed.

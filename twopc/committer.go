@@ -162,30 +162,25 @@ func getCommitter(c *Client, m Mutations, startTS tso.Timestamp) *committer {
 // release returns co to the pool. Only a commit that left no goroutine
 // (heartbeat, background commit, cleanup) holding co may call it.
 func (co *committer) release() {
-	if cap(co.allIdx) > maxPooledIdx || cap(co.lockIdx) > maxPooledIdx || cap(co.rest) > maxPooledIdx {
-		return
+	if co.resetForReuse() {
+		committerPool.Put(co)
 	}
-	keep := committer{
+}
+
+// resetForReuse empties co but for its funcs and buffers, and reports
+// whether it is small enough to keep.
+func (co *committer) resetForReuse() bool {
+	if cap(co.allIdx) > maxPooledIdx || cap(co.lockIdx) > maxPooledIdx || cap(co.rest) > maxPooledIdx {
+		return false
+	}
+	// A fresh committer but for what is kept for reuse: a field added
+	// later starts zero without being listed here. (A composite literal
+	// copies no lock.)
+	*co = committer{
 		size: co.size, keySize: co.keySize, key: co.key, prewriteFn: co.prewriteFn, primaryFn: co.primaryFn,
 		allIdx: co.allIdx[:0], lockIdx: co.lockIdx[:0], rest: clear0(co.rest),
 	}
-	co.reset(&keep)
-	committerPool.Put(co)
-}
-
-// reset overwrites co field by field from keep (co holds locks and
-// Backoffers, which must not be copied whole); the Backoffers are reset
-// before each use.
-func (co *committer) reset(keep *committer) {
-	co.c, co.m, co.startTS, co.cfg = nil, nil, 0, commitConfig{}
-	co.primary, co.allIdx, co.lockIdx = nil, keep.allIdx, keep.lockIdx
-	co.size, co.keySize, co.key = keep.size, keep.keySize, keep.key
-	co.ttl, co.txnSize, co.useAsync, co.shared, co.use1PC, co.minCTS, co.maxCTS = 0, 0, false, false, false, 0, 0
-	co.maxMin, co.onePCTS, co.declined, co.onePCMaybe, co.hb = 0, 0, false, false, nil
-	co.hbOnce = sync.Once{}
-	co.needsClean, co.sent2PC = false, false
-	co.prewriteFn, co.primaryFn = keep.prewriteFn, keep.primaryFn
-	co.own, co.commitTSCur, co.rest = batchRunner{}, 0, keep.rest
+	return true
 }
 
 // clear0 empties b, dropping its references to index slices.

@@ -36,8 +36,8 @@ const maxCombineRounds = 4
 // on a few cores shows in the latency of a lone caller. Shorter timeouts,
 // where the lateness would matter, get a timer of their own.
 const (
-	sweepMin  = 200 * time.Millisecond
-	sweepTick = 10 * time.Millisecond
+	sweepMin  = 500 * time.Millisecond
+	sweepTick = 50 * time.Millisecond
 	sweepIdle = 100
 )
 

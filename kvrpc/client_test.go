@@ -554,7 +554,7 @@ func TestRequestTimeout(t *testing.T) {
 		timeout time.Duration
 	}{
 		{"batch timer", nil, "slow", 50 * time.Millisecond},
-		{"batch swept", nil, "slow", 250 * time.Millisecond},
+		{"batch swept", nil, "slow", 600 * time.Millisecond},
 		{"unary", []kvrpc.Option{kvrpc.WithMaxBatchSize(0)}, "hold", 50 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -586,7 +586,7 @@ func TestRequestTimeout(t *testing.T) {
 		}
 		release := c.HoldSend(fast.addr)
 		req := rawGet("late")
-		req.SetTimeout(200 * time.Millisecond)
+		req.SetTimeout(600 * time.Millisecond)
 		_, err := c.Send(t.Context(), fast.addr, req)
 		release()
 		var rpcErr *kvrpc.RPCError
@@ -651,7 +651,7 @@ func TestConcurrentSafeCombining(t *testing.T) {
 				case 1:
 					req.SetTimeout(time.Duration(i%3) * time.Microsecond * 50) // timed
 				case 2:
-					req.SetTimeout(200 * time.Millisecond) // swept
+					req.SetTimeout(600 * time.Millisecond) // swept
 				}
 				resp, err := c.Send(ctx, f.addr, req)
 				cancel()

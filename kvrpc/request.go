@@ -208,8 +208,8 @@ func (r *Request) SetUnary() { r.unaryOnly = true }
 // [Client.Send] is called, as a ctx deadline d later would; zero (the
 // default) leaves the ctx as the only bound. A send that runs out fails with
 // an [*RPCError] wrapping [context.DeadlineExceeded], its Sent field set as
-// for a ctx that ended. A bound of 200 ms or more on a batched request is
-// checked by the connection every 10 ms, so it may end the send up to that
+// for a ctx that ended. A bound of 500 ms or more on a batched request is
+// checked by the connection every 50 ms, so it may end the send up to that
 // much late; a shorter one is timed exactly.
 //
 // It lets a retry loop bound each attempt without deriving a context per

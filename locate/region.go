@@ -98,6 +98,11 @@ type Region struct {
 	// leader is the index of the leader in peers, or -1 when unknown.
 	leader atomic.Int32
 	peers  []Peer
+	// epoch and metas (one per peer) are the messages stamped into request
+	// contexts, built once per region rather than once per request; never
+	// written to after newRegion.
+	epoch metapb.RegionEpoch
+	metas []metapb.Peer
 
 	buckets  atomic.Pointer[metapb.Buckets]
 	invalid  atomic.Uint32 // InvalidReason
@@ -121,10 +126,13 @@ func newRegion(r *pdclient.Region) *Region {
 		keys:    keys,
 		split:   uint32(len(start)),
 		peers:   make([]Peer, len(m.GetPeers())),
+		metas:   make([]metapb.Peer, len(m.GetPeers())),
 	}
+	reg.epoch = metapb.RegionEpoch{ConfVer: reg.confVer, Version: reg.ver}
 	reg.leader.Store(-1)
 	for i, p := range m.GetPeers() {
 		reg.peers[i] = Peer{ID: p.GetId(), StoreID: p.GetStoreId(), Role: p.GetRole()}
+		reg.metas[i] = metapb.Peer{Id: p.GetId(), StoreId: p.GetStoreId(), Role: p.GetRole()}
 		for _, d := range r.DownPeers {
 			if d.GetId() == p.GetId() {
 				reg.peers[i].Down = true
@@ -154,6 +162,21 @@ func (r *Region) VerID() VerID { return VerID{ID: r.id, ConfVer: r.confVer, Ver:
 // Epoch returns the region epoch as a metapb message for request contexts.
 func (r *Region) Epoch() *metapb.RegionEpoch {
 	return &metapb.RegionEpoch{ConfVer: r.confVer, Version: r.ver}
+}
+
+// sharedEpoch is Epoch without an allocation: the message is the region's
+// own and must not be modified.
+func (r *Region) sharedEpoch() *metapb.RegionEpoch { return &r.epoch }
+
+// sharedMeta is p.Meta() without an allocation when p is one of the
+// region's peers: the message is the region's own and must not be modified.
+func (r *Region) sharedMeta(p Peer) *metapb.Peer {
+	for i := range r.metas {
+		if m := &r.metas[i]; m.Id == p.ID && m.StoreId == p.StoreID && m.Role == p.Role {
+			return m
+		}
+	}
+	return p.Meta()
 }
 
 // StartKey returns the inclusive start of the region's range. Callers must

@@ -214,11 +214,11 @@ func stamp(req *kvrpc.Request, r *Region, t target, attempt int) {
 	// context): never written to, they are replaced when they differ, so a
 	// message shared with another request is never changed under it.
 	if e := c.RegionEpoch; e == nil || e.ConfVer != r.confVer || e.Version != r.ver {
-		c.RegionEpoch = r.Epoch()
+		c.RegionEpoch = r.sharedEpoch()
 	}
 	if p := c.Peer; p == nil || p.Id != t.peer.ID || p.StoreId != t.peer.StoreID || p.Role != t.peer.Role ||
 		p.IsWitness {
-		c.Peer = t.peer.Meta()
+		c.Peer = r.sharedMeta(t.peer)
 	}
 	c.ReplicaRead = t.replicaRead
 	c.StaleRead = t.staleRead

@@ -98,9 +98,11 @@ type committer struct {
 	cfg     commitConfig
 
 	primary  []byte
-	allIdx   []int // every mutation, by key
-	lockIdx  []int // mutations that write a lock, by key
-	size     func(i int) int
+	allIdx   []int           // every mutation, by key
+	lockIdx  []int           // mutations that write a lock, by key
+	size     func(i int) int // key and value bytes of mutation i
+	keySize  func(i int) int // key bytes of mutation i
+	key      func(i int) []byte
 	ttl      time.Duration
 	txnSize  int
 	useAsync bool
@@ -118,6 +120,73 @@ type committer struct {
 	hbOnce     sync.Once
 	needsClean bool
 	sent2PC    bool // a prewrite request went out without try_one_pc
+
+	// Per-commit state kept for reuse through committerPool; the funcs
+	// above and below read co's fields, so they are made once per
+	// committer rather than once per transaction.
+	prewriteFn  batchFunc
+	primaryFn   batchFunc
+	prewriteBo  retry.Backoffer
+	commitBo    retry.Backoffer
+	own         batchRunner   // the runner of the caller's goroutine
+	commitTSCur tso.Timestamp // the commit ts primaryFn commits at
+	restMu      sync.Mutex    // parts of a re-split primary batch may run in parallel
+	rest        []batch       // batches committed in the background
+}
+
+type batchFunc = func(ctx context.Context, bo *retry.Backoffer, b batch) error
+
+// committerPool keeps committers whose last transaction left no background
+// work behind: most small transactions commit without allocating one.
+var committerPool = sync.Pool{New: func() any { return newCommitter() }}
+
+func newCommitter() *committer {
+	co := &committer{}
+	co.size = func(i int) int { return len(co.m.Key(i)) + len(co.m.Value(i)) }
+	co.keySize = func(i int) int { return len(co.m.Key(i)) }
+	co.key = func(i int) []byte { return co.m.Key(i) }
+	co.prewriteFn = co.prewriteBatch
+	co.primaryFn = co.commitPrimaryBatch
+	return co
+}
+
+// maxPooledIdx bounds the index slices a pooled committer keeps.
+const maxPooledIdx = 4096
+
+func getCommitter(c *Client, m Mutations, startTS tso.Timestamp) *committer {
+	co := committerPool.Get().(*committer)
+	co.c, co.m, co.startTS = c, m, startTS
+	return co
+}
+
+// release returns co to the pool. Only a commit that left no goroutine
+// (heartbeat, background commit, cleanup) holding co may call it.
+func (co *committer) release() {
+	if co.resetForReuse() {
+		committerPool.Put(co)
+	}
+}
+
+// resetForReuse empties co but for its funcs and buffers, and reports
+// whether it is small enough to keep.
+func (co *committer) resetForReuse() bool {
+	if cap(co.allIdx) > maxPooledIdx || cap(co.lockIdx) > maxPooledIdx || cap(co.rest) > maxPooledIdx {
+		return false
+	}
+	// A fresh committer but for what is kept for reuse: a field added
+	// later starts zero without being listed here. (A composite literal
+	// copies no lock.)
+	*co = committer{
+		size: co.size, keySize: co.keySize, key: co.key, prewriteFn: co.prewriteFn, primaryFn: co.primaryFn,
+		allIdx: co.allIdx[:0], lockIdx: co.lockIdx[:0], rest: clear0(co.rest),
+	}
+	return true
+}
+
+// clear0 empties b, dropping its references to index slices.
+func clear0(b []batch) []batch {
+	clear(b)
+	return b[:0]
 }
 
 // Commit makes muts durable at a commit ts after startTS, or leaves nothing
@@ -139,20 +208,21 @@ func (c *Client) Commit(ctx context.Context, muts Mutations, startTS tso.Timesta
 	if muts == nil || muts.Len() == 0 {
 		return doneResult(0, Mode2PC, false), nil
 	}
-	co := &committer{c: c, m: muts, startTS: startTS}
+	co := getCommitter(c, muts, startTS)
 	for _, o := range opts {
 		o.applyCommit(&co.cfg)
 	}
 	if err := co.prepare(); err != nil {
+		co.release()
 		return nil, err
 	}
 	t := c.cfg.tracer
 	if t == nil {
-		return co.run(ctx)
+		return co.commit(ctx)
 	}
 	ctx = t.CommitStart(ctx, CommitStartData{StartTS: startTS, Keys: muts.Len(), Size: co.txnSize,
 		AsyncCommit: co.cfg.asyncCommit, OnePC: co.cfg.onePC, Pessimistic: co.cfg.forUpdateTS != 0})
-	res, err := co.run(ctx)
+	res, err := co.commit(ctx)
 	end := CommitEndData{StartTS: startTS, Err: err}
 	if res != nil {
 		end.CommitTS, end.Mode, end.FellBack = res.commitTS, res.mode, res.fellBack
@@ -161,17 +231,17 @@ func (c *Client) Commit(ctx context.Context, muts Mutations, startTS tso.Timesta
 	return res, err
 }
 
+// closedDone is the done channel of every Result with no background work.
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 func doneResult(ts tso.Timestamp, m Mode, fellBack bool) *Result {
-	r := &Result{commitTS: ts, mode: m, fellBack: fellBack, done: make(chan struct{})}
-	close(r.done)
-	return r
+	return &Result{commitTS: ts, mode: m, fellBack: fellBack, done: closedDone}
 }
 
 // prepare checks the limits, orders the keys and chooses the primary.
 func (co *committer) prepare() error {
 	m, cfg := co.m, co.c.cfg
 	n := m.Len()
-	co.size = func(i int) int { return len(m.Key(i)) + len(m.Value(i)) }
 	keyBytes := 0
 	for i := range n {
 		s := co.size(i)
@@ -184,8 +254,10 @@ func (co *committer) prepare() error {
 	if co.txnSize > cfg.txnSizeLimit {
 		return &TxnTooLargeError{Keys: n, Size: co.txnSize, MaxSize: cfg.txnSizeLimit}
 	}
-	co.allIdx = sortedIndexes(n, m.Key, nil)
-	co.lockIdx = make([]int, 0, n)
+	co.allIdx = sortedIndexesInto(co.allIdx[:0], n, co.key, nil)
+	if cap(co.lockIdx) < n {
+		co.lockIdx = make([]int, 0, n)
+	}
 	shared := false
 	for _, i := range co.allIdx {
 		if m.Op(i).writesLock() {
@@ -245,9 +317,26 @@ func lockTTL(size int, startTS tso.Timestamp, managed time.Duration) time.Durati
 	return ttl + min(max(time.Since(startTS.Time()), 0), time.Hour)
 }
 
+// commit runs the transaction and returns co to the pool when nothing in
+// the background still uses it.
+func (co *committer) commit(ctx context.Context) (*Result, error) {
+	res, err := co.run(ctx)
+	if err == nil && res.done == closedDone {
+		// A success schedules no cleanup, and a done result started no
+		// background commit: only a heartbeat may still hold co.
+		co.mu.Lock()
+		idle := co.hb == nil
+		co.mu.Unlock()
+		if idle {
+			co.release()
+		}
+	}
+	return res, err
+}
+
 func (co *committer) run(ctx context.Context) (*Result, error) {
 	c := co.c
-	batches, err := c.groupByRegion(ctx, co.allIdx, co.m.Key, co.size, c.cfg.batchSize, c.cfg.batchKeys)
+	batches, err := c.groupByRegion(ctx, co.allIdx, co.key, co.size, c.cfg.batchSize, c.cfg.batchKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -325,12 +414,19 @@ func (co *committer) commitTSBounds(ctx context.Context) error {
 }
 
 func (co *committer) runner(size func(int) int) *batchRunner {
-	return &batchRunner{c: co.c, key: co.m.Key, size: size, maxBytes: co.c.cfg.batchSize, maxKeys: co.c.cfg.batchKeys}
+	return &batchRunner{c: co.c, key: co.key, size: size, maxBytes: co.c.cfg.batchSize, maxKeys: co.c.cfg.batchKeys}
+}
+
+// ownRunner is runner without an allocation, for the caller's goroutine.
+func (co *committer) ownRunner(size func(int) int) *batchRunner {
+	co.own = batchRunner{c: co.c, key: co.key, size: size, maxBytes: co.c.cfg.batchSize, maxKeys: co.c.cfg.batchKeys}
+	return &co.own
 }
 
 func (co *committer) prewrite(ctx context.Context, batches []batch) error {
-	bo := retry.New(retry.PrewriteBudget)
-	return co.runner(co.size).run(ctx, bo, batches, co.prewriteBatch)
+	bo := &co.prewriteBo
+	bo.Reset(retry.PrewriteBudget)
+	return co.ownRunner(co.size).run(ctx, bo, batches, co.prewriteFn)
 }
 
 func (co *committer) contains(b batch, key []byte) bool {
@@ -345,23 +441,33 @@ func (co *committer) contains(b batch, key []byte) bool {
 func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 	m := co.m
 	pessimistic := co.cfg.forUpdateTS != 0
-	q := &kvrpcpb.PrewriteRequest{
-		Context:        co.c.codec.Context(),
-		Mutations:      make([]*kvrpcpb.Mutation, len(b.idx)),
-		PrimaryLock:    co.primary,
-		StartVersion:   uint64(co.startTS),
-		LockTtl:        uint64(co.ttl.Milliseconds()),
-		TxnSize:        uint64(len(co.lockIdx)),
-		ForUpdateTs:    uint64(co.cfg.forUpdateTS),
-		AssertionLevel: kvrpcpb.AssertionLevel(co.cfg.assertionLevel),
+	n := len(b.idx)
+	var q *kvrpcpb.PrewriteRequest
+	var slab []kvrpcpb.Mutation
+	if n <= smallBatch {
+		// One allocation for the request and its mutations.
+		s := new(smallPrewrite)
+		q, slab = &s.q, s.muts[:n]
+		q.Mutations = s.ptrs[:n]
+		co.c.codec.InitContext(&s.ctx)
+		q.Context = &s.ctx
+	} else {
+		q = new(kvrpcpb.PrewriteRequest)
+		q.Mutations, slab = make([]*kvrpcpb.Mutation, n), make([]kvrpcpb.Mutation, n)
+		q.Context = co.c.codec.Context()
 	}
+	q.PrimaryLock = co.primary
+	q.StartVersion = uint64(co.startTS)
+	q.LockTtl = uint64(co.ttl.Milliseconds())
+	q.TxnSize = uint64(len(co.lockIdx))
+	q.ForUpdateTs = uint64(co.cfg.forUpdateTS)
+	q.AssertionLevel = kvrpcpb.AssertionLevel(co.cfg.assertionLevel)
 	// Every lock carries a min commit ts, so a reader may push it above its
 	// own ts (CheckTxnStatus) instead of waiting for the lock.
 	q.MinCommitTs = uint64(max(co.startTS, co.cfg.forUpdateTS) + 1)
 	if pessimistic {
 		q.PessimisticActions = make([]kvrpcpb.PrewriteRequest_PessimisticAction, len(b.idx))
 	}
-	slab := make([]kvrpcpb.Mutation, len(b.idx)) // one allocation for the batch
 	for j, i := range b.idx {
 		slab[j] = kvrpcpb.Mutation{Op: m.Op(i).pb(), Key: m.Key(i), Assertion: m.Assertion(i).pb()}
 		if op := m.Op(i); op == OpPut || op == OpInsert {
@@ -399,6 +505,23 @@ func (co *committer) prewriteRequest(b batch) *kvrpc.Request {
 		}
 	}
 	return kvrpc.NewPrewrite(q)
+}
+
+// smallBatch is the largest batch whose request, context and keys share
+// one allocation.
+const smallBatch = 4
+
+type smallPrewrite struct {
+	q    kvrpcpb.PrewriteRequest
+	ctx  kvrpcpb.Context
+	ptrs [smallBatch]*kvrpcpb.Mutation
+	muts [smallBatch]kvrpcpb.Mutation
+}
+
+type smallCommit struct {
+	q    kvrpcpb.CommitRequest
+	ctx  kvrpcpb.Context
+	keys [smallBatch][]byte
 }
 
 func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b batch) error {
@@ -487,8 +610,7 @@ func (co *committer) stopHeartbeat() {
 // rest to the background.
 func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, error) {
 	c := co.c
-	keySize := func(i int) int { return len(co.m.Key(i)) }
-	batches, err := c.groupByRegion(ctx, co.lockIdx, co.m.Key, keySize, c.cfg.batchSize, c.cfg.batchKeys)
+	batches, err := c.groupByRegion(ctx, co.lockIdx, co.key, co.keySize, c.cfg.batchSize, c.cfg.batchKeys)
 	if err != nil {
 		co.cleanup()
 		return nil, err
@@ -500,30 +622,25 @@ func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, err
 			break
 		}
 	}
-	primary := batches[pi]
-	rest := append(batches[:pi:pi], batches[pi+1:]...)
-	var restMu sync.Mutex // parts of a re-split primary batch may run in parallel
+	primary := batches[pi : pi+1 : pi+1]
+	co.rest = append(co.rest[:0], batches[:pi]...)
+	co.rest = append(co.rest, batches[pi+1:]...)
 
 	commitTS, err := co.commitTS(ctx, 0)
 	if err != nil {
 		co.cleanup()
 		return nil, err
 	}
-	bo := retry.New(retry.CommitBudget)
+	bo := &co.commitBo
+	bo.Reset(retry.CommitBudget)
 	for attempt := 0; ; attempt++ {
-		run := co.runner(keySize)
+		run := co.ownRunner(co.keySize)
 		run.primary = co.primary
-		err = run.run(ctx, bo, []batch{primary}, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
-			if !co.contains(b, co.primary) {
-				// The primary's region split: this part holds only
-				// secondaries, which wait for the background.
-				restMu.Lock()
-				rest = append(rest, b)
-				restMu.Unlock()
-				return nil
-			}
-			return co.commitBatch(ctx, bo, b, commitTS, true)
-		})
+		co.commitTSCur = commitTS
+		err = run.run(ctx, bo, primary, co.primaryFn)
+		if err == nil {
+			break
+		}
 		var expired *CommitTSExpiredError
 		if errors.As(err, &expired) && attempt < maxCommitTSRetries {
 			// Nothing was written (the first error aborts a commit), so a
@@ -546,7 +663,27 @@ func (co *committer) commit2PC(ctx context.Context, fellBack bool) (*Result, err
 		return nil, err
 	}
 	mode := Mode2PC
+	co.restMu.Lock()
+	rest := co.rest
+	co.restMu.Unlock()
+	if rest == nil {
+		rest = []batch{} // nil would mean every lock key
+	}
 	return co.commitInBackground(rest, commitTS, mode).withFallback(fellBack && (co.useAsync || co.use1PC)), nil
+}
+
+// commitPrimaryBatch commits a part of the primary's batch at
+// co.commitTSCur.
+func (co *committer) commitPrimaryBatch(ctx context.Context, bo *retry.Backoffer, b batch) error {
+	if !co.contains(b, co.primary) {
+		// The primary's region split: this part holds only secondaries,
+		// which wait for the background.
+		co.restMu.Lock()
+		co.rest = append(co.rest, b)
+		co.restMu.Unlock()
+		return nil
+	}
+	return co.commitBatch(ctx, bo, b, co.commitTSCur, true)
 }
 
 func (r *Result) withFallback(b bool) *Result { r.fellBack = b; return r }
@@ -565,13 +702,21 @@ func (co *committer) commitTS(ctx context.Context, floor tso.Timestamp) (tso.Tim
 
 // commitBatch commits the keys of b at commitTS.
 func (co *committer) commitBatch(ctx context.Context, bo *retry.Backoffer, b batch, commitTS tso.Timestamp, isPrimary bool) error {
-	keys := make([][]byte, len(b.idx))
-	for j, i := range b.idx {
-		keys[j] = co.m.Key(i)
+	var q *kvrpcpb.CommitRequest
+	if n := len(b.idx); n <= smallBatch {
+		s := new(smallCommit)
+		q = &s.q
+		q.Keys = s.keys[:n]
+		co.c.codec.InitContext(&s.ctx)
+		q.Context = &s.ctx
+	} else {
+		q = &kvrpcpb.CommitRequest{Keys: make([][]byte, n), Context: co.c.codec.Context()}
 	}
-	req := kvrpc.NewCommit(&kvrpcpb.CommitRequest{
-		Context: co.c.codec.Context(), StartVersion: uint64(co.startTS), Keys: keys, CommitVersion: uint64(commitTS),
-	})
+	for j, i := range b.idx {
+		q.Keys[j] = co.m.Key(i)
+	}
+	q.StartVersion, q.CommitVersion = uint64(co.startTS), uint64(commitTS)
+	req := kvrpc.NewCommit(q)
 	// Commits may be resent (the command table says so): TiKV answers
 	// success for a key this transaction already committed.
 	resp, err := co.c.sender.Send(ctx, bo, req, b.loc.Region)
@@ -624,29 +769,29 @@ func maybeSent(err error, bo *retry.Backoffer) bool {
 // commitInBackground commits batches (every lock key when batches is nil)
 // at commitTS on the client's lifetime and returns the result.
 func (co *committer) commitInBackground(batches []batch, commitTS tso.Timestamp, mode Mode) *Result {
-	r := &Result{commitTS: commitTS, mode: mode, done: make(chan struct{})}
 	all := batches == nil
 	if !all && len(batches) == 0 {
-		close(r.done)
-		return r
+		return &Result{commitTS: commitTS, mode: mode, done: closedDone}
 	}
+	r := &Result{commitTS: commitTS, mode: mode, done: make(chan struct{})}
+	work := batches // the closure's own variable: batches stays off the heap
 	c := co.c
-	keySize := func(i int) int { return len(co.m.Key(i)) }
+	keySize := co.keySize
 	started := c.goBackground(func(life context.Context) {
 		defer close(r.done)
 		ctx := life
 		bo := retry.New(retry.CommitSecondaryBudget)
 		if all {
-			bs, err := c.groupByRegion(ctx, co.lockIdx, co.m.Key, keySize, c.cfg.batchSize, c.cfg.batchKeys)
+			bs, err := c.groupByRegion(ctx, co.lockIdx, co.key, keySize, c.cfg.batchSize, c.cfg.batchKeys)
 			if err != nil {
 				r.err = err
 				return
 			}
-			batches = bs
+			work = bs
 		}
 		// Secondary commits may be resent: committing a key twice at the
 		// same ts succeeds (TiKV finds its own commit record).
-		r.err = co.runner(keySize).run(ctx, bo, batches, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
+		r.err = co.runner(keySize).run(ctx, bo, work, func(ctx context.Context, bo *retry.Backoffer, b batch) error {
 			return co.commitBatch(ctx, bo, b, commitTS, false)
 		})
 		if r.err != nil {
@@ -698,7 +843,7 @@ func (co *committer) cleanup() {
 	keySize := func(i int) int { return len(co.m.Key(i)) }
 	c.goBackground(func(ctx context.Context) {
 		bo := retry.New(cleanupBudget)
-		bs, err := c.groupByRegion(ctx, co.lockIdx, co.m.Key, keySize, c.cfg.batchSize, c.cfg.batchKeys)
+		bs, err := c.groupByRegion(ctx, co.lockIdx, co.key, keySize, c.cfg.batchSize, c.cfg.batchKeys)
 		if err == nil {
 			// BatchRollback is idempotent: a second rollback of the same
 			// key finds the rollback record and writes nothing new.

@@ -60,7 +60,11 @@ func (c *Client) groupByRegion(ctx context.Context, idx []int, key func(int) []b
 // sortedIndexes returns 0..n-1 ordered by key, so that grouping walks each
 // region once.
 func sortedIndexes(n int, key func(int) []byte, keep func(int) bool) []int {
-	idx := make([]int, 0, n)
+	return sortedIndexesInto(make([]int, 0, n), n, key, keep)
+}
+
+// sortedIndexesInto is sortedIndexes appending to idx.
+func sortedIndexesInto(idx []int, n int, key func(int) []byte, keep func(int) bool) []int {
 	for i := range n {
 		if keep == nil || keep(i) {
 			idx = append(idx, i)

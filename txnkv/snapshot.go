@@ -44,7 +44,20 @@ type Snapshot struct {
 }
 
 func newSnapshot(c *Client, ts tso.Timestamp, cfg txnConfig) *Snapshot {
-	return &Snapshot{c: c, ts: ts, cfg: cfg, sendOpts: cfg.sendOptions()}
+	s := new(Snapshot)
+	initSnapshot(s, c, ts, cfg)
+	return s
+}
+
+// initSnapshot sets up a zero Snapshot in place.
+func initSnapshot(s *Snapshot, c *Client, ts tso.Timestamp, cfg txnConfig) {
+	s.c, s.ts, s.cfg, s.sendOpts = c, ts, cfg, cfg.sendOptions()
+}
+
+// txnWithSnapshot places a transaction beside its snapshot.
+type txnWithSnapshot struct {
+	txn  Txn
+	snap Snapshot
 }
 
 // TS returns the snapshot's read timestamp.

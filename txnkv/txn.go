@@ -70,7 +70,11 @@ func (c *Client) Begin(ctx context.Context, opts ...TxnOption) (*Txn, error) {
 	if err := c.checkSafePoint(ctx, ts); err != nil {
 		return nil, err
 	}
-	t := &Txn{c: c, cfg: cfg, snap: newSnapshot(c, ts, cfg)}
+	// The transaction and its snapshot share one allocation.
+	both := new(txnWithSnapshot)
+	t := &both.txn
+	t.c, t.cfg, t.snap = c, cfg, &both.snap
+	initSnapshot(t.snap, c, ts, cfg)
 	t.buf = t.newBuffer()
 	if cfg.pipelined != nil {
 		if err := t.initPipeline(); err != nil {

@@ -154,11 +154,18 @@ func (c *Codec) APIVersion() kvrpcpb.APIVersion {
 // Context returns a fresh request context with the API version and, under
 // V2, the keyspace set.
 func (c *Codec) Context() *kvrpcpb.Context {
-	ctx := &kvrpcpb.Context{ApiVersion: c.APIVersion()}
+	ctx := new(kvrpcpb.Context)
+	c.InitContext(ctx)
+	return ctx
+}
+
+// InitContext sets the API version and, under V2, the keyspace of ctx, a
+// zero context the caller allocated (for example inside its request).
+func (c *Codec) InitContext(ctx *kvrpcpb.Context) {
+	ctx.ApiVersion = c.APIVersion()
 	if c.ks != nil {
 		ctx.Keyspace = c.ks
 	}
-	return ctx
 }
 
 // EncodeKey returns the wire key of a user key. Under V1 it returns k

@@ -314,6 +314,14 @@ func (g *txnGen) txnStep(i int) {
 				held = append(held, k)
 			}
 		}
+		if k, ok := g.robbable(i); ok && len(held) > 0 && g.r.Intn(2) == 0 {
+			// A key another transaction holds, once it holds a lock of its
+			// own: its prewrite is then pessimistic and rolls that lock
+			// back (see finish).
+			t.writes[k] = true
+			g.add(TxnStep{Txn: i, Op: OpSet, Keys: []string{k}, Value: g.value()})
+			return
+		}
 		if k := g.key(); g.r.Intn(5) == 0 && !t.locks[k] {
 			if _, taken := g.holder[k]; !taken {
 				t.writes[k] = true
@@ -479,21 +487,75 @@ func (g *txnGen) finish(i int, finishing bool) {
 	if g.r.Intn(5) == 0 {
 		op = OpRollback
 	}
+	var robbed []int
 	if op == OpCommit {
 		// A commit that met another transaction's live lock would wait for
-		// it: read instead, or roll back when finishing.
-		for k := range t.writes {
-			if h, ok := g.holder[k]; ok && h != i {
-				if !finishing {
-					g.read(i, false)
-					return
-				}
-				op = OpRollback
-				break
+		// it: read instead, or roll back when finishing. A pessimistic
+		// prewrite (one that holds a lock, so has a for-update ts) is the
+		// exception: TiKV returns the other transaction's
+		// pessimistic lock with TTL 0 and the client rolls it back (and that
+		// transaction's primary), so the holder's own commit must then fail;
+		// it is finished next. Only a holder nobody waits on and that waits
+		// on nobody, so no blocked request sees its locks vanish.
+		for _, k := range g.s.Keys {
+			h, ok := g.holder[k]
+			if !t.writes[k] || !ok || h == i {
+				continue
 			}
+			if t.spec.Pessimistic && len(t.locks) > 0 && !finishing && g.txns[h].state == txnActive && !g.waitedOn(h) {
+				if !slices.Contains(robbed, h) {
+					robbed = append(robbed, h)
+				}
+				continue
+			}
+			if !finishing {
+				g.read(i, false)
+				return
+			}
+			op, robbed = OpRollback, nil
+			break
 		}
 	}
 	step := g.add(TxnStep{Txn: i, Op: op})
+	g.release(i, step)
+	for _, h := range robbed {
+		st := TxnStep{Txn: h, Op: OpCommit, Expect: ClassOther + ": its pessimistic locks were rolled back"}
+		for k := range g.txns[h].writes {
+			if x, ok := g.holder[k]; ok && x != h {
+				// Its commit would meet a third transaction's lock.
+				st = TxnStep{Txn: h, Op: OpRollback}
+				break
+			}
+		}
+		g.release(h, g.add(st))
+	}
+}
+
+// robbable returns a key an active transaction other than i holds, which
+// nobody waits for.
+func (g *txnGen) robbable(i int) (string, bool) {
+	for _, k := range g.keys(len(g.s.Keys)) {
+		if h, ok := g.holder[k]; ok && h != i && g.txns[h].state == txnActive && !g.waitedOn(h) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// waitedOn reports whether some transaction waits for a lock h holds.
+func (g *txnGen) waitedOn(h int) bool {
+	for k := range g.waiter {
+		if g.holder[k] == h {
+			return true
+		}
+	}
+	return false
+}
+
+// release marks transaction i done at step and frees its locks, waking
+// their waiters.
+func (g *txnGen) release(i, step int) {
+	t := g.txns[i]
 	t.state = txnDone
 	for _, k := range g.s.Keys {
 		if !t.locks[k] {

@@ -503,55 +503,18 @@ func (p *Pipeline) resolveInBackground(commitTS tso.Timestamp) *Result {
 }
 
 // resolveRange sends ResolveLock (commit at commitTS, or roll back when 0)
-// to every region of the flushed range. The range is first cut at the
-// region boundaries the cache knows; the pieces run at most the resolve
-// concurrency at once, each walked region by region (a piece whose region
-// split meanwhile is walked as two regions, a stale region re-located).
+// to every region of the flushed range, at most the resolve concurrency at
+// once, each piece of the range with the whole budget.
 func (p *Pipeline) resolveRange(ctx context.Context, commitTS tso.Timestamp, budget time.Duration) error {
 	p.mu.Lock()
 	lo, hi := p.lo, p.hi
 	p.mu.Unlock()
 	end := append(bytes.Clone(hi), 0) // the walk's end is exclusive
-	router := p.c.router
-	var pieces []locate.Span
-	err := router.WalkRange(ctx, retry.New(budget), lo, end, func(_ context.Context, _ *retry.Backoffer, s locate.Span) (bool, error) {
-		pieces = append(pieces, locate.Span{Start: s.Start, End: s.End})
-		return false, nil
-	})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		sem      = make(chan struct{}, p.cfg.resolveConcurrency)
-	)
-	for _, piece := range pieces {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := router.WalkRange(ctx, retry.New(budget), piece.Start, piece.End, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-				return false, p.resolveRegion(ctx, bo, s.Location, commitTS)
-			})
-			if err != nil {
-				errOnce.Do(func() { firstErr = err; cancel() })
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return p.c.router.WalkRangeParallel(ctx, retry.New(budget), lo, end,
+		func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+			return false, p.resolveRegion(ctx, bo, s.Location, commitTS)
+		},
+		locate.WithWalkConcurrency(p.cfg.resolveConcurrency))
 }
 
 // resolveRegion resolves every lock of the transaction in one region.

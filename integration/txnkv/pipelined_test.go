@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/twopc"
@@ -490,4 +491,74 @@ func TestPipelinedCommitCancelled(t *testing.T) {
 		t.Fatalf("%d locks left after the aborted commit, e.g. %q", len(l), l[0])
 	}
 	e.readAll(2*n, func(int) []byte { return nil })
+}
+
+// TestPipelinedWriteStall parks the first flush in the store: the write
+// that reaches the throttle size waits PipelinedMaxWriteStall and returns
+// a retryable *WriteStallError with its value buffered; once the flush is
+// let go, writing goes on and the commit holds every key.
+func TestPipelinedWriteStall(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvFlush", Count: 1, Hold: hold, Held: held})
+	const stall = 20 * time.Millisecond
+	throttled := make(chan txnkv.PipelinedEvent, 16)
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize),
+		txnkv.PipelinedThrottleSize(pipeThrottleSize), txnkv.PipelinedMaxWriteStall(stall),
+		txnkv.PipelinedHook(func(ev txnkv.PipelinedEvent) {
+			if ev.Kind == txnkv.ThrottleEnd {
+				throttled <- ev
+			}
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600 // well over the throttle size
+	stalledAt := -1
+	for i := 0; i < n && stalledAt < 0; i++ {
+		err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize))
+		if err == nil {
+			continue
+		}
+		var se *txnkv.WriteStallError
+		if !errors.As(err, &se) || !errors.Is(err, txnkv.ErrWriteStalled) || !txnkv.IsRetryable(err) {
+			t.Fatalf("write %d: %v, want a retryable *WriteStallError", i, err)
+		}
+		if se.Waited != stall || se.Buffered < pipeThrottleSize {
+			t.Fatalf("stall error %+v, want waited %v with at least %d bytes buffered", se, stall, pipeThrottleSize)
+		}
+		stalledAt = i
+	}
+	if stalledAt < 0 {
+		t.Fatal("no write stalled behind the parked flush")
+	}
+	// The flush the write waited for is the one parked in the store.
+	select {
+	case <-held:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	<-throttled
+	// The stalled write is buffered: it reads back, and the next write
+	// stalls again while the flush is parked.
+	if v, err := txn.Get(ctx, pipeKey(stalledAt)); err != nil || string(v) != string(pipeValue(stalledAt, pipeValueSize)) {
+		t.Fatalf("Get of the stalled write: %q %v", v, err)
+	}
+	if err := txn.Set(pipeKey(stalledAt+1), pipeValue(stalledAt+1, pipeValueSize)); !errors.Is(err, txnkv.ErrWriteStalled) {
+		t.Fatalf("write behind a still parked flush: %v, want ErrWriteStalled", err)
+	}
+	close(hold)
+	for i := stalledAt + 2; i < n; i++ {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatalf("write %d after the flush went on: %v", i, err)
+		}
+	}
+	if err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.readAll(n, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
 }

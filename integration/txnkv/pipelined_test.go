@@ -3,9 +3,13 @@ package txnkv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/twopc"
@@ -561,4 +565,132 @@ func TestPipelinedWriteStall(t *testing.T) {
 	if err := e.cli.Committer().Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPipelinedCommitTSRetry parks the primary's commit in the store after
+// the commit ts was taken, lets a newer reader push the primary lock's min
+// commit ts past it, and releases the commit: TiKV refuses it with
+// CommitTsExpired, the commit retries with a newer ts above the pushed
+// one and succeeds, the reader saw the old values, and every lock is
+// resolved at the new ts.
+func TestPipelinedCommitTSRetry(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	const n = 200
+	old := func(i int) []byte { return fmt.Appendf(nil, "old%d", i) }
+	seed, err := e.cli.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := seed.Set(pipeKey(i), old(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := seed.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeThrottleSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1, Hold: hold, Held: held})
+	var commits atomic.Int32
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCommit" {
+			commits.Add(1)
+		}
+	})()
+	committed := make(chan error, 1)
+	go func() { committed <- txn.Commit(ctx) }()
+	select {
+	case <-held:
+	case err := <-committed:
+		t.Fatalf("commit ended (%v) before its primary reached the store", err)
+	}
+
+	// A reader newer than the parked commit's ts meets the primary lock
+	// and pushes its min commit ts instead of waiting.
+	snap, err := e.cli.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readTS := snap.TS()
+	for _, i := range []int{0, n - 1} {
+		if v, err := snap.Get(ctx, pipeKey(i)); err != nil || string(v) != string(old(i)) {
+			t.Fatalf("reader at %d, key %d: %q %v, want the old value", readTS, i, v, err)
+		}
+	}
+	close(hold)
+	if err := <-committed; err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if txn.CommitTS() <= readTS || commits.Load() < 2 {
+		t.Fatalf("commit ts %d after %d KvCommit requests; want above the reader's %d after a retry", txn.CommitTS(), commits.Load(), readTS)
+	}
+	e.readAll(n, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+		t.Fatalf("%d locks left after the background resolution, e.g. %q", len(l), l[0])
+	}
+	// The secondaries were resolved at the retried ts, not the refused one.
+	at, err := e.cli.Snapshot(ctx, txn.CommitTS()-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := at.Get(ctx, pipeKey(n-1)); err != nil || string(v) != string(old(n-1)) {
+		t.Fatalf("read just below the commit ts: %q %v, want the old value", v, err)
+	}
+}
+
+// TestPipelinedCommitTSExpiredGivesUp makes the store refuse every commit
+// of the primary with CommitTsExpired: after three newer timestamps the
+// commit returns a retryable *CommitTSExpiredError and the flushed locks
+// are rolled back.
+func TestPipelinedCommitTSExpiredGivesUp(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	const n = 200
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeThrottleSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", KeyError: &kvrpcpb.KeyError{CommitTsExpired: &kvrpcpb.CommitTsExpired{
+		StartTs: uint64(txn.StartTS()), MinCommitTs: uint64(txn.StartTS()) + 1, Key: pipeKey(0),
+	}}})
+	var commits atomic.Int32
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCommit" {
+			commits.Add(1)
+		}
+	})()
+	err = txn.Commit(ctx)
+	var expired *twopc.CommitTSExpiredError
+	if !errors.As(err, &expired) || !errors.Is(err, txnkv.ErrCommitTSExpired) || !txnkv.IsRetryable(err) {
+		t.Fatalf("commit: %v, want a retryable *CommitTSExpiredError", err)
+	}
+	if c := commits.Load(); c != 4 {
+		t.Fatalf("%d KvCommit requests, want the first and three retries", c)
+	}
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+		t.Fatalf("%d locks left after the rollback, e.g. %q", len(l), l[0])
+	}
+	e.readAll(n, func(int) []byte { return nil })
 }

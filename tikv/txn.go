@@ -131,6 +131,10 @@ func PipelinedResolveConcurrency(n int) PipelinedOption {
 	return txnkv.PipelinedResolveConcurrency(n)
 }
 
+// PipelinedMaxTxnTTL sets how long the primary's heartbeat keeps a
+// pipelined transaction alive at most (txnkv.PipelinedMaxTxnTTL).
+func PipelinedMaxTxnTTL(d time.Duration) PipelinedOption { return txnkv.PipelinedMaxTxnTTL(d) }
+
 // PipelinedHook observes flushes and throttle waits
 // (txnkv.PipelinedHook).
 func PipelinedHook(fn func(PipelinedEvent)) PipelinedOption { return txnkv.PipelinedHook(fn) }

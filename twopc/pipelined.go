@@ -40,6 +40,7 @@ type pipelineConfig struct {
 	flushConcurrency   int
 	resolveConcurrency int
 	assertionLevel     AssertionLevel
+	maxTxnTTL          time.Duration
 }
 
 // PipelineOption tunes one [Pipeline]. Options are sealed.
@@ -68,6 +69,14 @@ func WithFlushAssertionLevel(l AssertionLevel) PipelineOption {
 	return pipelineOptionFunc(func(c *pipelineConfig) { c.assertionLevel = l })
 }
 
+// WithPipelinedMaxTxnTTL sets how long the primary's heartbeat keeps the
+// transaction alive at most, counted from its start ts; the client's max
+// txn TTL (see [WithManagedLockTTL]) applies instead when it is longer.
+// Default [DefaultMaxPipelinedTxnTTL].
+func WithPipelinedMaxTxnTTL(d time.Duration) PipelineOption {
+	return pipelineOptionFunc(func(c *pipelineConfig) { c.maxTxnTTL = d })
+}
+
 // Pipeline commits one pipelined-DML transaction: [Pipeline.Flush] writes
 // a part of its buffer as locks while the transaction runs,
 // [Pipeline.BufferBatchGet] reads them back, [Pipeline.Commit] commits
@@ -76,7 +85,7 @@ func WithFlushAssertionLevel(l AssertionLevel) PipelineOption {
 //
 // The primary is the first lock-writing key of the first flush; a
 // heartbeat keeps it alive from the moment it is written until the commit
-// or rollback. Locks are written with TiKV's pipelined rules: TTL of the
+// or rollback, for at most [WithPipelinedMaxTxnTTL] after the start ts. Locks are written with TiKV's pipelined rules: TTL of the
 // managed lock TTL, txn size "unknown" (readers that meet them resolve the
 // whole region), min commit ts start ts + 1 (readers may push the
 // primary's).
@@ -110,14 +119,14 @@ func (c *Client) NewPipeline(startTS tso.Timestamp, opts ...PipelineOption) (*Pi
 	if startTS == 0 {
 		return nil, fmt.Errorf("twopc: %w: zero start ts", ErrInvalidOption)
 	}
-	cfg := pipelineConfig{flushConcurrency: DefaultFlushConcurrency, resolveConcurrency: DefaultResolveConcurrency}
+	cfg := pipelineConfig{flushConcurrency: DefaultFlushConcurrency, resolveConcurrency: DefaultResolveConcurrency, maxTxnTTL: DefaultMaxPipelinedTxnTTL}
 	for _, o := range opts {
 		if o != nil {
 			o.applyPipeline(&cfg)
 		}
 	}
-	if cfg.flushConcurrency < 1 || cfg.resolveConcurrency < 1 {
-		return nil, fmt.Errorf("twopc: %w: pipeline concurrency %d flush, %d resolve", ErrInvalidOption, cfg.flushConcurrency, cfg.resolveConcurrency)
+	if cfg.flushConcurrency < 1 || cfg.resolveConcurrency < 1 || cfg.maxTxnTTL <= 0 {
+		return nil, fmt.Errorf("twopc: %w: pipeline concurrency %d flush, %d resolve, max txn ttl %v", ErrInvalidOption, cfg.flushConcurrency, cfg.resolveConcurrency, cfg.maxTxnTTL)
 	}
 	return &Pipeline{c: c, startTS: startTS, cfg: cfg}, nil
 }
@@ -291,9 +300,12 @@ func (p *Pipeline) keepAlive(primary []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.hb == nil && !p.done {
-		p.hb = p.c.KeepAlive(primary, p.startTS)
+		p.hb = p.c.keepAlive(primary, p.startTS, p.maxTxnTTL())
 	}
 }
+
+// maxTxnTTL is how long the heartbeat may keep the transaction alive.
+func (p *Pipeline) maxTxnTTL() time.Duration { return max(p.cfg.maxTxnTTL, p.c.cfg.maxTxnTTL) }
 
 // BufferBatchGet returns what this transaction's flushed locks hold for
 // keys: the value of a flushed put, and an empty non-nil value for a

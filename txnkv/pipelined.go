@@ -100,6 +100,13 @@ func PipelinedResolveConcurrency(n int) PipelinedOption {
 	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.tpOpts = append(c.tpOpts, twopc.WithResolveConcurrency(n)) })
 }
 
+// PipelinedMaxTxnTTL sets how long the primary's heartbeat keeps the
+// transaction alive at most. Default twopc.DefaultMaxPipelinedTxnTTL
+// (24 hours, or the client's max txn TTL when longer).
+func PipelinedMaxTxnTTL(d time.Duration) PipelinedOption {
+	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.tpOpts = append(c.tpOpts, twopc.WithPipelinedMaxTxnTTL(d)) })
+}
+
 // PipelinedHook calls fn at each flush's start and end and around each
 // throttle wait. fn runs synchronously on the goroutine the event happens
 // on (a flush's own goroutine for flush events, the writer's for throttle

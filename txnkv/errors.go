@@ -137,6 +137,7 @@ type WriteStallError struct {
 	Buffered int
 }
 
+// Error reports the wait and the bytes buffered.
 func (e *WriteStallError) Error() string {
 	return fmt.Sprintf("%v: waited %v for a flush, %d bytes buffered", ErrWriteStalled, e.Waited, e.Buffered)
 }

@@ -32,10 +32,11 @@ type Client struct {
 	life    context.Context
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
-	bgMu    sync.Mutex // guards closed, pending and idle; orders bg.Go before Close's bg.Wait
+	bgMu    sync.Mutex // guards closed, pending, idle and hbq; orders bg.Go before Close's bg.Wait
 	closed  bool
 	pending int
 	idle    chan struct{} // closed when pending drops to 0
+	hbq     heartbeatQueue
 }
 
 // New returns a client that sends through sender (and its region cache)

@@ -3,6 +3,7 @@ package twopc
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/tikvgo/tikvgo/locate"
@@ -28,6 +29,9 @@ type Client struct {
 	ts       TimestampSource
 	cfg      config
 	resolver *Resolver
+	// sizeLimit and keyLimit are the batch limits of prewrites (bytes and
+	// keys) and of key-only requests (keys), built once.
+	sizeLimit, keyLimit locate.BatchOption
 
 	life    context.Context
 	cancel  context.CancelFunc
@@ -60,6 +64,7 @@ func New(sender *locate.Sender, ts TimestampSource, opts ...Option) (*Client, er
 	}
 	c := &Client{sender: sender, router: locate.NewRouter(sender, codec), codec: codec, ts: ts, cfg: cfg, idle: make(chan struct{})}
 	close(c.idle)
+	c.sizeLimit, c.keyLimit = limits(cfg.batchSize, cfg.batchKeys), limits(math.MaxInt, cfg.batchKeys)
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.resolver = newResolver(c)
 	return c, nil

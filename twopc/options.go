@@ -33,6 +33,11 @@ const (
 	// DefaultMaxTxnTTL is how long the heartbeat keeps a transaction alive
 	// at most.
 	DefaultMaxTxnTTL = time.Hour
+	// DefaultMaxPipelinedTxnTTL is how long the heartbeat keeps a
+	// pipelined transaction alive at most (client-go's
+	// MaxPipelinedTxnTTL): such a transaction writes for as long as its
+	// data takes to flush.
+	DefaultMaxPipelinedTxnTTL = 24 * time.Hour
 	// DefaultTTLRefreshSize is the transaction size above which an
 	// optimistic commit keeps its primary alive with heartbeats.
 	DefaultTTLRefreshSize = 32 << 20

@@ -48,6 +48,11 @@ func (h *Heartbeat) Done() <-chan struct{} { return h.done }
 // pessimistic transaction starts one at its first lock; [Client.Commit]
 // starts its own when needed. Stop it when the transaction ends.
 func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
+	return c.keepAlive(primary, startTS, c.cfg.maxTxnTTL)
+}
+
+// keepAlive is KeepAlive stopping once the transaction is maxTTL old.
+func (c *Client) keepAlive(primary []byte, startTS tso.Timestamp, maxTTL time.Duration) *Heartbeat {
 	send := func(ctx context.Context, ttl time.Duration) (bool, error) {
 		bo := retry.New(c.cfg.managedLockTTL / 2)
 		// TxnHeartBeat only raises a TTL, so resending it is harmless.
@@ -66,14 +71,14 @@ func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
 		}
 		return false, nil
 	}
-	return c.startHeartbeat(startTS, send)
+	return c.startHeartbeat(startTS, maxTTL, send)
 }
 
 // heartbeatFunc sends one heartbeat raising the TTL to ttl; gone reports
 // that the lock no longer exists.
 type heartbeatFunc func(ctx context.Context, ttl time.Duration) (gone bool, err error)
 
-func (c *Client) startHeartbeat(startTS tso.Timestamp, send heartbeatFunc) *Heartbeat {
+func (c *Client) startHeartbeat(startTS tso.Timestamp, maxTTL time.Duration, send heartbeatFunc) *Heartbeat {
 	h := &Heartbeat{stop: make(chan struct{}), done: make(chan struct{})}
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
@@ -83,7 +88,7 @@ func (c *Client) startHeartbeat(startTS tso.Timestamp, send heartbeatFunc) *Hear
 	}
 	c.bg.Go(func() {
 		defer close(h.done)
-		runHeartbeat(c.life, h.stop, startTS, c.cfg.managedLockTTL, c.cfg.maxTxnTTL, c.cfg.logger, send)
+		runHeartbeat(c.life, h.stop, startTS, c.cfg.managedLockTTL, maxTTL, c.cfg.logger, send)
 	})
 	return h
 }

@@ -85,3 +85,51 @@ func TestHeartbeatStops(t *testing.T) {
 		})
 	})
 }
+
+// TestPipelineHeartbeatMaxTTL runs a pipelined transaction's heartbeat on
+// synctest's fake clock: it keeps the primary alive for 24 hours by
+// default, past the client's max txn TTL of an hour, and then stops; the
+// option and a longer client max change that.
+func TestPipelineHeartbeatMaxTTL(t *testing.T) {
+	tests := []struct {
+		name      string
+		clientMax time.Duration
+		opts      []PipelineOption
+		want      time.Duration
+	}{
+		{"default", DefaultMaxTxnTTL, nil, DefaultMaxPipelinedTxnTTL},
+		{"option", DefaultMaxTxnTTL, []PipelineOption{WithPipelinedMaxTxnTTL(2 * time.Hour)}, 2 * time.Hour},
+		{"longer client max", 48 * time.Hour, nil, 48 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := &Client{cfg: defaultConfig()}
+				c.cfg.maxTxnTTL = tc.clientMax
+				c.life, c.cancel = context.WithCancel(t.Context())
+				defer c.cancel()
+				start := tso.FromTime(time.Now())
+				p, err := c.NewPipeline(start, tc.opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				beats, last := 0, time.Duration(0)
+				h := c.startHeartbeat(start, p.maxTxnTTL(), func(_ context.Context, ttl time.Duration) (bool, error) {
+					beats++
+					last = ttl
+					return false, nil
+				})
+				<-h.Done()
+				// A beat every half managed TTL while the age is at most
+				// the max; the next one stops.
+				interval := c.cfg.managedLockTTL / 2
+				if want := int(tc.want / interval); beats != want || last != tc.want+c.cfg.managedLockTTL {
+					t.Fatalf("%d beats, last advising %v; want %d, %v", beats, last, want, tc.want+c.cfg.managedLockTTL)
+				}
+			})
+		})
+	}
+	if _, err := (&Client{cfg: defaultConfig()}).NewPipeline(1, WithPipelinedMaxTxnTTL(0)); !errors.Is(err, ErrInvalidOption) {
+		t.Fatalf("zero max txn ttl: %v, want ErrInvalidOption", err)
+	}
+}

@@ -21,7 +21,7 @@ func TestRegistriesCoverScenarios(t *testing.T) {
 	for _, stream := range []bool{true, false} {
 		f := &floorWorker{stream: stream}
 		got := f.registry().Names()
-		want := []string{peer.RawGet, peer.RawPut}
+		want := []string{peer.RawGet, peer.RawPut, peer.TxnSnapGet, peer.TxnSnapBatchGet100, peer.TxnCommit2PC, peer.TxnCommit1PC}
 		if !stream {
 			want = append(want, peer.RawBatchGet100, peer.RawScan100)
 		}

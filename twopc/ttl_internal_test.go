@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -26,7 +27,7 @@ func TestHeartbeatSchedule(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			runHeartbeat(t.Context(), nil, start, managed, maxTTL, slog.New(slog.DiscardHandler), send)
+			runHeartbeat(t.Context(), nil, start, managed, maxTTL, slog.New(slog.DiscardHandler), send, false)
 		}()
 		<-done // returns by itself once the age passes maxTTL
 		// Beats at 10 s, 20 s, ... 60 s; the one at 70 s finds the age
@@ -60,7 +61,7 @@ func TestHeartbeatStops(t *testing.T) {
 					beats++
 					return tc.send(ctx, ttl)
 				}
-				runHeartbeat(t.Context(), nil, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send)
+				runHeartbeat(t.Context(), nil, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send, false)
 				if beats != tc.beats {
 					t.Fatalf("beats = %d, want %d", beats, tc.beats)
 				}
@@ -78,7 +79,7 @@ func TestHeartbeatStops(t *testing.T) {
 				}
 				return false, nil
 			}
-			runHeartbeat(t.Context(), stop, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send)
+			runHeartbeat(t.Context(), stop, tso.FromTime(time.Now()), 2*time.Second, time.Hour, slog.New(slog.DiscardHandler), send, false)
 			if beats != 3 {
 				t.Fatalf("beats = %d", beats)
 			}
@@ -132,4 +133,57 @@ func TestPipelineHeartbeatMaxTTL(t *testing.T) {
 	if _, err := (&Client{cfg: defaultConfig()}).NewPipeline(1, WithPipelinedMaxTxnTTL(0)); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("zero max txn ttl: %v, want ErrInvalidOption", err)
 	}
+}
+
+// TestHeartbeatQueue: a heartbeat stopped before its first beat is due
+// never beats (it never left the client's queue); one still running when
+// its beat comes due starts and beats at once; Close ends the ones still
+// queued and the running ones.
+func TestHeartbeatQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &Client{cfg: defaultConfig(), idle: make(chan struct{})}
+		c.cfg.logger = slog.New(slog.DiscardHandler)
+		c.life, c.cancel = context.WithCancel(context.Background())
+		half := c.cfg.managedLockTTL / 2
+		beats := map[string]int{}
+		var mu sync.Mutex
+		send := func(name string) heartbeatFunc {
+			return func(context.Context, time.Duration) (bool, error) {
+				mu.Lock()
+				beats[name]++
+				mu.Unlock()
+				return false, nil
+			}
+		}
+		start := tso.FromTime(time.Now())
+		early := c.startHeartbeat(start, c.cfg.maxTxnTTL, send("early"))
+		late := c.startHeartbeat(start, c.cfg.maxTxnTTL, send("late"))
+		early.Stop()
+		early.Stop() // idempotent
+		time.Sleep(half)
+		synctest.Wait()
+		mu.Lock()
+		if beats["early"] != 0 || beats["late"] != 1 {
+			t.Fatalf("beats after half a TTL: %v", beats)
+		}
+		mu.Unlock()
+		time.Sleep(half / 2)
+		queued := c.startHeartbeat(start, c.cfg.maxTxnTTL, send("queued")) // due after Close
+		time.Sleep(half / 2)
+		synctest.Wait()
+		mu.Lock()
+		if beats["late"] != 2 || beats["queued"] != 0 {
+			t.Fatalf("beats after a TTL: %v", beats)
+		}
+		mu.Unlock()
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		<-queued.Done()
+		<-late.Done()
+		late.Stop()
+		if h := c.startHeartbeat(start, c.cfg.maxTxnTTL, send("closed")); h != nil {
+			<-h.Done() // a client that is closed starts none
+		}
+	})
 }

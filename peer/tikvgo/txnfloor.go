@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/tikvpb"
@@ -122,6 +123,10 @@ func txnReadKeys() [][]byte {
 	return keys
 }
 
+// floorSafeWindow bounds a 1PC commit ts above the least one, as the
+// clients' safe window does (2 s, both clients' default).
+const floorSafeWindow = 2 * time.Second
+
 // commit2PC is the floor's Percolator commit: a start ts, one prewrite of
 // every mutation with the first key as primary, a commit ts, one commit of
 // every key. The cluster has one region, so one request of each suffices.
@@ -154,14 +159,23 @@ func commit2PC(ctx context.Context, c txnCalls, ts *tso.Client, rctx *kvrpcpb.Co
 
 // commit1PC is one prewrite asking TiKV to commit at once; an answer
 // without a 1PC commit ts (TiKV fell back to 2PC) fails it, as the floor
-// does not finish such a commit.
+// does not finish such a commit. Like both clients by default, it takes a
+// second ts before the prewrite as the least commit ts, so the commit ts
+// exceeds every ts handed out before the commit began (linearizability):
+// a 1PC floor without it would do one round trip less than any correct
+// client.
 func commit1PC(ctx context.Context, c txnCalls, ts *tso.Client, rctx *kvrpcpb.Context, muts []*kvrpcpb.Mutation, keys [][]byte) error {
 	start, err := ts.GetTS(ctx)
 	if err != nil {
 		return err
 	}
+	now, err := ts.GetTS(ctx)
+	if err != nil {
+		return err
+	}
 	p, err := c.prewrite(ctx, &kvrpcpb.PrewriteRequest{Context: rctx, Mutations: muts, PrimaryLock: keys[0],
-		StartVersion: uint64(start), LockTtl: floorLockTTL, TxnSize: uint64(len(muts)), TryOnePc: true})
+		StartVersion: uint64(start), LockTtl: floorLockTTL, TxnSize: uint64(len(muts)), TryOnePc: true,
+		MinCommitTs: uint64(now) + 1, MaxCommitTs: uint64(tso.Compose(now.Physical()+floorSafeWindow.Milliseconds(), 0))})
 	if err != nil {
 		return err
 	}

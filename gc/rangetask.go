@@ -3,10 +3,7 @@ package gc
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tikvgo/tikvgo/locate"
 	"github.com/tikvgo/tikvgo/retry"
@@ -55,12 +52,12 @@ func WithTaskConcurrency(n int) TaskOption {
 // RangeTask runs a per-region function over a key range with bounded
 // concurrency. It first cuts [start, end) at the region boundaries the
 // cache knows (one locate per region, nothing sent), then hands the pieces
-// to at most Concurrency workers. Each worker walks its piece with
-// [locate.Router.WalkRange], which locates every region again when it is
-// reached: a piece whose region split meanwhile is simply walked as two
-// regions, and a stale region error makes the walk re-locate and call fn
-// again for the same span (fn must therefore be idempotent, as ScanLock +
-// resolve and DeleteRange are).
+// to at most Concurrency workers, through [locate.Router.WalkRangeParallel]:
+// each region is located again when it is reached, so a piece whose region
+// split meanwhile is simply walked as two regions, and a stale region error
+// makes the walk re-locate and call fn again for the same span (fn must
+// therefore be idempotent, as ScanLock + resolve and DeleteRange are). Each
+// piece has the whole retry budget.
 //
 // A RangeTask is safe for concurrent use; Run starts goroutines and waits
 // for all of them before it returns.
@@ -85,53 +82,17 @@ func NewRangeTask(router *locate.Router, concurrency int, budget time.Duration, 
 // end: +inf) and returns the final progress. The first error stops the
 // workers and is returned.
 func (t *RangeTask) Run(ctx context.Context, start, end []byte, fn locate.SpanFunc) (Progress, error) {
-	var pieces []locate.Span
-	plan := retry.New(t.cfg.budget)
-	err := t.router.WalkRange(ctx, plan, start, end, func(_ context.Context, _ *retry.Backoffer, s locate.Span) (bool, error) {
-		pieces = append(pieces, locate.Span{Start: s.Start, End: s.End})
-		return false, nil
-	})
-	if err != nil {
-		return Progress{}, fmt.Errorf("gc: split range by region: %w", err)
-	}
-
-	var mu sync.Mutex
-	prog := Progress{Total: len(pieces)}
-	report := func() {
-		if t.cfg.progress != nil {
-			t.cfg.progress(prog)
-		}
-	}
-	mu.Lock()
-	report()
-	mu.Unlock()
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(t.cfg.concurrency)
-	for _, p := range pieces {
-		g.Go(func() error {
-			regions := 0
-			bo := retry.New(t.cfg.budget)
-			err := t.router.WalkRange(gctx, bo, p.Start, p.End, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-				done, err := fn(ctx, bo, s)
-				if err == nil {
-					regions++
-				}
-				return done, err
-			})
-			if err != nil {
-				return fmt.Errorf("gc: range [%q, %q): %w", p.Start, p.End, err)
+	var prog Progress
+	err := t.router.WalkRangeParallel(ctx, retry.New(t.cfg.budget), start, end, fn,
+		locate.WithWalkConcurrency(t.cfg.concurrency),
+		locate.WithWalkProgress(func(p locate.WalkProgress) {
+			prog = Progress{Done: p.Done, Total: p.Total, Regions: p.Spans}
+			if t.cfg.progress != nil {
+				t.cfg.progress(prog)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			prog.Done++
-			prog.Regions += regions
-			report()
-			return nil
-		})
+		}))
+	if err != nil {
+		return prog, fmt.Errorf("gc: range [%q, %q): %w", start, end, err)
 	}
-	err = g.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	return prog, err
+	return prog, nil
 }

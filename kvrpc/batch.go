@@ -159,6 +159,9 @@ type batchConn struct {
 	qmu    sync.Mutex
 	queued []*entry
 	closed bool // set once the pool closed: nothing is queued any more
+	// nqueued mirrors len(queued), written under qmu, so that a sender
+	// can check for more work after releasing sendMu without taking qmu.
+	nqueued atomic.Int64
 	// kick wakes the sender goroutine (buffered 1; sends never block).
 	kick chan struct{}
 
@@ -261,6 +264,7 @@ func (b *batchConn) enqueue(e *entry) bool {
 		return false
 	}
 	b.queued = append(b.queued, e)
+	b.nqueued.Store(int64(len(b.queued)))
 	b.qmu.Unlock()
 	return true
 }
@@ -273,16 +277,16 @@ func (b *batchConn) take(dst []*entry, max int) []*entry {
 	rest := copy(b.queued, b.queued[n:])
 	clear(b.queued[rest:])
 	b.queued = b.queued[:rest]
+	b.nqueued.Store(int64(rest))
 	b.qmu.Unlock()
 	return dst
 }
 
-func (b *batchConn) hasQueued() bool {
-	b.qmu.Lock()
-	n := len(b.queued)
-	b.qmu.Unlock()
-	return n > 0
-}
+// hasQueued reports whether requests are queued. Like reading the queue
+// under qmu, the atomic read is ordered with a caller's enqueue: a holder
+// that released sendMu and then sees nothing queued leaves the lock free
+// for any caller whose enqueue it missed.
+func (b *batchConn) hasQueued() bool { return b.nqueued.Load() > 0 }
 
 // wake asks the sender goroutine to send what is queued.
 func (b *batchConn) wake() {
@@ -425,6 +429,7 @@ func (b *batchConn) sweep(now int64) {
 	}
 	clear(b.queued[len(kept):])
 	b.queued = kept
+	b.nqueued.Store(int64(len(kept)))
 	b.qmu.Unlock()
 	for _, e := range expired {
 		e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.cmd, Err: context.DeadlineExceeded}}
@@ -550,6 +555,7 @@ func (b *batchConn) shutdown() {
 	b.closed = true
 	queued := b.queued
 	b.queued = nil
+	b.nqueued.Store(0)
 	b.qmu.Unlock()
 	for _, e := range queued {
 		e.done <- result{err: &RPCError{Addr: b.addr(), Cmd: e.cmd, Err: err}}
@@ -564,13 +570,12 @@ type batchStream struct {
 	mu      sync.Mutex
 	pending map[uint64]*entry
 	closed  bool
+	// broken mirrors closed for the sender's per-flush check, which then
+	// takes no lock; register still decides under mu.
+	broken atomic.Bool
 }
 
-func (s *batchStream) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
+func (s *batchStream) isClosed() bool { return s.broken.Load() }
 
 // register records entries as in flight under ids. It reports false, after
 // failing the entries, if the stream already broke.
@@ -602,6 +607,7 @@ func (s *batchStream) fail(b *batchConn, cause error) {
 		return
 	}
 	s.closed = true
+	s.broken.Store(true)
 	pending := s.pending
 	s.pending = nil
 	s.mu.Unlock()

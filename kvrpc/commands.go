@@ -152,6 +152,7 @@ var prewriteSpec = &spec[*kvrpcpb.PrewriteRequest, *kvrpcpb.PrewriteResponse]{
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetPrewrite,
 	arm:        3,
+	fast:       decodeKvPrewrite,
 	idempotent: true,
 }
 
@@ -174,6 +175,7 @@ var pessimisticLockSpec = &spec[*kvrpcpb.PessimisticLockRequest, *kvrpcpb.Pessim
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetPessimisticLock,
 	arm:        23,
+	fast:       decodeKvPessimisticLock,
 	idempotent: true,
 }
 
@@ -279,6 +281,7 @@ var commitSpec = &spec[*kvrpcpb.CommitRequest, *kvrpcpb.CommitResponse]{
 	},
 	unwrap:     (*tikvpb.BatchCommandsResponse_Response).GetCommit,
 	arm:        4,
+	fast:       decodeKvCommit,
 	idempotent: true,
 }
 

@@ -551,3 +551,132 @@ func decodeKvScan(b []byte) (*kvrpcpb.ScanResponse, bool) {
 	m.Pairs = pairs
 	return m, ok
 }
+
+// Field numbers of the transactional write responses decoded here.
+const (
+	fieldWriteErrors protowire.Number = 2 // repeated KeyError errors (Prewrite, PessimisticLock)
+
+	fieldPrewriteMinCommitTS   protowire.Number = 3
+	fieldPrewriteOnePCCommitTS protowire.Number = 4
+	fieldPrewriteDetails       protowire.Number = 5
+
+	fieldCommitError   protowire.Number = 2 // CommitResponse.error
+	fieldCommitVersion protowire.Number = 3
+	fieldCommitDetails protowire.Number = 4
+	fieldLockDetails   protowire.Number = 7 // PessimisticLockResponse.exec_details_v2
+)
+
+// appendKeyError decodes one element of a repeated KeyError field and
+// appends it, as the generated decoder does for each occurrence.
+func appendKeyError(dst *[]*kvrpcpb.KeyError, b []byte) bool {
+	ke := &kvrpcpb.KeyError{}
+	if ke.Unmarshal(b) != nil {
+		return false
+	}
+	*dst = append(*dst, ke)
+	return true
+}
+
+// decodeKvPrewrite decodes a PrewriteResponse. A successful prewrite is
+// empty or carries only the min commit ts (async commit) or the 1PC commit
+// ts, so this saves the generated decoder's wrapper messages per request.
+func decodeKvPrewrite(b []byte) (*kvrpcpb.PrewriteResponse, bool) {
+	m := &kvrpcpb.PrewriteResponse{}
+	for len(b) > 0 {
+		f, rest, ok := nextField(b)
+		if !ok {
+			return nil, false
+		}
+		b = rest
+		switch f.num {
+		case fieldRegionError:
+			if !f.isBytes() || !mergeRegionError(&m.RegionError, f.bytes) {
+				return nil, false
+			}
+		case fieldWriteErrors:
+			if !f.isBytes() || !appendKeyError(&m.Errors, f.bytes) {
+				return nil, false
+			}
+		case fieldPrewriteMinCommitTS:
+			if f.isBytes() {
+				return nil, false
+			}
+			m.MinCommitTs = f.u
+		case fieldPrewriteOnePCCommitTS:
+			if f.isBytes() {
+				return nil, false
+			}
+			m.OnePcCommitTs = f.u
+		case fieldPrewriteDetails:
+			if !f.isBytes() || !mergeDetails(&m.ExecDetailsV2, f.bytes) {
+				return nil, false
+			}
+		}
+	}
+	return m, true
+}
+
+// decodeKvCommit decodes a CommitResponse.
+func decodeKvCommit(b []byte) (*kvrpcpb.CommitResponse, bool) {
+	m := &kvrpcpb.CommitResponse{}
+	for len(b) > 0 {
+		f, rest, ok := nextField(b)
+		if !ok {
+			return nil, false
+		}
+		b = rest
+		switch f.num {
+		case fieldRegionError:
+			if !f.isBytes() || !mergeRegionError(&m.RegionError, f.bytes) {
+				return nil, false
+			}
+		case fieldCommitError:
+			if !f.isBytes() || !mergeKeyError(&m.Error, f.bytes) {
+				return nil, false
+			}
+		case fieldCommitVersion:
+			if f.isBytes() {
+				return nil, false
+			}
+			m.CommitVersion = f.u
+		case fieldCommitDetails:
+			if !f.isBytes() || !mergeDetails(&m.ExecDetailsV2, f.bytes) {
+				return nil, false
+			}
+		}
+	}
+	return m, true
+}
+
+// decodeKvPessimisticLock decodes the common PessimisticLockResponse: a
+// region error, key errors and exec details. Values, existence and the
+// per-key results (return-values, check-existence and force-lock requests)
+// are left to the generated decoder: any of those fields makes it report
+// false.
+func decodeKvPessimisticLock(b []byte) (*kvrpcpb.PessimisticLockResponse, bool) {
+	m := &kvrpcpb.PessimisticLockResponse{}
+	for len(b) > 0 {
+		f, rest, ok := nextField(b)
+		if !ok {
+			return nil, false
+		}
+		b = rest
+		switch f.num {
+		case fieldRegionError:
+			if !f.isBytes() || !mergeRegionError(&m.RegionError, f.bytes) {
+				return nil, false
+			}
+		case fieldWriteErrors:
+			if !f.isBytes() || !appendKeyError(&m.Errors, f.bytes) {
+				return nil, false
+			}
+		case fieldLockDetails:
+			if !f.isBytes() || !mergeDetails(&m.ExecDetailsV2, f.bytes) {
+				return nil, false
+			}
+		case 3, 4, 5, 6, 8: // commit_ts, value, values, not_founds, results
+			return nil, false
+		}
+	}
+	return m, true
+}

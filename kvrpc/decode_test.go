@@ -19,6 +19,7 @@ var fastCommands = []command{
 	rawGetSpec, rawBatchGetSpec, rawPutSpec, rawBatchPutSpec,
 	rawDeleteSpec, rawBatchDeleteSpec, rawScanSpec,
 	getSpec, batchGetSpec, scanSpec,
+	prewriteSpec, commitSpec, pessimisticLockSpec,
 }
 
 // generatedDecode is the reference: the gogo decoder plus the oneof unwrap.
@@ -103,6 +104,28 @@ func sampleResponses() map[string]*tikvpb.BatchCommandsResponse_Response {
 		"kv scan":        {Cmd: &tikvpb.BatchCommandsResponse_Response_Scan{Scan: &kvrpcpb.ScanResponse{Pairs: pairs}}},
 		"kv scan locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_Scan{Scan: &kvrpcpb.ScanResponse{Error: locked}}},
 		"no arm":         {},
+		"prewrite":       {Cmd: &tikvpb.BatchCommandsResponse_Response_Prewrite{Prewrite: &kvrpcpb.PrewriteResponse{}}},
+		"prewrite async": {Cmd: &tikvpb.BatchCommandsResponse_Response_Prewrite{Prewrite: &kvrpcpb.PrewriteResponse{
+			MinCommitTs: 1 << 41, ExecDetailsV2: details}}},
+		"prewrite 1pc": {Cmd: &tikvpb.BatchCommandsResponse_Response_Prewrite{Prewrite: &kvrpcpb.PrewriteResponse{OnePcCommitTs: 77}}},
+		"prewrite locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_Prewrite{Prewrite: &kvrpcpb.PrewriteResponse{
+			Errors: []*kvrpcpb.KeyError{locked, {Abort: "x"}}}}},
+		"prewrite region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_Prewrite{Prewrite: &kvrpcpb.PrewriteResponse{
+			RegionError: regionErr}}},
+		"commit": {Cmd: &tikvpb.BatchCommandsResponse_Response_Commit{Commit: &kvrpcpb.CommitResponse{CommitVersion: 12}}},
+		"commit error": {Cmd: &tikvpb.BatchCommandsResponse_Response_Commit{Commit: &kvrpcpb.CommitResponse{
+			Error: &kvrpcpb.KeyError{TxnNotFound: &kvrpcpb.TxnNotFound{StartTs: 3}}, ExecDetailsV2: details}}},
+		"commit region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_Commit{Commit: &kvrpcpb.CommitResponse{RegionError: regionErr}}},
+		"pessimistic lock": {Cmd: &tikvpb.BatchCommandsResponse_Response_PessimisticLock{
+			PessimisticLock: &kvrpcpb.PessimisticLockResponse{}}},
+		"pessimistic lock locked": {Cmd: &tikvpb.BatchCommandsResponse_Response_PessimisticLock{
+			PessimisticLock: &kvrpcpb.PessimisticLockResponse{Errors: []*kvrpcpb.KeyError{locked}, ExecDetailsV2: details}}},
+		"pessimistic lock region error": {Cmd: &tikvpb.BatchCommandsResponse_Response_PessimisticLock{
+			PessimisticLock: &kvrpcpb.PessimisticLockResponse{RegionError: regionErr}}},
+		"pessimistic lock values": {Cmd: &tikvpb.BatchCommandsResponse_Response_PessimisticLock{
+			PessimisticLock: &kvrpcpb.PessimisticLockResponse{Values: [][]byte{[]byte("v"), nil}, NotFounds: []bool{false, true}}}},
+		"pessimistic lock results": {Cmd: &tikvpb.BatchCommandsResponse_Response_PessimisticLock{
+			PessimisticLock: &kvrpcpb.PessimisticLockResponse{Results: []*kvrpcpb.PessimisticLockKeyResult{{Value: []byte("v"), Existence: true}}}}},
 	}
 }
 
@@ -174,6 +197,21 @@ func TestDecodeBatchWireVariants(t *testing.T) {
 		"kv scan error and pairs": {scanSpec, arm(2, bytesField(bytesField(nil, 2, pair("k", "v")), 3,
 			[]byte{0x1a, 0x01, 'a'}))},
 		"kv scan details field is unknown": {scanSpec, arm(2, bytesField(nil, 4, []byte{0xff}))},
+		"prewrite min commit ts twice":     {prewriteSpec, arm(3, varintField(varintField(nil, 3, 5), 3, 6))},
+		"prewrite ts as bytes":             {prewriteSpec, arm(3, bytesField(nil, 4, []byte{1}))},
+		"prewrite errors as varint":        {prewriteSpec, arm(3, varintField(nil, 2, 1))},
+		"prewrite bad key error":           {prewriteSpec, arm(3, bytesField(nil, 2, []byte{0xff}))},
+		"prewrite two key errors": {prewriteSpec, arm(3, bytesField(bytesField(nil, 2, []byte{0x1a, 0x01, 'a'}), 2,
+			[]byte{0x22, 0x01, 'b'}))},
+		"prewrite unknown field":    {prewriteSpec, arm(3, varintField(nil, 40, 1))},
+		"commit key error merged":   {commitSpec, arm(4, bytesField(bytesField(nil, 2, []byte{0x1a, 0x01, 'a'}), 2, []byte{0x22, 0x01, 'b'}))},
+		"commit version as bytes":   {commitSpec, arm(4, bytesField(nil, 3, []byte{1}))},
+		"commit details bad":        {commitSpec, arm(4, bytesField(nil, 4, []byte{0xff}))},
+		"lock errors as varint":     {pessimisticLockSpec, arm(23, varintField(nil, 2, 1))},
+		"lock not founds unpacked":  {pessimisticLockSpec, arm(23, varintField(varintField(nil, 6, 1), 6, 0))},
+		"lock deprecated commit ts": {pessimisticLockSpec, arm(23, varintField(nil, 3, 9))},
+		"lock details then errors":  {pessimisticLockSpec, arm(23, bytesField(bytesField(nil, 7, []byte{}), 2, []byte{0x1a, 0x01, 'a'}))},
+		"lock details as varint":    {pessimisticLockSpec, arm(23, varintField(nil, 7, 1))},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -356,18 +394,26 @@ func BenchmarkDecodeBatchResponse(b *testing.B) {
 }
 
 // TestTxnReadDecodersTakeFastPath checks that well-formed transactional
-// read responses are decoded by hand, not handed to the generated decoder.
+// read and write responses are decoded by hand, not handed to the generated decoder.
 func TestTxnReadDecodersTakeFastPath(t *testing.T) {
 	t.Parallel()
 	samples := sampleResponses()
 	for name, dec := range map[string]func([]byte) bool{
-		"kv get":              func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
-		"kv get not found":    func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
-		"kv get locked":       func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
-		"kv batch get":        func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
-		"kv batch get locked": func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
-		"kv scan":             func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
-		"kv scan locked":      func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
+		"kv get":                  func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv get not found":        func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv get locked":           func(b []byte) bool { _, ok := decodeKvGet(b); return ok },
+		"kv batch get":            func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
+		"kv batch get locked":     func(b []byte) bool { _, ok := decodeKvBatchGet(b); return ok },
+		"kv scan":                 func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
+		"kv scan locked":          func(b []byte) bool { _, ok := decodeKvScan(b); return ok },
+		"prewrite":                func(b []byte) bool { _, ok := decodeKvPrewrite(b); return ok },
+		"prewrite async":          func(b []byte) bool { _, ok := decodeKvPrewrite(b); return ok },
+		"prewrite 1pc":            func(b []byte) bool { _, ok := decodeKvPrewrite(b); return ok },
+		"prewrite locked":         func(b []byte) bool { _, ok := decodeKvPrewrite(b); return ok },
+		"commit":                  func(b []byte) bool { _, ok := decodeKvCommit(b); return ok },
+		"commit error":            func(b []byte) bool { _, ok := decodeKvCommit(b); return ok },
+		"pessimistic lock":        func(b []byte) bool { _, ok := decodeKvPessimisticLock(b); return ok },
+		"pessimistic lock locked": func(b []byte) bool { _, ok := decodeKvPessimisticLock(b); return ok },
 	} {
 		_, body, ok := responseArm(marshalResponse(t, samples[name]))
 		if !ok || !dec(body) {

@@ -110,6 +110,13 @@ func PipelinedFlushSize(bytes int) PipelinedOption { return txnkv.PipelinedFlush
 // running flush (txnkv.PipelinedThrottleSize).
 func PipelinedThrottleSize(bytes int) PipelinedOption { return txnkv.PipelinedThrottleSize(bytes) }
 
+// PipelinedMaxWriteStall bounds how long one write may wait for a running
+// flush; a write that waited that long returns a WriteStallError
+// (txnkv.PipelinedMaxWriteStall).
+func PipelinedMaxWriteStall(d time.Duration) PipelinedOption {
+	return txnkv.PipelinedMaxWriteStall(d)
+}
+
 // PipelinedMaxFlushing sets how many flushes may run at once
 // (txnkv.PipelinedMaxFlushing).
 func PipelinedMaxFlushing(n int) PipelinedOption { return txnkv.PipelinedMaxFlushing(n) }
@@ -123,6 +130,10 @@ func PipelinedFlushConcurrency(n int) PipelinedOption { return txnkv.PipelinedFl
 func PipelinedResolveConcurrency(n int) PipelinedOption {
 	return txnkv.PipelinedResolveConcurrency(n)
 }
+
+// PipelinedMaxTxnTTL sets how long the primary's heartbeat keeps a
+// pipelined transaction alive at most (txnkv.PipelinedMaxTxnTTL).
+func PipelinedMaxTxnTTL(d time.Duration) PipelinedOption { return txnkv.PipelinedMaxTxnTTL(d) }
 
 // PipelinedHook observes flushes and throttle waits
 // (txnkv.PipelinedHook).
@@ -210,6 +221,9 @@ var (
 	// ErrPipelinedUnsupported: a pipelined transaction cannot do that
 	// (iterate its own writes, write an empty value).
 	ErrPipelinedUnsupported = txnkv.ErrPipelinedUnsupported
+	// ErrWriteStalled: a pipelined write waited PipelinedMaxWriteStall
+	// for a flush; the write is buffered.
+	ErrWriteStalled = txnkv.ErrWriteStalled
 )
 
 // Typed transactional errors (aliases of twopc's and txnkv's).
@@ -230,6 +244,9 @@ type (
 	EntryTooLargeError = txnkv.EntryTooLargeError
 	// AssertionFailedError names the key whose assertion failed.
 	AssertionFailedError = txnkv.AssertionFailedError
+	// WriteStallError reports a pipelined write that waited too long
+	// for a flush.
+	WriteStallError = txnkv.WriteStallError
 	// GCTooEarlyError names the read ts and the safe point.
 	GCTooEarlyError = txnkv.GCTooEarlyError
 	// TxnUndeterminedError is a commit whose outcome is unknown

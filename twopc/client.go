@@ -3,6 +3,7 @@ package twopc
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/tikvgo/tikvgo/locate"
@@ -28,14 +29,18 @@ type Client struct {
 	ts       TimestampSource
 	cfg      config
 	resolver *Resolver
+	// sizeLimit and keyLimit are the batch limits of prewrites (bytes and
+	// keys) and of key-only requests (keys), built once.
+	sizeLimit, keyLimit locate.BatchOption
 
 	life    context.Context
 	cancel  context.CancelFunc
 	bg      sync.WaitGroup
-	bgMu    sync.Mutex // guards closed, pending and idle; orders bg.Go before Close's bg.Wait
+	bgMu    sync.Mutex // guards closed, pending, idle and hbq; orders bg.Go before Close's bg.Wait
 	closed  bool
 	pending int
 	idle    chan struct{} // closed when pending drops to 0
+	hbq     heartbeatQueue
 }
 
 // New returns a client that sends through sender (and its region cache)
@@ -59,6 +64,7 @@ func New(sender *locate.Sender, ts TimestampSource, opts ...Option) (*Client, er
 	}
 	c := &Client{sender: sender, router: locate.NewRouter(sender, codec), codec: codec, ts: ts, cfg: cfg, idle: make(chan struct{})}
 	close(c.idle)
+	c.sizeLimit, c.keyLimit = limits(cfg.batchSize, cfg.batchKeys), limits(math.MaxInt, cfg.batchKeys)
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.resolver = newResolver(c)
 	return c, nil

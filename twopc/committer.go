@@ -323,9 +323,18 @@ func (co *committer) commit(ctx context.Context) (*Result, error) {
 	res, err := co.run(ctx)
 	if err == nil && res.done == closedDone {
 		// A success schedules no cleanup, and a done result started no
-		// background commit: only a heartbeat may still hold co.
+		// background commit. run stopped the heartbeat, if any, before it
+		// returned (its goroutine holds only the primary key, not co), so
+		// co is idle unless that heartbeat is somehow still running.
 		co.mu.Lock()
 		idle := co.hb == nil
+		if !idle {
+			select {
+			case <-co.hb.Done():
+				idle = true
+			default:
+			}
+		}
 		co.mu.Unlock()
 		if idle {
 			co.release()
@@ -596,6 +605,9 @@ func (co *committer) prewriteBatch(ctx context.Context, bo *retry.Backoffer, b b
 }
 
 func (co *committer) needsHeartbeat() bool {
+	if co.cfg.callerHeartbeat {
+		return false
+	}
 	return co.cfg.keepAlive || co.cfg.forUpdateTS != 0 || co.txnSize > co.c.cfg.ttlRefreshSize
 }
 

@@ -34,3 +34,22 @@ func TestReleasedCommitterStartsFresh(t *testing.T) {
 		t.Fatalf("kept funcs do not read the new mutations: key %q keySize %d size %d", co.key(0), co.keySize(0), co.size(0))
 	}
 }
+
+// TestCallerHeartbeatStartsNone: with WithCallerHeartbeat a commit starts no
+// heartbeat of its own, whatever would otherwise ask for one.
+func TestCallerHeartbeatStartsNone(t *testing.T) {
+	c := &Client{cfg: defaultConfig()}
+	co := newCommitter()
+	co.c = c
+	for _, o := range []CommitOption{WithForUpdateTS(9), WithKeepAlive()} {
+		o.applyCommit(&co.cfg)
+	}
+	co.txnSize = c.cfg.ttlRefreshSize + 1
+	if !co.needsHeartbeat() {
+		t.Fatal("a pessimistic, kept-alive, large commit starts no heartbeat")
+	}
+	WithCallerHeartbeat().applyCommit(&co.cfg)
+	if co.needsHeartbeat() {
+		t.Fatal("a commit whose caller keeps the primary alive starts its own heartbeat")
+	}
+}

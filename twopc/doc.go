@@ -53,7 +53,9 @@
 // checks, lock-only-if-exists; TiKV detects deadlocks) and
 // [Client.PessimisticRollback] take and drop the locks. [Client.KeepAlive] keeps a primary lock alive with TxnHeartBeat
 // (Commit does it itself for pessimistic transactions, transactions over 32
-// MiB, and with [WithKeepAlive]).
+// MiB, and with [WithKeepAlive], unless [WithCallerHeartbeat] says the
+// caller's heartbeat covers the commit). A heartbeat costs a goroutine only
+// once its first beat is due, half a managed TTL after it started.
 //
 // Shared locks: [LockRequest].Shared takes pessimistic locks in share
 // mode and [OpSharedLock] prewrites them; holders share a key, an

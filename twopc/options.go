@@ -33,6 +33,11 @@ const (
 	// DefaultMaxTxnTTL is how long the heartbeat keeps a transaction alive
 	// at most.
 	DefaultMaxTxnTTL = time.Hour
+	// DefaultMaxPipelinedTxnTTL is how long the heartbeat keeps a
+	// pipelined transaction alive at most (client-go's
+	// MaxPipelinedTxnTTL): such a transaction writes for as long as its
+	// data takes to flush.
+	DefaultMaxPipelinedTxnTTL = 24 * time.Hour
 	// DefaultTTLRefreshSize is the transaction size above which an
 	// optimistic commit keeps its primary alive with heartbeats.
 	DefaultTTLRefreshSize = 32 << 20
@@ -186,6 +191,8 @@ type commitConfig struct {
 	forUpdateTS    tso.Timestamp
 	lockTTL        time.Duration
 	keepAlive      bool
+	// callerHeartbeat: the caller keeps the primary alive itself.
+	callerHeartbeat bool
 }
 
 // CommitOption tunes one [Client.Commit]. Options are sealed.
@@ -244,4 +251,14 @@ func WithLockTTL(d time.Duration) CommitOption {
 // transactions and transactions larger than 32 MiB.
 func WithKeepAlive() CommitOption {
 	return commitOptionFunc(func(c *commitConfig) { c.keepAlive = true })
+}
+
+// WithCallerHeartbeat tells Commit that the caller keeps the primary lock
+// alive itself for the whole commit, with a [Heartbeat] on the same primary
+// and start ts (for example the one a pessimistic transaction started with
+// [Client.KeepAlive] at its first lock, passing that lock's primary with
+// [WithPrimary]): Commit then starts no heartbeat of its own, whatever
+// [WithKeepAlive], the for-update ts or the size would say.
+func WithCallerHeartbeat() CommitOption {
+	return commitOptionFunc(func(c *commitConfig) { c.callerHeartbeat = true })
 }

@@ -40,6 +40,7 @@ type pipelineConfig struct {
 	flushConcurrency   int
 	resolveConcurrency int
 	assertionLevel     AssertionLevel
+	maxTxnTTL          time.Duration
 }
 
 // PipelineOption tunes one [Pipeline]. Options are sealed.
@@ -68,6 +69,14 @@ func WithFlushAssertionLevel(l AssertionLevel) PipelineOption {
 	return pipelineOptionFunc(func(c *pipelineConfig) { c.assertionLevel = l })
 }
 
+// WithPipelinedMaxTxnTTL sets how long the primary's heartbeat keeps the
+// transaction alive at most, counted from its start ts; the client's max
+// txn TTL (see [WithManagedLockTTL]) applies instead when it is longer.
+// Default [DefaultMaxPipelinedTxnTTL].
+func WithPipelinedMaxTxnTTL(d time.Duration) PipelineOption {
+	return pipelineOptionFunc(func(c *pipelineConfig) { c.maxTxnTTL = d })
+}
+
 // Pipeline commits one pipelined-DML transaction: [Pipeline.Flush] writes
 // a part of its buffer as locks while the transaction runs,
 // [Pipeline.BufferBatchGet] reads them back, [Pipeline.Commit] commits
@@ -76,7 +85,7 @@ func WithFlushAssertionLevel(l AssertionLevel) PipelineOption {
 //
 // The primary is the first lock-writing key of the first flush; a
 // heartbeat keeps it alive from the moment it is written until the commit
-// or rollback. Locks are written with TiKV's pipelined rules: TTL of the
+// or rollback, for at most [WithPipelinedMaxTxnTTL] after the start ts. Locks are written with TiKV's pipelined rules: TTL of the
 // managed lock TTL, txn size "unknown" (readers that meet them resolve the
 // whole region), min commit ts start ts + 1 (readers may push the
 // primary's).
@@ -110,14 +119,14 @@ func (c *Client) NewPipeline(startTS tso.Timestamp, opts ...PipelineOption) (*Pi
 	if startTS == 0 {
 		return nil, fmt.Errorf("twopc: %w: zero start ts", ErrInvalidOption)
 	}
-	cfg := pipelineConfig{flushConcurrency: DefaultFlushConcurrency, resolveConcurrency: DefaultResolveConcurrency}
+	cfg := pipelineConfig{flushConcurrency: DefaultFlushConcurrency, resolveConcurrency: DefaultResolveConcurrency, maxTxnTTL: DefaultMaxPipelinedTxnTTL}
 	for _, o := range opts {
 		if o != nil {
 			o.applyPipeline(&cfg)
 		}
 	}
-	if cfg.flushConcurrency < 1 || cfg.resolveConcurrency < 1 {
-		return nil, fmt.Errorf("twopc: %w: pipeline concurrency %d flush, %d resolve", ErrInvalidOption, cfg.flushConcurrency, cfg.resolveConcurrency)
+	if cfg.flushConcurrency < 1 || cfg.resolveConcurrency < 1 || cfg.maxTxnTTL <= 0 {
+		return nil, fmt.Errorf("twopc: %w: pipeline concurrency %d flush, %d resolve, max txn ttl %v", ErrInvalidOption, cfg.flushConcurrency, cfg.resolveConcurrency, cfg.maxTxnTTL)
 	}
 	return &Pipeline{c: c, startTS: startTS, cfg: cfg}, nil
 }
@@ -291,9 +300,12 @@ func (p *Pipeline) keepAlive(primary []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.hb == nil && !p.done {
-		p.hb = p.c.KeepAlive(primary, p.startTS)
+		p.hb = p.c.keepAlive(primary, p.startTS, p.maxTxnTTL())
 	}
 }
+
+// maxTxnTTL is how long the heartbeat may keep the transaction alive.
+func (p *Pipeline) maxTxnTTL() time.Duration { return max(p.cfg.maxTxnTTL, p.c.cfg.maxTxnTTL) }
 
 // BufferBatchGet returns what this transaction's flushed locks hold for
 // keys: the value of a flushed put, and an empty non-nil value for a
@@ -503,55 +515,18 @@ func (p *Pipeline) resolveInBackground(commitTS tso.Timestamp) *Result {
 }
 
 // resolveRange sends ResolveLock (commit at commitTS, or roll back when 0)
-// to every region of the flushed range. The range is first cut at the
-// region boundaries the cache knows; the pieces run at most the resolve
-// concurrency at once, each walked region by region (a piece whose region
-// split meanwhile is walked as two regions, a stale region re-located).
+// to every region of the flushed range, at most the resolve concurrency at
+// once, each piece of the range with the whole budget.
 func (p *Pipeline) resolveRange(ctx context.Context, commitTS tso.Timestamp, budget time.Duration) error {
 	p.mu.Lock()
 	lo, hi := p.lo, p.hi
 	p.mu.Unlock()
 	end := append(bytes.Clone(hi), 0) // the walk's end is exclusive
-	router := p.c.router
-	var pieces []locate.Span
-	err := router.WalkRange(ctx, retry.New(budget), lo, end, func(_ context.Context, _ *retry.Backoffer, s locate.Span) (bool, error) {
-		pieces = append(pieces, locate.Span{Start: s.Start, End: s.End})
-		return false, nil
-	})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		sem      = make(chan struct{}, p.cfg.resolveConcurrency)
-	)
-	for _, piece := range pieces {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := router.WalkRange(ctx, retry.New(budget), piece.Start, piece.End, func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
-				return false, p.resolveRegion(ctx, bo, s.Location, commitTS)
-			})
-			if err != nil {
-				errOnce.Do(func() { firstErr = err; cancel() })
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return p.c.router.WalkRangeParallel(ctx, retry.New(budget), lo, end,
+		func(ctx context.Context, bo *retry.Backoffer, s locate.Span) (bool, error) {
+			return false, p.resolveRegion(ctx, bo, s.Location, commitTS)
+		},
+		locate.WithWalkConcurrency(p.cfg.resolveConcurrency))
 }
 
 // resolveRegion resolves every lock of the transaction in one region.

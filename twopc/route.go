@@ -31,6 +31,18 @@ type batch struct {
 	idx []int
 }
 
+// limits returns the batch limit option for maxBytes and maxKeys; the two
+// every commit uses are built once (an option is an allocation).
+func (c *Client) limits(maxBytes, maxKeys int) locate.BatchOption {
+	switch {
+	case c.sizeLimit != nil && maxBytes == c.cfg.batchSize && maxKeys == c.cfg.batchKeys:
+		return c.sizeLimit
+	case c.keyLimit != nil && maxBytes == math.MaxInt && maxKeys == c.cfg.batchKeys:
+		return c.keyLimit
+	}
+	return limits(maxBytes, maxKeys)
+}
+
 func limits(maxBytes, maxKeys int) locate.BatchOption {
 	if maxBytes == math.MaxInt {
 		maxBytes = 0
@@ -46,7 +58,7 @@ func limits(maxBytes, maxKeys int) locate.BatchOption {
 // measured by size) and maxKeys.
 func (c *Client) groupByRegion(ctx context.Context, idx []int, key func(int) []byte, size func(int) int, maxBytes, maxKeys int) ([]batch, error) {
 	item := func(i int) ([]byte, int) { return key(i), size(i) }
-	lbs, err := locate.GroupByRegion(ctx, c.router, idx, item, limits(maxBytes, maxKeys))
+	lbs, err := locate.GroupByRegion(ctx, c.router, idx, item, c.limits(maxBytes, maxKeys))
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +155,7 @@ func (r *batchRunner) fanOut(ctx context.Context, bo *retry.Backoffer, batches [
 	if r.concurrency > 0 {
 		conc = r.concurrency
 	}
-	opts := []locate.BatchOption{limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(conc)}
+	opts := []locate.BatchOption{r.c.limits(r.maxBytes, r.maxKeys), locate.WithConcurrency(conc)}
 	if r.primary != nil {
 		opts = append(opts, locate.WithPrimary(r.primary), locate.WithPrimaryFirst())
 	}

@@ -22,9 +22,23 @@ const maxHeartbeatFailures = 10
 // transaction's age plus the managed lock TTL. It stops when stopped, when
 // the client closes, when the transaction outlives the max TTL, when the
 // lock is gone, or after repeated failures. It is safe for concurrent use.
+//
+// Most transactions end before their first beat is due, so a heartbeat
+// starts as an entry in the client's queue of pending heartbeats and gets a
+// goroutine only when its first beat comes due (see heartbeatQueue).
 type Heartbeat struct {
-	stop chan struct{}
-	done chan struct{}
+	c       *Client
+	startTS tso.Timestamp
+	maxTTL  time.Duration // the beats stop once the transaction is this old
+	send    heartbeatFunc
+	due     time.Time
+	done    chan struct{}
+
+	// Guarded by c.bgMu.
+	prev, next *Heartbeat // links in the client's pending queue
+	queued     bool
+	stop       chan struct{} // made when the heartbeat's goroutine starts
+	stopped    bool
 }
 
 // Stop ends the heartbeat and waits for its goroutine to exit. It is
@@ -33,11 +47,24 @@ func (h *Heartbeat) Stop() {
 	if h == nil {
 		return
 	}
-	select {
-	case <-h.stop:
-	default:
-		close(h.stop)
+	c := h.c
+	if c == nil {
+		<-h.done
+		return
 	}
+	c.bgMu.Lock()
+	if !h.stopped {
+		h.stopped = true
+		switch {
+		case h.queued:
+			// Never started: nothing to wait for.
+			c.hbq.remove(h)
+			close(h.done)
+		case h.stop != nil:
+			close(h.stop)
+		}
+	}
+	c.bgMu.Unlock()
 	<-h.done
 }
 
@@ -48,6 +75,11 @@ func (h *Heartbeat) Done() <-chan struct{} { return h.done }
 // pessimistic transaction starts one at its first lock; [Client.Commit]
 // starts its own when needed. Stop it when the transaction ends.
 func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
+	return c.keepAlive(primary, startTS, c.cfg.maxTxnTTL)
+}
+
+// keepAlive is KeepAlive stopping once the transaction is maxTTL old.
+func (c *Client) keepAlive(primary []byte, startTS tso.Timestamp, maxTTL time.Duration) *Heartbeat {
 	send := func(ctx context.Context, ttl time.Duration) (bool, error) {
 		bo := retry.New(c.cfg.managedLockTTL / 2)
 		// TxnHeartBeat only raises a TTL, so resending it is harmless.
@@ -66,42 +98,135 @@ func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
 		}
 		return false, nil
 	}
-	return c.startHeartbeat(startTS, send)
+	return c.startHeartbeat(startTS, maxTTL, send)
 }
 
 // heartbeatFunc sends one heartbeat raising the TTL to ttl; gone reports
 // that the lock no longer exists.
 type heartbeatFunc func(ctx context.Context, ttl time.Duration) (gone bool, err error)
 
-func (c *Client) startHeartbeat(startTS tso.Timestamp, send heartbeatFunc) *Heartbeat {
-	h := &Heartbeat{stop: make(chan struct{}), done: make(chan struct{})}
+func (c *Client) startHeartbeat(startTS tso.Timestamp, maxTTL time.Duration, send heartbeatFunc) *Heartbeat {
+	h := &Heartbeat{c: c, startTS: startTS, maxTTL: maxTTL, send: send, done: make(chan struct{})}
 	c.bgMu.Lock()
 	defer c.bgMu.Unlock()
 	if c.closed {
 		close(h.done)
 		return h
 	}
-	c.bg.Go(func() {
-		defer close(h.done)
-		runHeartbeat(c.life, h.stop, startTS, c.cfg.managedLockTTL, c.cfg.maxTxnTTL, c.cfg.logger, send)
-	})
+	h.due = time.Now().Add(c.cfg.managedLockTTL / 2)
+	wasEmpty := c.hbq.head == nil
+	c.hbq.push(h)
+	if !c.hbq.running {
+		c.hbq.running = true
+		c.hbq.kick = make(chan struct{}, 1)
+		c.bg.Go(c.runHeartbeatQueue)
+	} else if wasEmpty {
+		select {
+		case c.hbq.kick <- struct{}{}:
+		default:
+		}
+	}
 	return h
 }
 
+// heartbeatQueue holds the heartbeats whose first beat is not due yet, in
+// due order: every heartbeat waits the same half managed TTL, so appending
+// keeps the order and a stopped one leaves in O(1). One goroutine per
+// client (runHeartbeatQueue) waits for the head and starts each due
+// heartbeat's own goroutine; a transaction that ends sooner costs no
+// goroutine and no timer. Guarded by Client.bgMu.
+type heartbeatQueue struct {
+	head, tail *Heartbeat
+	running    bool
+	kick       chan struct{} // wakes the queue goroutine when the queue stops being empty
+}
+
+func (q *heartbeatQueue) push(h *Heartbeat) {
+	h.queued = true
+	h.prev, h.next = q.tail, nil
+	if q.tail != nil {
+		q.tail.next = h
+	} else {
+		q.head = h
+	}
+	q.tail = h
+}
+
+func (q *heartbeatQueue) remove(h *Heartbeat) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		q.head = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		q.tail = h.prev
+	}
+	h.prev, h.next, h.queued = nil, nil, false
+}
+
+// runHeartbeatQueue starts queued heartbeats as they come due, until the
+// client closes; then it ends the ones still queued.
+func (c *Client) runHeartbeatQueue() {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		c.bgMu.Lock()
+		now := time.Now()
+		var wait time.Duration
+		for h := c.hbq.head; h != nil; h = c.hbq.head {
+			if wait = h.due.Sub(now); wait > 0 || c.closed {
+				// After Close the queue is emptied below, once life ends.
+				break
+			}
+			c.hbq.remove(h)
+			h.stop = make(chan struct{})
+			c.bg.Go(func() {
+				defer close(h.done)
+				runHeartbeat(c.life, h.stop, h.startTS, c.cfg.managedLockTTL, h.maxTTL, c.cfg.logger, h.send, true)
+			})
+		}
+		if c.hbq.head == nil || c.closed {
+			wait = time.Hour
+		}
+		kick := c.hbq.kick
+		c.bgMu.Unlock()
+		t.Reset(wait)
+		select {
+		case <-c.life.Done():
+			c.bgMu.Lock()
+			for h := c.hbq.head; h != nil; h = c.hbq.head {
+				c.hbq.remove(h)
+				close(h.done)
+			}
+			c.bgMu.Unlock()
+			return
+		case <-kick:
+		case <-t.C:
+		}
+	}
+}
+
 // runHeartbeat is the TTL manager's loop; it runs on timers only, so tests
-// drive it under testing/synctest.
-func runHeartbeat(life context.Context, stop <-chan struct{}, startTS tso.Timestamp, managed, maxTTL time.Duration, log *slog.Logger, send heartbeatFunc) {
+// drive it under testing/synctest. With now it beats at once (its first
+// beat came due while it waited in the client's queue), then every half
+// managed TTL.
+func runHeartbeat(life context.Context, stop <-chan struct{}, startTS tso.Timestamp, managed, maxTTL time.Duration, log *slog.Logger, send heartbeatFunc, now bool) {
 	t := time.NewTicker(managed / 2)
 	defer t.Stop()
 	fails := 0
 	for {
-		select {
-		case <-stop:
-			return
-		case <-life.Done():
-			return
-		case <-t.C:
+		if !now {
+			select {
+			case <-stop:
+				return
+			case <-life.Done():
+				return
+			case <-t.C:
+			}
 		}
+		now = false
 		age := max(time.Since(startTS.Time()), 0)
 		if age > maxTTL {
 			log.Warn("twopc: heartbeat stopped: transaction reached the max ttl", slog.Uint64("start_ts", uint64(startTS)), slog.Duration("age", age))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tikvgo/tikvgo/gc"
 	"github.com/tikvgo/tikvgo/locate/keycodec"
@@ -40,6 +41,10 @@ var (
 	// (WithPipelinedDML) cannot do: iterate its own writes, write an empty
 	// value.
 	ErrPipelinedUnsupported = errors.New("txnkv: not supported by a pipelined transaction")
+	// ErrWriteStalled is matched by [*WriteStallError]: a write to a
+	// pipelined transaction waited PipelinedMaxWriteStall for a running
+	// flush.
+	ErrWriteStalled = errors.New("txnkv: pipelined write stalled")
 	// ErrInvalidRange is retry's shared sentinel, wrapped for a range whose
 	// start is after its end, or a reverse iteration without an upper
 	// bound.
@@ -118,6 +123,30 @@ type (
 // SafePoint; it is gc.TooEarlyError (an alias), matches ErrGCTooEarly and
 // is not retryable.
 type GCTooEarlyError = gc.TooEarlyError
+
+// WriteStallError reports a write to a pipelined transaction that waited
+// Waited (PipelinedMaxWriteStall) for a running flush to free memory, with
+// Buffered bytes of keys and values held. It matches [ErrWriteStalled].
+// The write is buffered all the same and the transaction stays usable:
+// write on (the next write waits again while the flush runs), Commit
+// (which waits for the flush under its ctx) or Rollback. It is retryable:
+// running the transaction again may succeed once the flush's stores keep
+// up.
+type WriteStallError struct {
+	Waited   time.Duration
+	Buffered int
+}
+
+// Error reports the wait and the bytes buffered.
+func (e *WriteStallError) Error() string {
+	return fmt.Sprintf("%v: waited %v for a flush, %d bytes buffered", ErrWriteStalled, e.Waited, e.Buffered)
+}
+
+// Is matches [ErrWriteStalled].
+func (e *WriteStallError) Is(target error) bool { return target == ErrWriteStalled }
+
+// Retryable reports true: see the type's doc.
+func (e *WriteStallError) Retryable() bool { return true }
 
 // IsRetryable reports whether running the transaction again (with a new
 // start ts) may succeed: write conflicts, deadlock victims, expired locks

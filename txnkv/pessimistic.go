@@ -112,7 +112,12 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 	// The keys to send: each once, and without the ones already locked
 	// unless their values are wanted (a lock request is idempotent for
 	// its owner).
-	index := make(map[string]int, len(keys))
+	// One key (the common statement) needs no dedup index: its result is
+	// res[0].
+	var index map[string]int
+	if len(keys) > 1 {
+		index = make(map[string]int, len(keys))
+	}
 	var send [][]byte
 	for _, k := range keys {
 		if _, dup := index[string(k)]; dup {
@@ -133,6 +138,10 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 			continue // an exclusive lock already covers a shared one
 		case held && !wantResults:
 			continue
+		}
+		if index == nil {
+			send = keys[:1:1] // read only, like keys
+			break
 		}
 		index[string(k)] = len(send)
 		send = append(send, k)
@@ -219,7 +228,13 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 			return nil, bufferError(err)
 		}
 		if !had || !f.Locked() {
-			t.locked = append(t.locked, slices.Clone(k))
+			if first && i == 0 {
+				// send[0] is the primary, already copied; neither copy
+				// is ever written.
+				t.locked = append(t.locked, t.primary)
+			} else {
+				t.locked = append(t.locked, slices.Clone(k))
+			}
 		}
 	}
 	if first && t.heartbeat == nil {
@@ -229,6 +244,10 @@ func (t *Txn) LockKeys(ctx context.Context, opts LockOptions, keys ...[]byte) ([
 		return nil, nil
 	}
 	out := make([]LockResult, len(keys))
+	if index == nil {
+		out[0] = res[0]
+		return out, nil
+	}
 	for i, k := range keys {
 		out[i] = res[index[string(k)]]
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tikvgo/tikvgo/twopc"
 	"github.com/tikvgo/tikvgo/txnkv/memdb"
@@ -29,6 +30,7 @@ type pipelinedConfig struct {
 	flushSize    int
 	throttleSize int
 	maxFlushing  int
+	maxStall     time.Duration
 	tpOpts       []twopc.PipelineOption
 	hook         func(PipelinedEvent)
 }
@@ -42,8 +44,8 @@ func defaultPipelinedConfig() *pipelinedConfig {
 }
 
 func (c *pipelinedConfig) validate() error {
-	if c.flushSize < 1 || c.throttleSize < c.flushSize || c.maxFlushing < 1 {
-		return fmt.Errorf("txnkv: %w: pipelined flush size %d, throttle size %d, max flushing %d", ErrInvalidOption, c.flushSize, c.throttleSize, c.maxFlushing)
+	if c.flushSize < 1 || c.throttleSize < c.flushSize || c.maxFlushing < 1 || c.maxStall < 0 {
+		return fmt.Errorf("txnkv: %w: pipelined flush size %d, throttle size %d, max flushing %d, max write stall %v", ErrInvalidOption, c.flushSize, c.throttleSize, c.maxFlushing, c.maxStall)
 	}
 	return nil
 }
@@ -70,6 +72,16 @@ func PipelinedThrottleSize(bytes int) PipelinedOption {
 	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.throttleSize = bytes })
 }
 
+// PipelinedMaxWriteStall bounds how long one write may wait for a running
+// flush (see [PipelinedThrottleSize]). A write that waited d returns a
+// [*WriteStallError] (matching [ErrWriteStalled]); the write itself is
+// buffered and the transaction stays usable. Zero, the default, waits as
+// long as the flush runs, which its retry budget or a Rollback bounds;
+// negative is invalid.
+func PipelinedMaxWriteStall(d time.Duration) PipelinedOption {
+	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.maxStall = d })
+}
+
 // PipelinedMaxFlushing sets how many frozen buffers may be flushing at
 // once. Default [DefaultPipelinedMaxFlushing].
 func PipelinedMaxFlushing(n int) PipelinedOption {
@@ -86,6 +98,13 @@ func PipelinedFlushConcurrency(n int) PipelinedOption {
 // commit or by a rollback. Default twopc.DefaultResolveConcurrency.
 func PipelinedResolveConcurrency(n int) PipelinedOption {
 	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.tpOpts = append(c.tpOpts, twopc.WithResolveConcurrency(n)) })
+}
+
+// PipelinedMaxTxnTTL sets how long the primary's heartbeat keeps the
+// transaction alive at most. Default twopc.DefaultMaxPipelinedTxnTTL
+// (24 hours, or the client's max txn TTL when longer).
+func PipelinedMaxTxnTTL(d time.Duration) PipelinedOption {
+	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.tpOpts = append(c.tpOpts, twopc.WithPipelinedMaxTxnTTL(d)) })
 }
 
 // PipelinedHook calls fn at each flush's start and end and around each
@@ -172,7 +191,8 @@ type PipelinedStats struct {
 //     latches are not used. Len and Size count flushed writes too (a key
 //     written in two flushes counts twice).
 //   - A write may wait for a running flush (see PipelinedThrottleSize);
-//     the wait ends when the flush does, which its retry budget bounds.
+//     the wait ends when the flush does, which its retry budget bounds,
+//     or after PipelinedMaxWriteStall.
 //
 // # Experimental
 //
@@ -298,20 +318,36 @@ func (t *Txn) afterWrite() error {
 	if size < p.cfg.flushSize {
 		return nil
 	}
+	var stall <-chan time.Time
 	for len(p.flying) >= p.cfg.maxFlushing {
 		if size < p.cfg.throttleSize {
 			return nil // keep buffering until a flush slot frees
+		}
+		if stall == nil && p.cfg.maxStall > 0 {
+			// One bound for the whole write, however many flushes end
+			// before a slot is free.
+			timer := time.NewTimer(p.cfg.maxStall)
+			defer timer.Stop()
+			stall = timer.C
 		}
 		ch := p.changed
 		p.stats.ThrottleWaits++
 		buffered := p.bufferedLocked()
 		p.mu.Unlock()
 		p.event(PipelinedEvent{Kind: ThrottleStart, Buffered: buffered})
-		<-ch // the flush ends within its retry budget, or when rolled back
+		stalled := false
+		select {
+		case <-ch: // the flush ends within its retry budget, or when rolled back
+		case <-stall:
+			stalled = true
+		}
 		p.event(PipelinedEvent{Kind: ThrottleEnd, Buffered: buffered})
 		p.mu.Lock()
 		if err := p.errLocked(); err != nil {
 			return err
+		}
+		if stalled {
+			return &WriteStallError{Waited: p.cfg.maxStall, Buffered: p.bufferedLocked()}
 		}
 	}
 	t.freezeLocked()

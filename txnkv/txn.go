@@ -476,6 +476,11 @@ func (t *Txn) commit(ctx context.Context, ms *memdb.MutationSet) error {
 		}
 		if t.primary != nil && t.hasMutation(ms, t.primary) {
 			opts = append(opts, twopc.WithPrimary(t.c.codec.EncodeKey(t.primary)))
+			if t.heartbeat != nil {
+				// The heartbeat of the first lock keeps this primary
+				// alive until Commit returns: twopc needs no second one.
+				opts = append(opts, twopc.WithCallerHeartbeat())
+			}
 		}
 	}
 	res, err := t.c.tp.Commit(ctx, t.c.mutations(ms), start, opts...)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/txnkv"
 )
 
 // The benchmarks below run the snapshot reads and a small optimistic
@@ -121,5 +122,28 @@ func BenchmarkOptimisticTxn(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func BenchmarkPessimisticLock1(b *testing.B) {
+	e, _ := benchEnv(b)
+	ctx := testCtx(b)
+	key := []byte("bench-lock-000")
+	val := make([]byte, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		txn, err := e.cli.Begin(ctx, txnkv.WithPessimistic())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := txn.LockKeys(ctx, txnkv.LockOptions{}, key); err != nil {
+			b.Fatal(err)
+		}
+		if err := txn.Set(key, val); err != nil {
+			b.Fatal(err)
+		}
+		if err := txn.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -112,7 +112,9 @@ func TestPipelinedBeginOptions(t *testing.T) {
 		{"zero flush size", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(0))}},
 		{"throttle below flush", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(2<<10), txnkv.PipelinedThrottleSize(1<<10))}},
 		{"zero max flushing", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedMaxFlushing(0))}},
+		{"negative max write stall", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedMaxWriteStall(-time.Second))}},
 		{"zero flush concurrency", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedFlushConcurrency(0))}},
+		{"zero max txn ttl", []txnkv.TxnOption{txnkv.WithPipelinedDML(txnkv.PipelinedMaxTxnTTL(0))}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

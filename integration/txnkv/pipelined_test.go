@@ -3,8 +3,13 @@ package txnkv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/twopc"
@@ -490,4 +495,204 @@ func TestPipelinedCommitCancelled(t *testing.T) {
 		t.Fatalf("%d locks left after the aborted commit, e.g. %q", len(l), l[0])
 	}
 	e.readAll(2*n, func(int) []byte { return nil })
+}
+
+// TestPipelinedWriteStall parks the first flush in the store: the write
+// that reaches the throttle size waits PipelinedMaxWriteStall and returns
+// a retryable *WriteStallError with its value buffered; once the flush is
+// let go, writing goes on and the commit holds every key.
+func TestPipelinedWriteStall(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvFlush", Count: 1, Hold: hold, Held: held})
+	const stall = 20 * time.Millisecond
+	throttled := make(chan txnkv.PipelinedEvent, 16)
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize),
+		txnkv.PipelinedThrottleSize(pipeThrottleSize), txnkv.PipelinedMaxWriteStall(stall),
+		txnkv.PipelinedHook(func(ev txnkv.PipelinedEvent) {
+			if ev.Kind == txnkv.ThrottleEnd {
+				throttled <- ev
+			}
+		})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600 // well over the throttle size
+	stalledAt := -1
+	for i := 0; i < n && stalledAt < 0; i++ {
+		err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize))
+		if err == nil {
+			continue
+		}
+		var se *txnkv.WriteStallError
+		if !errors.As(err, &se) || !errors.Is(err, txnkv.ErrWriteStalled) || !txnkv.IsRetryable(err) {
+			t.Fatalf("write %d: %v, want a retryable *WriteStallError", i, err)
+		}
+		if se.Waited != stall || se.Buffered < pipeThrottleSize {
+			t.Fatalf("stall error %+v, want waited %v with at least %d bytes buffered", se, stall, pipeThrottleSize)
+		}
+		stalledAt = i
+	}
+	if stalledAt < 0 {
+		t.Fatal("no write stalled behind the parked flush")
+	}
+	// The flush the write waited for is the one parked in the store.
+	select {
+	case <-held:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	<-throttled
+	// The stalled write is buffered: it reads back, and the next write
+	// stalls again while the flush is parked.
+	if v, err := txn.Get(ctx, pipeKey(stalledAt)); err != nil || string(v) != string(pipeValue(stalledAt, pipeValueSize)) {
+		t.Fatalf("Get of the stalled write: %q %v", v, err)
+	}
+	if err := txn.Set(pipeKey(stalledAt+1), pipeValue(stalledAt+1, pipeValueSize)); !errors.Is(err, txnkv.ErrWriteStalled) {
+		t.Fatalf("write behind a still parked flush: %v, want ErrWriteStalled", err)
+	}
+	close(hold)
+	// Later flushes are not parked but may still outlast the short stall
+	// on a loaded machine; a stalled write is buffered all the same.
+	for i := stalledAt + 2; i < n; i++ {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil && !errors.Is(err, txnkv.ErrWriteStalled) {
+			t.Fatalf("write %d after the flush went on: %v", i, err)
+		}
+	}
+	if err := txn.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.readAll(n, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPipelinedCommitTSRetry parks the primary's commit in the store after
+// the commit ts was taken, lets a newer reader push the primary lock's min
+// commit ts past it, and releases the commit: TiKV refuses it with
+// CommitTsExpired, the commit retries with a newer ts above the pushed
+// one and succeeds, the reader saw the old values, and every lock is
+// resolved at the new ts.
+func TestPipelinedCommitTSRetry(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	const n = 200
+	old := func(i int) []byte { return fmt.Appendf(nil, "old%d", i) }
+	seed, err := e.cli.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := seed.Set(pipeKey(i), old(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := seed.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeThrottleSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", Count: 1, Hold: hold, Held: held})
+	var commits atomic.Int32
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCommit" {
+			commits.Add(1)
+		}
+	})()
+	committed := make(chan error, 1)
+	go func() { committed <- txn.Commit(ctx) }()
+	select {
+	case <-held:
+	case err := <-committed:
+		t.Fatalf("commit ended (%v) before its primary reached the store", err)
+	}
+
+	// A reader newer than the parked commit's ts meets the primary lock
+	// and pushes its min commit ts instead of waiting.
+	snap, err := e.cli.Snapshot(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readTS := snap.TS()
+	for _, i := range []int{0, n - 1} {
+		if v, err := snap.Get(ctx, pipeKey(i)); err != nil || string(v) != string(old(i)) {
+			t.Fatalf("reader at %d, key %d: %q %v, want the old value", readTS, i, v, err)
+		}
+	}
+	close(hold)
+	if err := <-committed; err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	if txn.CommitTS() <= readTS || commits.Load() < 2 {
+		t.Fatalf("commit ts %d after %d KvCommit requests; want above the reader's %d after a retry", txn.CommitTS(), commits.Load(), readTS)
+	}
+	e.readAll(n, func(i int) []byte { return pipeValue(i, pipeValueSize) })
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+		t.Fatalf("%d locks left after the background resolution, e.g. %q", len(l), l[0])
+	}
+	// The secondaries were resolved at the retried ts, not the refused one.
+	at, err := e.cli.Snapshot(ctx, txn.CommitTS()-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := at.Get(ctx, pipeKey(n-1)); err != nil || string(v) != string(old(n-1)) {
+		t.Fatalf("read just below the commit ts: %q %v, want the old value", v, err)
+	}
+}
+
+// TestPipelinedCommitTSExpiredGivesUp makes the store refuse every commit
+// of the primary with CommitTsExpired: after three newer timestamps the
+// commit returns a retryable *CommitTSExpiredError and the flushed locks
+// are rolled back.
+func TestPipelinedCommitTSExpiredGivesUp(t *testing.T) {
+	e := pipeStart(t, nil)
+	ctx := t.Context()
+	const n = 200
+	txn, err := e.cli.Begin(ctx, txnkv.WithPipelinedDML(txnkv.PipelinedFlushSize(pipeFlushSize), txnkv.PipelinedThrottleSize(pipeThrottleSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sim.InjectFault(tikvsim.Fault{Command: "KvCommit", KeyError: &kvrpcpb.KeyError{CommitTsExpired: &kvrpcpb.CommitTsExpired{
+		StartTs: uint64(txn.StartTS()), MinCommitTs: uint64(txn.StartTS()) + 1, Key: pipeKey(0),
+	}}})
+	var commits atomic.Int32
+	defer e.sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvCommit" {
+			commits.Add(1)
+		}
+	})()
+	err = txn.Commit(ctx)
+	var expired *twopc.CommitTSExpiredError
+	if !errors.As(err, &expired) || !errors.Is(err, txnkv.ErrCommitTSExpired) || !txnkv.IsRetryable(err) {
+		t.Fatalf("commit: %v, want a retryable *CommitTSExpiredError", err)
+	}
+	if c := commits.Load(); c != 4 {
+		t.Fatalf("%d KvCommit requests, want the first and three retries", c)
+	}
+	if err := e.cli.Committer().Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := e.locksOf(txn.StartTS()); len(l) != 0 {
+		t.Fatalf("%d locks left after the rollback, e.g. %q", len(l), l[0])
+	}
+	e.readAll(n, func(int) []byte { return nil })
 }

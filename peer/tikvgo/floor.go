@@ -14,6 +14,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/pdclient"
 	"github.com/tikvgo/tikvgo/peer"
+	"github.com/tikvgo/tikvgo/tso"
 )
 
 // naiveStream is the floor of issue 17: one BatchCommands stream with one
@@ -78,12 +79,19 @@ type floorWorker struct {
 	kv     tikvpb.TikvClient
 	rctx   *kvrpcpb.Context
 	naive  *naiveStream
+	tso    *tso.Client // the transactional floors' timestamps; see tsoClient
 }
 
 func (f *floorWorker) registry() *peer.Registry {
 	setups := map[string]peer.Setup{
 		peer.RawGet: f.setup(peer.RawGet),
 		peer.RawPut: f.setup(peer.RawPut),
+		// The transactional floors run on both: the same few lines send
+		// their commands on the stream or as unary RPCs (txnfloor.go).
+		peer.TxnSnapGet:         f.snapSetup(peer.TxnSnapGet),
+		peer.TxnSnapBatchGet100: f.snapSetup(peer.TxnSnapBatchGet100),
+		peer.TxnCommit2PC:       f.commitSetup(peer.TxnCommit2PC),
+		peer.TxnCommit1PC:       f.commitSetup(peer.TxnCommit1PC),
 	}
 	if !f.stream {
 		setups[peer.RawBatchGet100] = f.setup(peer.RawBatchGet100)
@@ -95,6 +103,9 @@ func (f *floorWorker) registry() *peer.Registry {
 func (f *floorWorker) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.tso != nil {
+		_ = f.tso.Close()
+	}
 	if f.cancel != nil {
 		f.cancel()
 	}

@@ -13,9 +13,11 @@
 //   - tikvgo: tikvgo's rawkv, tso and locate modules, default options.
 //   - naive-stream: about 35 lines on one BatchCommands stream, one request
 //     per stream message, each caller sending its own under a mutex, no
-//     batching, no routing, no retries (raw Get and Put only).
+//     batching, no routing, no retries (raw Get and Put; txn snapshot Get
+//     and BatchGet(100), 2PC and 1PC commit).
 //   - unary: one unary RPC per operation straight to the leader, region
-//     context looked up once (raw Get, Put, BatchGet, Scan).
+//     context looked up once (raw Get, Put, BatchGet, Scan; the same txn
+//     scenarios as naive-stream).
 //
 // The floors know the cluster has one region; they fail a case otherwise.
 //

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+
 	"github.com/tikvgo/tikvgo/peer"
 	"github.com/tikvgo/tikvgo/tikvsim"
 )
@@ -21,7 +23,7 @@ func TestRegistriesCoverScenarios(t *testing.T) {
 	for _, stream := range []bool{true, false} {
 		f := &floorWorker{stream: stream}
 		got := f.registry().Names()
-		want := []string{peer.RawGet, peer.RawPut}
+		want := []string{peer.RawGet, peer.RawPut, peer.TxnSnapGet, peer.TxnSnapBatchGet100, peer.TxnCommit2PC, peer.TxnCommit1PC}
 		if !stream {
 			want = append(want, peer.RawBatchGet100, peer.RawScan100)
 		}
@@ -46,6 +48,21 @@ func TestFloorsAgainstSim(t *testing.T) {
 			res := peer.Run(t.Context(), reg, "floor", peer.Case{Scenario: name, Callers: 4, MaxOps: 40, Warmup: 2})
 			if res.Failed != "" || res.Errors != 0 || res.Ops != 40 {
 				t.Errorf("stream %v %s: %+v", stream, name, res)
+			}
+		}
+		// The commit floors' writes are committed: a later read sees them.
+		ts, err := f.tsoClient(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := ts.GetTS(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{peer.TxnCommit2PC, peer.TxnCommit1PC} {
+			r, err := f.txnCalls().get(t.Context(), &kvrpcpb.GetRequest{Context: f.rctx, Key: peer.TxnCommitKey(name, 0, 0), Version: uint64(at)})
+			if err != nil || r.RegionError != nil || r.Error != nil || r.NotFound {
+				t.Errorf("stream %v %s: read back %v, %v", stream, name, r, err)
 			}
 		}
 		f.close()

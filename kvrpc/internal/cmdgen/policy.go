@@ -57,11 +57,11 @@ var policies = map[string]policy{
 	// Transactional writes. TiKV keys every one of them by the
 	// transaction's start ts, which makes a repeat land on state the first
 	// attempt already produced.
-	"KvPrewrite": {idempotent: true,
+	"KvPrewrite": {idempotent: true, fast: "decodeKvPrewrite",
 		why: "TiKV leaves its own lock of the same start ts in place and answers success when the txn already committed the key"},
-	"KvCommit": {idempotent: true,
+	"KvCommit": {idempotent: true, fast: "decodeKvCommit",
 		why: "TiKV answers success when the key is already committed with this start ts"},
-	"KvPessimisticLock": {idempotent: true,
+	"KvPessimisticLock": {idempotent: true, fast: "decodeKvPessimisticLock",
 		why: "TiKV treats a pessimistic lock the txn already holds as acquired"},
 	"KVPessimisticRollback": {idempotent: true,
 		why: "removing a pessimistic lock that is already gone does nothing"},

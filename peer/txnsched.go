@@ -314,7 +314,7 @@ func (g *txnGen) txnStep(i int) {
 				held = append(held, k)
 			}
 		}
-		if k, ok := g.robbable(i); ok && len(held) > 0 && g.r.Intn(2) == 0 {
+		if k, ok := g.robbable(i); ok && len(held) > 0 && g.r.Intn(4) == 0 {
 			// A key another transaction holds, once it holds a lock of its
 			// own: its prewrite is then pessimistic and rolls that lock
 			// back (see finish).
@@ -534,7 +534,7 @@ func (g *txnGen) finish(i int, finishing bool) {
 // robbable returns a key an active transaction other than i holds, which
 // nobody waits for.
 func (g *txnGen) robbable(i int) (string, bool) {
-	for _, k := range g.keys(len(g.s.Keys)) {
+	for _, k := range g.s.Keys {
 		if h, ok := g.holder[k]; ok && h != i && g.txns[h].state == txnActive && !g.waitedOn(h) {
 			return k, true
 		}

@@ -69,7 +69,7 @@ type Iterator struct {
 	key   []byte
 	val   addr
 	flags Flags
-	err     error
+	err   error
 
 	warm    bool   // load upcoming leaves' entries ahead (a large buffer)
 	values  bool   // Value was called: load upcoming values ahead too

@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -68,6 +69,11 @@ type Result struct {
 	// runs in the worker.
 	AllocsPerOp float64 `json:"allocs_per_op"`
 	BytesPerOp  float64 `json:"bytes_per_op"`
+	// CPUusPerOp is the worker process's CPU time (user and system, every
+	// thread) during the timed part, in microseconds, divided by Ops: what
+	// the client costs the machine per operation, which unlike throughput
+	// hardly moves with the load other processes put on a shared machine.
+	CPUusPerOp float64 `json:"cpu_us_per_op,omitempty"`
 	// Extra holds scenario-specific figures (LocateKey: "bytes_per_region").
 	Extra map[string]float64 `json:"extra,omitempty"`
 	// Failed is set when the case could not run at all (setup or warm-up
@@ -186,6 +192,7 @@ func measure(ctx context.Context, op Op, c Case, res *Result) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := processCPU()
 	t0 := time.Now()
 	var deadline time.Time
 	if c.Duration > 0 {
@@ -217,6 +224,7 @@ func measure(ctx context.Context, op Op, c Case, res *Result) {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&after)
 
 	var all latencyHist
@@ -239,6 +247,19 @@ func measure(ctx context.Context, op Op, c Case, res *Result) {
 	res.P999us = micros(all.quantile(0.999))
 	res.AllocsPerOp = float64(after.Mallocs-before.Mallocs) / float64(res.Ops)
 	res.BytesPerOp = float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Ops)
+	if cpu > 0 {
+		res.CPUusPerOp = micros(cpu) / float64(res.Ops)
+	}
+}
+
+// processCPU returns the process's user plus system CPU time so far, or 0
+// where getrusage is not available.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }

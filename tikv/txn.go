@@ -222,7 +222,7 @@ var (
 	// (iterate its own writes, write an empty value).
 	ErrPipelinedUnsupported = txnkv.ErrPipelinedUnsupported
 	// ErrWriteStalled: a pipelined write waited PipelinedMaxWriteStall
-	// for a flush; the write is buffered.
+	// for a flush; the write is not made.
 	ErrWriteStalled = txnkv.ErrWriteStalled
 )
 

@@ -186,10 +186,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		s.ep = &endpoint{
 			listen:   net.JoinHostPort(opts.ListenHost, strconv.Itoa(portAt(opts.StorePorts, i))),
 			register: func(g *grpc.Server) { tikvpb.RegisterTikvServer(g, &tikvService{s: s}) },
-			opts: []grpc.ServerOption{
+			opts: append([]grpc.ServerOption{
 				grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 				grpc.ChainStreamInterceptor(s.streamInterceptor),
-			},
+			}, storeWindows()...),
 		}
 		s.ep.opts = append(c.observeOptions(ServerStore, s.id), s.ep.opts...)
 		if err := s.ep.start(); err != nil {

@@ -45,6 +45,10 @@
 //     version, keys inside the region) before reaching the engine.
 //     Responses carry the matching errorpb errors. BatchCommands answers
 //     sub-requests concurrently, out of order, grouped across messages.
+//     Stores keep fixed flow-control windows (a 2 MiB stream window, TiKV's
+//     default), so, like TiKV, they do not ping a client after every round
+//     trip of received data, as a grpc-go server with dynamic windows does;
+//     PD members, grpc-go servers on real PD too, keep the default.
 //   - Regions: boundaries are region keys, memcomparable-encoded
 //     ([EncodeKey]) for transactional and API V2 keys, raw for API V1 raw
 //     keys. Splits derive right (the original id keeps the right-most part),

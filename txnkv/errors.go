@@ -127,11 +127,9 @@ type GCTooEarlyError = gc.TooEarlyError
 // WriteStallError reports a write to a pipelined transaction that waited
 // Waited (PipelinedMaxWriteStall) for a running flush to free memory, with
 // Buffered bytes of keys and values held. It matches [ErrWriteStalled].
-// The write is buffered all the same and the transaction stays usable:
-// write on (the next write waits again while the flush runs), Commit
-// (which waits for the flush under its ctx) or Rollback. It is retryable:
-// running the transaction again may succeed once the flush's stores keep
-// up.
+// The write was not made and the transaction stays usable: retry the same
+// write (it waits again while the flush runs), Commit what was written
+// (Commit waits for the flush under its ctx) or Rollback. It is retryable.
 type WriteStallError struct {
 	Waited   time.Duration
 	Buffered int

@@ -74,10 +74,10 @@ func PipelinedThrottleSize(bytes int) PipelinedOption {
 
 // PipelinedMaxWriteStall bounds how long one write may wait for a running
 // flush (see [PipelinedThrottleSize]). A write that waited d returns a
-// [*WriteStallError] (matching [ErrWriteStalled]); the write itself is
-// buffered and the transaction stays usable. Zero, the default, waits as
-// long as the flush runs, which its retry budget or a Rollback bounds;
-// negative is invalid.
+// [*WriteStallError] (matching [ErrWriteStalled]) without being made; the
+// transaction stays usable and the same write may be retried. Zero, the
+// default, waits as long as the flush runs, which its retry budget or a
+// Rollback bounds; negative is invalid.
 func PipelinedMaxWriteStall(d time.Duration) PipelinedOption {
 	return pipelinedOptionFunc(func(c *pipelinedConfig) { c.maxStall = d })
 }
@@ -192,7 +192,7 @@ type PipelinedStats struct {
 //     written in two flushes counts twice).
 //   - A write may wait for a running flush (see PipelinedThrottleSize);
 //     the wait ends when the flush does, which its retry budget bounds,
-//     or after PipelinedMaxWriteStall.
+//     or after PipelinedMaxWriteStall, when the write is not made.
 //
 // # Experimental
 //
@@ -302,34 +302,33 @@ func (p *pipeline) errLocked() error {
 	return fmt.Errorf("txnkv: pipelined flush: %w", p.err)
 }
 
-// afterWrite notes the buffer's growth, freezing and flushing it once it
-// reaches the flush size, and waits for a running flush while the buffer
-// is at the throttle size and no flush slot is free.
-func (t *Txn) afterWrite() error {
+// beforeWrite runs before a write to a pipelined transaction: while the
+// buffer is at the throttle size and every flush slot is taken, it waits for
+// a flush to end, then hands the buffer to a flush so that the write lands
+// in a fresh one. A wait that reaches PipelinedMaxWriteStall returns a
+// *WriteStallError and the write is not made: the caller may retry it.
+func (t *Txn) beforeWrite() error {
 	p := t.pipe
+	if p == nil {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.mutable = t.buf.Size()
-	p.stats.PeakBuffered = max(p.stats.PeakBuffered, p.bufferedLocked())
 	if err := p.errLocked(); err != nil {
 		return err
 	}
-	size := t.buf.Size()
-	if size < p.cfg.flushSize {
+	if t.buf.Size() < p.cfg.throttleSize || len(p.flying) < p.cfg.maxFlushing {
 		return nil
 	}
 	var stall <-chan time.Time
+	if p.cfg.maxStall > 0 {
+		// One bound for the whole write, however many flushes end
+		// before a slot is free.
+		timer := time.NewTimer(p.cfg.maxStall)
+		defer timer.Stop()
+		stall = timer.C
+	}
 	for len(p.flying) >= p.cfg.maxFlushing {
-		if size < p.cfg.throttleSize {
-			return nil // keep buffering until a flush slot frees
-		}
-		if stall == nil && p.cfg.maxStall > 0 {
-			// One bound for the whole write, however many flushes end
-			// before a slot is free.
-			timer := time.NewTimer(p.cfg.maxStall)
-			defer timer.Stop()
-			stall = timer.C
-		}
 		ch := p.changed
 		p.stats.ThrottleWaits++
 		buffered := p.bufferedLocked()
@@ -346,11 +345,30 @@ func (t *Txn) afterWrite() error {
 		if err := p.errLocked(); err != nil {
 			return err
 		}
-		if stalled {
+		if stalled && len(p.flying) >= p.cfg.maxFlushing {
 			return &WriteStallError{Waited: p.cfg.maxStall, Buffered: p.bufferedLocked()}
 		}
 	}
 	t.freezeLocked()
+	return nil
+}
+
+// afterWrite notes the buffer's growth and, once it reaches the flush size
+// and a flush slot is free, freezes and flushes it. It never waits: a write
+// that finds no free slot waits in beforeWrite, once the buffer reached the
+// throttle size.
+func (t *Txn) afterWrite() error {
+	p := t.pipe
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mutable = t.buf.Size()
+	p.stats.PeakBuffered = max(p.stats.PeakBuffered, p.bufferedLocked())
+	if err := p.errLocked(); err != nil {
+		return err
+	}
+	if t.buf.Size() >= p.cfg.flushSize && len(p.flying) < p.cfg.maxFlushing {
+		t.freezeLocked()
+	}
 	return nil
 }
 

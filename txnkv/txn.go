@@ -325,12 +325,18 @@ func (t *Txn) Set(key, value []byte) error {
 	if err := t.checkPipelinedValue(value); err != nil {
 		return err
 	}
+	if err := t.beforeWrite(); err != nil {
+		return err
+	}
 	return t.written(bufferError(t.buf.Set(key, value)))
 }
 
 // Delete buffers a delete of key.
 func (t *Txn) Delete(key []byte) error {
 	if err := t.checkWritable(); err != nil {
+		return err
+	}
+	if err := t.beforeWrite(); err != nil {
 		return err
 	}
 	return t.written(bufferError(t.buf.Delete(key)))
@@ -365,6 +371,9 @@ func (t *Txn) Insert(key, value []byte) error {
 		return err
 	}
 	if err := t.checkPipelinedValue(value); err != nil {
+		return err
+	}
+	if err := t.beforeWrite(); err != nil {
 		return err
 	}
 	return t.written(bufferError(t.buf.Set(key, value, memdb.SetPresumeKeyNotExists)))

@@ -89,3 +89,36 @@ func TestResolverWaitsForLiveLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResolverRollsBackTTLZeroLock: a lock reported with TTL 0 (as TiKV
+// reports a live pessimistic lock to a pessimistic prewrite) is resolved at
+// once, though its own TTL has far to run: the pessimistic lock is rolled
+// back, another transaction takes the key without waiting, and the
+// holder's commit of it fails.
+func TestResolverRollsBackTTLZeroLock(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	e := startEnv(t, envConfig{clock: clock})
+	ctx := testCtx(t)
+	key := []byte("ttl0")
+	start := e.now(ctx)
+	if _, err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: key, StartTS: start, ForUpdateTS: start, Keys: [][]byte{key}, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	l := &twopc.Lock{Key: key, Primary: key, StartTS: start, TTL: 0, Type: twopc.LockPessimistic}
+	r, err := e.cli.Resolver().ResolveLocks(ctx, retry.New(time.Second), []*twopc.Lock{l})
+	if err != nil || r.Wait != 0 {
+		t.Fatalf("resolve of a TTL-0 lock: %+v %v, want no wait", r, err)
+	}
+	other := e.now(ctx)
+	if _, err := e.cli.PessimisticLock(ctx, twopc.LockRequest{Primary: key, StartTS: other, ForUpdateTS: other, Keys: [][]byte{key}, WaitTimeout: -1}); err != nil {
+		t.Fatalf("lock after the TTL-0 lock was resolved: %v", err)
+	}
+	muts := twopc.MutationSlice{{Op: twopc.OpPut, Key: key, Value: []byte("holder"), Flags: twopc.FlagPessimisticLock}}
+	if _, err := e.cli.Commit(ctx, muts, start, twopc.WithForUpdateTS(start), twopc.WithPrimary(key)); err == nil {
+		t.Fatal("the holder committed a key whose pessimistic lock was rolled back")
+	}
+	if v, ok := e.mustGet(ctx, string(key)); ok {
+		t.Fatalf("%s = %q after the holder's failed commit, want absent", key, v)
+	}
+}

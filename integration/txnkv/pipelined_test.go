@@ -498,9 +498,10 @@ func TestPipelinedCommitCancelled(t *testing.T) {
 }
 
 // TestPipelinedWriteStall parks the first flush in the store: the write
-// that reaches the throttle size waits PipelinedMaxWriteStall and returns
-// a retryable *WriteStallError with its value buffered; once the flush is
-// let go, writing goes on and the commit holds every key.
+// that finds the buffer at the throttle size waits PipelinedMaxWriteStall
+// and returns a retryable *WriteStallError without being made; once the
+// flush is let go, the same write succeeds, writing goes on and the commit
+// holds every key.
 func TestPipelinedWriteStall(t *testing.T) {
 	e := pipeStart(t, nil)
 	ctx := t.Context()
@@ -544,20 +545,30 @@ func TestPipelinedWriteStall(t *testing.T) {
 		t.Fatal(ctx.Err())
 	}
 	<-throttled
-	// The stalled write is buffered: it reads back, and the next write
-	// stalls again while the flush is parked.
-	if v, err := txn.Get(ctx, pipeKey(stalledAt)); err != nil || string(v) != string(pipeValue(stalledAt, pipeValueSize)) {
-		t.Fatalf("Get of the stalled write: %q %v", v, err)
+	// The stalled write was not made: the key reads as absent, the buffer
+	// did not grow, and the write stalls again while the flush is parked.
+	if v, err := txn.Get(ctx, pipeKey(stalledAt)); !errors.Is(err, txnkv.ErrNotFound) {
+		t.Fatalf("Get of the stalled write: %q %v, want ErrNotFound", v, err)
 	}
-	if err := txn.Set(pipeKey(stalledAt+1), pipeValue(stalledAt+1, pipeValueSize)); !errors.Is(err, txnkv.ErrWriteStalled) {
+	size := txn.Size()
+	if err := txn.Set(pipeKey(stalledAt), pipeValue(stalledAt, pipeValueSize)); !errors.Is(err, txnkv.ErrWriteStalled) {
 		t.Fatalf("write behind a still parked flush: %v, want ErrWriteStalled", err)
+	}
+	if txn.Size() != size {
+		t.Fatalf("stalled writes grew the transaction from %d to %d bytes", size, txn.Size())
 	}
 	close(hold)
 	// Later flushes are not parked but may still outlast the short stall
-	// on a loaded machine; a stalled write is buffered all the same.
-	for i := stalledAt + 2; i < n; i++ {
-		if err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize)); err != nil && !errors.Is(err, txnkv.ErrWriteStalled) {
-			t.Fatalf("write %d after the flush went on: %v", i, err)
+	// on a loaded machine: retry a stalled write until it is made.
+	for i := stalledAt; i < n; i++ {
+		for {
+			err := txn.Set(pipeKey(i), pipeValue(i, pipeValueSize))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, txnkv.ErrWriteStalled) {
+				t.Fatalf("write %d after the flush went on: %v", i, err)
+			}
 		}
 	}
 	if err := txn.Commit(ctx); err != nil {

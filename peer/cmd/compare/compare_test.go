@@ -57,13 +57,13 @@ func TestRenderTable(t *testing.T) {
 		spec:    peer.ScenarioSpec{Name: peer.RawGet, Title: "raw Get"},
 		clients: []string{"tikvgo", "client-go"},
 		rows: []row{{label: "16", results: map[string][]peer.Result{
-			"tikvgo":    {{OpsPerSec: 2000, P99us: 100, AllocsPerOp: 20}},
-			"client-go": {{OpsPerSec: 1000, P99us: 300, AllocsPerOp: 50}},
+			"tikvgo":    {{OpsPerSec: 2000, P99us: 100, AllocsPerOp: 20, CPUusPerOp: 12}},
+			"client-go": {{OpsPerSec: 1000, P99us: 300, AllocsPerOp: 50, CPUusPerOp: 30}},
 		}}},
 	}
 	var b strings.Builder
 	tb.render(&b)
-	for _, want := range []string{"| 16 | 2000 | 1000 | 2.00x | 100 / 300 | 20.0 / 50.0 |", "tikvgo/client-go"} {
+	for _, want := range []string{"| 16 | 2000 | 1000 | 2.00x | 100 / 300 | 20.0 / 50.0 | 12.0 / 30.0 |", "tikvgo/client-go", "CPU µs/op (tikvgo / client-go)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}

@@ -47,7 +47,9 @@ import (
 )
 
 // clients, in column order; the first is the one the ratios are about.
-var allClients = []string{"tikvgo", "client-go", "naive-stream", "unary"}
+// "base" is tikvgo built from the checkout named by -base: the same worker
+// at another commit, for before/after ratios in one run.
+var allClients = []string{"tikvgo", "client-go", "naive-stream", "unary", "base"}
 
 type config struct {
 	root     string
@@ -60,6 +62,7 @@ type config struct {
 	clients  []string
 	out      string
 	profile  string
+	base     string
 }
 
 func main() {
@@ -75,6 +78,7 @@ func main() {
 	flag.StringVar(&clients, "clients", strings.Join(allClients, ","), "clients to run")
 	flag.StringVar(&cfg.out, "out", "", "also write the tables to this file")
 	flag.StringVar(&cfg.profile, "profile", "", "write CPU and block profiles of every case's first round, per client, into this directory (profiled rounds are slower; their figures are left out of the tables)")
+	flag.StringVar(&cfg.base, "base", "", "root of another checkout (e.g. a git worktree of main) whose tikvgo worker runs as client \"base\"")
 	flag.Parse()
 	var err error
 	if cfg.run, err = regexp.Compile(runPat); err != nil {
@@ -85,6 +89,9 @@ func main() {
 		if !slices.Contains(allClients, c) {
 			fatal(fmt.Errorf("unknown client %q (have %v)", c, allClients))
 		}
+	}
+	if slices.Contains(cfg.clients, "base") != (cfg.base != "") {
+		fatal(errors.New("client \"base\" and -base go together"))
 	}
 	if cfg.rounds < 1 || cfg.duration <= 0 {
 		fatal(errors.New("-rounds and -duration must be positive"))
@@ -165,6 +172,9 @@ func run(ctx context.Context, cfg config) error {
 		{filepath.Join(cfg.root, "peer", "upstream"), ".", "upstream"},
 		{filepath.Join(cfg.root, "peer", "tikvgo"), ".", "tikvgo"},
 	}
+	if cfg.base != "" {
+		builds = append(builds, struct{ dir, pkg, out string }{filepath.Join(cfg.base, "peer", "tikvgo"), ".", "tikvgo-base"})
+	}
 	for _, b := range builds {
 		if err := goBuild(ctx, b.dir, b.pkg, filepath.Join(cfg.bin, b.out)); err != nil {
 			return err
@@ -186,8 +196,11 @@ func run(ctx context.Context, cfg config) error {
 	}()
 	for _, c := range cfg.clients {
 		bin, args := filepath.Join(cfg.bin, "tikvgo"), []string{"-client", c, "-pd", pdAddr}
-		if c == "client-go" {
+		switch c {
+		case "client-go":
 			bin, args = filepath.Join(cfg.bin, "upstream"), []string{"-pd", pdAddr}
+		case "base":
+			bin, args = filepath.Join(cfg.bin, "tikvgo-base"), []string{"-client", "tikvgo", "-pd", pdAddr}
 		}
 		w, err := startWorker(ctx, c, filepath.Join(cfg.bin, c+".log"), bin, args...)
 		if err != nil {

@@ -172,7 +172,7 @@ func (t table) render(b *strings.Builder) {
 	for _, o := range others {
 		head = append(head, t.clients[0]+"/"+o)
 	}
-	head = append(head, "p99 µs ("+strings.Join(t.clients, " / ")+")", "allocs/op ("+strings.Join(t.clients, " / ")+")")
+	head = append(head, "p99 µs ("+strings.Join(t.clients, " / ")+")", "allocs/op ("+strings.Join(t.clients, " / ")+")", "CPU µs/op ("+strings.Join(t.clients, " / ")+")")
 	extra := t.spec.Name == peer.LocateKey
 	if extra {
 		head = append(head, "B/region ("+strings.Join(t.clients, " / ")+")")
@@ -180,12 +180,13 @@ func (t table) render(b *strings.Builder) {
 	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 	for _, r := range t.rows {
 		cells := []string{r.label}
-		var p99s, allocs, perRegion []string
+		var p99s, allocs, cpus, perRegion []string
 		for _, c := range t.clients {
 			rs := r.results[c]
 			cells = append(cells, num(field(rs, func(x peer.Result) float64 { return x.OpsPerSec })))
 			p99s = append(p99s, num(field(rs, func(x peer.Result) float64 { return x.P99us })))
 			allocs = append(allocs, num(field(rs, func(x peer.Result) float64 { return x.AllocsPerOp })))
+			cpus = append(cpus, num(field(rs, func(x peer.Result) float64 { return x.CPUusPerOp })))
 			perRegion = append(perRegion, num(field(rs, func(x peer.Result) float64 { return x.Extra["bytes_per_region"] })))
 		}
 		for _, o := range others {
@@ -196,7 +197,7 @@ func (t table) render(b *strings.Builder) {
 			}
 			cells = append(cells, s)
 		}
-		cells = append(cells, strings.Join(p99s, " / "), strings.Join(allocs, " / "))
+		cells = append(cells, strings.Join(p99s, " / "), strings.Join(allocs, " / "), strings.Join(cpus, " / "))
 		if extra {
 			cells = append(cells, strings.Join(perRegion, " / "))
 		}

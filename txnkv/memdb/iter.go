@@ -63,8 +63,13 @@ type Iterator struct {
 	reverse bool
 	mode    uint8
 	version uint64
-	cur     addr // entry at the current position; read lazily
-	err     error
+	cur     addr // entry at the current position
+	// The current entry's key, value record and flags, decoded once by
+	// settle so that Key, Value and Deleted read no arena header again.
+	key   []byte
+	val   addr
+	flags Flags
+	err   error
 
 	warm    bool   // load upcoming leaves' entries ahead (a large buffer)
 	values  bool   // Value was called: load upcoming values ahead too
@@ -201,9 +206,16 @@ func (it *Iterator) loadValues(n *node) {
 // settle moves forward (in the iterator's direction) from the current slot
 // to the first entry the iterator yields, or ends it.
 func (it *Iterator) settle() {
+	ents := &it.db.ents
 	for it.n != nil {
 		e := it.n.keys[it.i]
-		k := it.db.idx.key(e)
+		off := int(e&slotMask) << unitShift
+		buf := ents.chunks[e>>(slotShift-unitShift)].buf
+		v := addr(binary.LittleEndian.Uint32(buf[off:]))
+		hdr := binary.LittleEndian.Uint32(buf[off+4:])
+		end := off + entryHdr + int(hdr>>16)
+		k := buf[off+entryHdr : end : end]
+		f := Flags(hdr & 0xffff)
 		if !it.reverse {
 			if len(it.end) > 0 && bytes.Compare(k, it.end) >= 0 {
 				it.n = nil
@@ -213,21 +225,21 @@ func (it *Iterator) settle() {
 			it.n = nil
 			return
 		}
-		if it.visible(e) {
-			it.cur = e
+		if it.visible(v, f) {
+			it.cur, it.key, it.val, it.flags = e, k, v, f
 			return
 		}
 		it.step()
 	}
 }
 
-func (it *Iterator) visible(e addr) bool {
-	hdr := it.db.ents.u32(e, 0) // value address
-	f := it.db.entryFlags(e)
+// visible reports whether an entry with value record v and flags f is one
+// the iterator yields.
+func (it *Iterator) visible(v addr, f Flags) bool {
 	switch {
 	case f&flagPresent == 0:
 		return false
-	case hdr == 0:
+	case v == 0:
 		return it.mode&withFlagsOnly != 0
 	case f&flagTomb != 0:
 		return it.mode&withTombstones != 0
@@ -287,7 +299,7 @@ func (it *Iterator) Entry() Entry {
 }
 
 // Key returns the current key.
-func (it *Iterator) Key() []byte { return it.db.idx.key(it.cur) }
+func (it *Iterator) Key() []byte { return it.key }
 
 // Value returns the current value (nil for a tombstone or flags-only key).
 // It is read only when asked for, so a walk over keys alone never touches
@@ -295,21 +307,21 @@ func (it *Iterator) Key() []byte { return it.db.idx.key(it.cur) }
 func (it *Iterator) Value() []byte {
 	// From the next leaf on, value records are loaded ahead too.
 	it.values = it.warm
-	if it.Deleted() {
+	v := it.val
+	if it.flags&flagTomb != 0 || v == 0 {
 		return nil
 	}
-	v := it.db.entryValue(it.cur)
-	if v == 0 {
-		return nil
-	}
-	return it.db.vlog.bytes(v+vlogHdr>>unitShift, int(it.db.vlog.u32(v, 8)))
+	off := int(v&slotMask) << unitShift
+	buf := it.db.vlog.chunks[v>>(slotShift-unitShift)].buf
+	end := off + vlogHdr + int(binary.LittleEndian.Uint32(buf[off+8:]))
+	return buf[off+vlogHdr : end : end]
 }
 
 // Deleted reports whether the current entry is a tombstone.
-func (it *Iterator) Deleted() bool { return it.db.entryFlags(it.cur)&flagTomb != 0 }
+func (it *Iterator) Deleted() bool { return it.flags&flagTomb != 0 }
 
 // Flags returns the current key's flags.
-func (it *Iterator) Flags() Flags { return it.db.entryFlags(it.cur) & userFlags }
+func (it *Iterator) Flags() Flags { return it.flags & userFlags }
 
 // Err returns ErrIteratorInvalidated if the buffer changed under the
 // iterator, and nil otherwise.

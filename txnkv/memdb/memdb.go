@@ -1,6 +1,7 @@
 package memdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -203,6 +204,12 @@ func (db *MemDB) hashed() bool {
 func (db *MemDB) find(key []byte) addr {
 	t := &db.idx
 	if !db.hashed() {
+		// A key past the largest is a miss without a descent: reads of
+		// keys beyond those written (the next handles) are common. The
+		// lower bound is left out; a second compare costs a hit too much.
+		if t.count == 0 || bytes.Compare(key, t.key(t.hi)) > 0 {
+			return 0
+		}
 		return t.get(key)
 	}
 	if t.outside(key) {

@@ -48,8 +48,12 @@ import (
 
 // clients, in column order; the first is the one the ratios are about.
 // "base" is tikvgo built from the checkout named by -base: the same worker
-// at another commit, for before/after ratios in one run.
+// at another commit, for before/after ratios in one run. It runs only when
+// named in -clients.
 var allClients = []string{"tikvgo", "client-go", "naive-stream", "unary", "base"}
+
+// defaultClients are the clients run when -clients is not given.
+var defaultClients = allClients[:4]
 
 type config struct {
 	root     string
@@ -75,7 +79,7 @@ func main() {
 	flag.IntVar(&cfg.warmup, "warmup", 200, "untimed sequential operations before each measurement")
 	flag.BoolVar(&cfg.smoke, "smoke", false, "run every case once with a few operations; fail on any error")
 	flag.StringVar(&runPat, "run", "", "only scenarios whose name matches this regexp")
-	flag.StringVar(&clients, "clients", strings.Join(allClients, ","), "clients to run")
+	flag.StringVar(&clients, "clients", strings.Join(defaultClients, ","), "clients to run (also: base, with -base)")
 	flag.StringVar(&cfg.out, "out", "", "also write the tables to this file")
 	flag.StringVar(&cfg.profile, "profile", "", "write CPU and block profiles of every case's first round, per client, into this directory (profiled rounds are slower; their figures are left out of the tables)")
 	flag.StringVar(&cfg.base, "base", "", "root of another checkout (e.g. a git worktree of main) whose tikvgo worker runs as client \"base\"")

@@ -267,8 +267,12 @@ func (c *Client) pumpLocked() {
 		g.sentAt = time.Now()
 		st.sent = append(st.sent, g)
 		c.sending = true
+		// Read the count under the lock: if the stream breaks during the
+		// send, its receive goroutine puts g back at the front of the
+		// queue, where callers may join it before this send returns.
+		n := g.n
 		c.mu.Unlock()
-		err := st.send(g.n)
+		err := st.send(n)
 		c.mu.Lock()
 		c.sending = false
 		if err != nil {

@@ -593,6 +593,12 @@ func (s *batchStream) register(ids []uint64, es []*entry) bool {
 		e.id = ids[i]
 		s.pending[ids[i]] = e
 		e.stream.Store(s)
+		// A caller that abandoned e after flush filtered it found no
+		// stream to forget it on; stream is stored before this check, so
+		// either that caller or this check drops it.
+		if e.abandoned.Load() {
+			delete(s.pending, ids[i])
+		}
 	}
 	s.mu.Unlock()
 	return true

@@ -12,6 +12,8 @@ import (
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/tikvgo/tikvgo/tikvsim/internal/mvcc"
 )
 
 // tikvService implements tikvpb.TikvServer for one store. RPCs a KV client
@@ -230,7 +232,7 @@ func abortKeyErr(resp any, msg string) {
 func (t *tikvService) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) (*kvrpcpb.GetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KvGet", rctx: req.GetContext(), kind: kindTxn, acc: accRead, readTS: req.GetVersion(), keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.GetResponse, *errorpb.Error) {
-			return t.s.c.engine.KvGet(ctx, req), nil
+			return t.s.c.engine.KvGet(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), req), nil
 		})
 }
 
@@ -254,7 +256,7 @@ func (t *tikvService) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) (*kv
 			}
 			cp := *req
 			cp.StartKey, cp.EndKey = start, end
-			return t.s.c.engine.KvScan(ctx, &cp), nil
+			return t.s.c.engine.KvScan(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), &cp), nil
 		})
 }
 
@@ -270,7 +272,7 @@ func scanRange(start, end []byte, reverse bool) [2][]byte {
 func (t *tikvService) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) (*kvrpcpb.BatchGetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KvBatchGet", rctx: req.GetContext(), kind: kindTxn, acc: accRead, readTS: req.GetVersion(), keys: req.GetKeys(), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.BatchGetResponse, *errorpb.Error) {
-			return t.s.c.engine.KvBatchGet(ctx, req), nil
+			return t.s.c.engine.KvBatchGet(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), req), nil
 		})
 }
 
@@ -658,10 +660,18 @@ func (t *tikvService) GetHealthFeedback(ctx context.Context, req *kvrpcpb.GetHea
 	return &kvrpcpb.GetHealthFeedbackResponse{HealthFeedback: t.s.healthFeedback()}, nil
 }
 
-// BroadcastTxnStatus is accepted and ignored (the txn-status cache is not
-// modelled).
+// BroadcastTxnStatus fills this store's txn status cache, which snapshot
+// reads (KvGet, KvBatchGet, KvScan) consult when they meet a lock: a lock
+// whose transaction is known to commit after the read ts (its pushed min
+// commit ts or its commit ts) or to have rolled back does not block.
 func (t *tikvService) BroadcastTxnStatus(ctx context.Context, req *kvrpcpb.BroadcastTxnStatusRequest) (*kvrpcpb.BroadcastTxnStatusResponse, error) {
 	t.s.c.observe(t.s.id, "BroadcastTxnStatus")
+	if err := t.s.c.faultFor(ctx, t.s.id, "BroadcastTxnStatus"); err != nil {
+		return nil, err
+	}
+	for _, st := range req.GetTxnStatus() {
+		t.s.txnStatus.update(st)
+	}
 	return &kvrpcpb.BroadcastTxnStatusResponse{}, nil
 }
 

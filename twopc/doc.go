@@ -74,6 +74,19 @@
 // resolves it with commit ts 0. Write conflicts, existing keys and failed
 // assertions are returned by the flush that met them.
 //
+// A pipelined transaction's heartbeat does more than raise the primary's
+// TTL: each beat takes a fresh ts from the timestamp source and pushes the
+// primary's min commit ts to it (only ever raising it), then broadcasts
+// the transaction's status (BroadcastTxnStatus: running, with that min
+// commit ts) to every up TiKV store PD lists, at most 10 stores at once,
+// each bounded by 5 s. TiKV caches these statuses, so a reader below the
+// min commit ts passes the transaction's locks on any store without
+// resolving them. Commit broadcasts the commit ts once the primary is
+// committed and, once every flushed lock is resolved, that the transaction
+// completed; a rollback broadcasts rolled back, then completed. Broadcasts
+// are best effort: a failure is logged (at debug level) and counted
+// ([Client.BroadcastFailures]), never returned.
+//
 // # Lock resolution
 //
 // The [Resolver] (package twopc itself, so the committer and readers share

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -110,7 +111,10 @@ type Pipeline struct {
 	lo, hi  []byte // smallest and largest lock-writing key ever sent
 	wrote   bool   // some flush may have written a lock
 	hb      *Heartbeat
-	done    bool // committed or rolled back
+	// minCommit is the highest min commit ts the heartbeat pushed the
+	// primary to (0: none yet); the status broadcasts carry it.
+	minCommit atomic.Uint64
+	done      bool // committed or rolled back
 }
 
 // NewPipeline returns the committer of a pipelined transaction that
@@ -300,7 +304,7 @@ func (p *Pipeline) keepAlive(primary []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.hb == nil && !p.done {
-		p.hb = p.c.keepAlive(primary, p.startTS, p.maxTxnTTL())
+		p.hb = p.c.keepAlivePipelined(primary, p.startTS, p.maxTxnTTL(), &p.minCommit)
 	}
 }
 
@@ -469,7 +473,22 @@ func (p *Pipeline) Rollback(ctx context.Context) error {
 	if !wrote {
 		return nil
 	}
-	return p.resolveRange(ctx, 0, cleanupBudget)
+	p.c.broadcastTxnStatus(ctx, p.status(0, true, false))
+	if err := p.resolveRange(ctx, 0, cleanupBudget); err != nil {
+		return err
+	}
+	p.c.broadcastTxnStatus(ctx, p.status(0, true, true))
+	return nil
+}
+
+// status is the transaction's status as broadcast to the stores: running
+// (commitTS 0, not rolledBack), committed at commitTS, or rolled back;
+// completed once every flushed lock is resolved.
+func (p *Pipeline) status(commitTS tso.Timestamp, rolledBack, completed bool) *kvrpcpb.TxnStatus {
+	return &kvrpcpb.TxnStatus{
+		StartTs: uint64(p.startTS), MinCommitTs: p.minCommit.Load(), CommitTs: uint64(commitTS),
+		RolledBack: rolledBack, IsCompleted: completed,
+	}
 }
 
 // Abort is Rollback in the background, on the client's lifetime, for a
@@ -501,7 +520,14 @@ func (p *Pipeline) resolveInBackground(commitTS tso.Timestamp) *Result {
 	}
 	started := p.c.goBackground(func(life context.Context) {
 		defer close(r.done)
+		// Tell the stores the outcome first, so that readers pass the
+		// locks still left; then, once they are all resolved, that the
+		// transaction is complete. Both are best effort.
+		p.c.broadcastTxnStatus(life, p.status(commitTS, commitTS == 0, false))
 		r.err = p.resolveRange(life, commitTS, budget)
+		if r.err == nil {
+			p.c.broadcastTxnStatus(life, p.status(commitTS, commitTS == 0, true))
+		}
 		if r.err != nil {
 			p.c.cfg.logger.Warn("twopc: resolving a pipelined transaction's locks failed; readers will resolve them",
 				slog.Uint64("start_ts", uint64(p.startTS)), slog.Uint64("commit_ts", uint64(commitTS)), slog.Any("error", r.err))

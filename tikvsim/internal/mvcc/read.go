@@ -18,6 +18,8 @@ type readOpts struct {
 	needCommitTS bool
 	staleRead    bool
 	replicaRead  bool
+	// status is the serving store's txn status cache (nil: none).
+	status TxnStatusLookup
 }
 
 func newReadOpts(c *kvrpcpb.Context, ts uint64, needCommitTS bool) readOpts {
@@ -49,7 +51,7 @@ func (e *Engine) read(key []byte, r *keyRec, o *readOpts) readResult {
 	if l := r.lock; l != nil {
 		switch o.iso {
 		case kvrpcpb.IsolationLevel_SI:
-			if !lockIgnored(key, l, o) {
+			if !lockIgnored(key, l, o) && !cachedLockIgnored(l, o) {
 				if !o.needCommitTS && slices.Contains(o.committed, l.startTS) {
 					return readFromLock(r, l)
 				}
@@ -115,6 +117,7 @@ func readFromLock(r *keyRec, l *lock) readResult {
 // KvGet reads one key at req.Version (§3.1).
 func (e *Engine) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) *kvrpcpb.GetResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), req.GetNeedCommitTs())
+	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}
@@ -139,6 +142,7 @@ func (e *Engine) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) *kvrpcpb.Ge
 // per-key failure is a pair carrying only the error.
 func (e *Engine) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) *kvrpcpb.BatchGetResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), req.GetNeedCommitTs())
+	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}
@@ -166,6 +170,7 @@ func (e *Engine) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) *
 // range to the region.
 func (e *Engine) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) *kvrpcpb.ScanResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), false)
+	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}

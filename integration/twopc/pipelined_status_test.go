@@ -1,0 +1,267 @@
+package twopc_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"google.golang.org/grpc/codes"
+
+	"github.com/tikvgo/tikvgo/integration/internal/simstack"
+	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/tikvsim"
+	"github.com/tikvgo/tikvgo/tso"
+	"github.com/tikvgo/tikvgo/twopc"
+)
+
+// flushTwo starts a pipelined transaction and flushes a put of "a" (the
+// primary) and of "z" (a secondary, in another region when e splits at
+// "m").
+func flushTwo(t *testing.T, ctx context.Context, cli *twopc.Client, start tso.Timestamp) *twopc.Pipeline {
+	t.Helper()
+	p, err := cli.NewPipeline(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	muts := twopc.MutationSlice{
+		{Op: twopc.OpPut, Key: []byte("a"), Value: []byte("va")},
+		{Op: twopc.OpPut, Key: []byte("z"), Value: []byte("vz")},
+	}
+	if err := p.Flush(ctx, muts, 1); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// beats returns a channel that gets a value per TxnHeartBeat the stores
+// receive.
+func beats(t *testing.T, sim *tikvsim.Cluster) <-chan struct{} {
+	ch := make(chan struct{}, 1000)
+	t.Cleanup(sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "KvTxnHeartBeat" {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}))
+	return ch
+}
+
+// rawGet reads key at readTS once, without resolving: it reports the lock
+// the read met, if any.
+func rawGet(t *testing.T, ctx context.Context, e *env, key string, readTS tso.Timestamp) *kvrpcpb.GetResponse {
+	t.Helper()
+	resp, err := e.send(ctx, []byte(key), func() *kvrpc.Request {
+		return kvrpc.NewGet(&kvrpcpb.GetRequest{Context: e.codec.Context(), Key: []byte(key), Version: uint64(readTS)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Message().(*kvrpcpb.GetResponse)
+}
+
+// primaryLock returns the primary lock of the transaction as TiKV holds
+// it.
+func primaryLock(t *testing.T, ctx context.Context, e *env, start tso.Timestamp) *kvrpcpb.LockInfo {
+	t.Helper()
+	resp, err := e.send(ctx, []byte("a"), func() *kvrpc.Request {
+		return kvrpc.NewScanLock(&kvrpcpb.ScanLockRequest{Context: e.codec.Context(), MaxVersion: uint64(start), StartKey: []byte("a"), EndKey: []byte("b"), Limit: 10})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range resp.Message().(*kvrpcpb.ScanLockResponse).GetLocks() {
+		if l.GetLockVersion() == uint64(start) {
+			return l
+		}
+	}
+	t.Fatal("primary lock not found")
+	return nil
+}
+
+// TestPipelinedHeartbeatPushesAndBroadcasts: each beat pushes the
+// primary's min commit ts to a fresh ts and broadcasts the running status
+// to every store; a reader below that ts then passes the secondary lock
+// without resolving it, on a store that holds no primary; after commit the
+// stores learn the outcome, then that the transaction completed.
+func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour)}})
+	ctx := testCtx(t)
+	hb := beats(t, e.sim)
+	var mu sync.Mutex
+	perStore := map[uint64]int{}
+	t.Cleanup(e.sim.OnRequest(func(id uint64, cmd string) {
+		if cmd == "BroadcastTxnStatus" {
+			mu.Lock()
+			perStore[id]++
+			mu.Unlock()
+		}
+	}))
+	start := e.now(ctx)
+	p := flushTwo(t, ctx, e.cli, start)
+	readTS := e.now(ctx) // taken before any beat: below every pushed ts
+
+	// Without a status, the reader meets the secondary lock.
+	if r := rawGet(t, ctx, e, "z", readTS); r.GetError().GetLocked() == nil {
+		t.Fatalf("read before any beat: %v, want a lock", r)
+	}
+	// The second beat starts after the first one's broadcast returned.
+	<-hb
+	<-hb
+	if l := primaryLock(t, ctx, e, start); l.GetMinCommitTs() <= uint64(readTS) {
+		t.Fatalf("primary min commit ts %d not pushed above %d", l.GetMinCommitTs(), readTS)
+	}
+	for id := uint64(1); id <= 3; id++ {
+		mu.Lock()
+		n := perStore[id]
+		mu.Unlock()
+		if n == 0 {
+			t.Fatalf("store %d got no broadcast", id)
+		}
+		minTS, commitTS, rolledBack, ok := e.sim.TxnStatus(id, uint64(start))
+		if !ok || minTS <= uint64(readTS) || commitTS != 0 || rolledBack {
+			t.Fatalf("store %d status: min %d commit %d rolled back %v cached %v", id, minTS, commitTS, rolledBack, ok)
+		}
+	}
+	if r := rawGet(t, ctx, e, "z", readTS); r.GetError() != nil || !r.GetNotFound() {
+		t.Fatalf("read below the pushed min commit ts: %v, want not found and no lock", r)
+	}
+
+	res, err := p.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id := uint64(1); id <= 3; id++ {
+		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
+			t.Fatalf("store %d still caches the completed transaction", id)
+		}
+	}
+	if v, ok := e.mustGet(ctx, "z"); !ok || v != "vz" {
+		t.Fatalf("after commit z = %q, %v", v, ok)
+	}
+	if n := e.cli.BroadcastFailures(); n != 0 {
+		t.Fatalf("%d broadcast failures", n)
+	}
+}
+
+// TestPipelinedRollbackBroadcasts: a rollback tells the stores the
+// transaction rolled back (readers pass its locks), then that it
+// completed.
+func TestPipelinedRollbackBroadcasts(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{splits: []string{"m"}})
+	ctx := testCtx(t)
+	start := e.now(ctx)
+	p := flushTwo(t, ctx, e.cli, start)
+	hold := make(chan struct{})
+	held := make(chan struct{}, 8)
+	// Park the rollback's ResolveLock so the rolled-back status is
+	// visible before the locks go.
+	remove := e.sim.InjectFault(tikvsim.Fault{Command: "KvResolveLock", Hold: hold, Held: held})
+	done := make(chan error, 1)
+	go func() { done <- p.Rollback(ctx) }()
+	<-held
+	for id := uint64(1); id <= 3; id++ {
+		if _, _, rb, ok := e.sim.TxnStatus(id, uint64(start)); !ok || !rb {
+			t.Fatalf("store %d: rolled back %v cached %v", id, rb, ok)
+		}
+	}
+	if r := rawGet(t, ctx, e, "z", e.now(ctx)); r.GetError() != nil {
+		t.Fatalf("read over a rolled-back txn's lock: %v", r.GetError())
+	}
+	remove()
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for id := uint64(1); id <= 3; id++ {
+		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
+			t.Fatalf("store %d still caches the rolled-back transaction", id)
+		}
+	}
+}
+
+// TestPipelinedBroadcastBound: with 12 stores, at most 10 broadcasts are
+// in flight at once; the rest go once those return.
+func TestPipelinedBroadcastBound(t *testing.T) {
+	t.Parallel()
+	s := simstack.Start(t, tikvsim.Options{Stores: 12})
+	cli, err := twopc.New(s.Sender, s.TSO, twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	ctx := testCtx(t)
+	var mu sync.Mutex
+	seen := 0
+	all := make(chan struct{})
+	t.Cleanup(s.Sim.OnRequest(func(_ uint64, cmd string) {
+		if cmd == "BroadcastTxnStatus" {
+			mu.Lock()
+			seen++
+			if seen == 12 {
+				close(all)
+			}
+			mu.Unlock()
+		}
+	}))
+	hold := make(chan struct{})
+	held := make(chan struct{}, 32)
+	remove := s.Sim.InjectFault(tikvsim.Fault{Command: "BroadcastTxnStatus", Hold: hold, Held: held})
+	start, err := s.TSO.GetTS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flushTwo(t, ctx, cli, start)
+	for range 10 {
+		<-held
+	}
+	// Ten are parked; the other two wait for a slot, so the stores have
+	// seen exactly ten.
+	mu.Lock()
+	n := seen
+	mu.Unlock()
+	if n != 10 {
+		t.Fatalf("%d broadcasts in flight, want 10", n)
+	}
+	remove()
+	close(hold)
+	<-all
+	if err := p.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPipelinedBroadcastFailureDoesNotFailCommit: every store refuses the
+// broadcast; heartbeats and the commit go on, the failures are counted.
+func TestPipelinedBroadcastFailureDoesNotFailCommit(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour)}})
+	ctx := testCtx(t)
+	hb := beats(t, e.sim)
+	e.sim.InjectFault(tikvsim.Fault{Command: "BroadcastTxnStatus", GRPCCode: codes.Unavailable})
+	start := e.now(ctx)
+	p := flushTwo(t, ctx, e.cli, start)
+	<-hb
+	<-hb // the first beat's broadcast has failed by now
+	if e.cli.BroadcastFailures() == 0 {
+		t.Fatal("no broadcast failure counted")
+	}
+	res, err := p.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := e.mustGet(ctx, "a"); !ok || v != "va" {
+		t.Fatalf("after commit a = %q, %v", v, ok)
+	}
+}

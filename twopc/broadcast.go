@@ -109,3 +109,25 @@ func (c *Client) keepAlivePipelined(primary []byte, startTS tso.Timestamp, maxTT
 	}
 	return c.startHeartbeat(startTS, maxTTL, send)
 }
+
+// afterGrace runs fn on the client's lifetime once the broadcast grace
+// period has passed; Close abandons it. It is not counted by Drain.
+func (c *Client) afterGrace(fn func(life context.Context)) {
+	c.bgMu.Lock()
+	defer c.bgMu.Unlock()
+	if c.closed {
+		return
+	}
+	c.bg.Go(func() {
+		if d := c.cfg.broadcastGrace; d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-c.life.Done():
+				return
+			}
+		}
+		fn(c.life)
+	})
+}

@@ -81,10 +81,14 @@
 // commit ts) to every up TiKV store PD lists, at most 10 stores at once,
 // each bounded by 5 s. TiKV caches these statuses, so a reader below the
 // min commit ts passes the transaction's locks on any store without
-// resolving them. Commit broadcasts the commit ts once the primary is
-// committed and, once every flushed lock is resolved, that the transaction
-// completed; a rollback broadcasts rolled back, then completed. Broadcasts
-// are best effort: a failure is logged (at debug level) and counted
+// resolving them. The heartbeat stops before Commit takes its commit ts,
+// so no beat pushes the primary past it. Commit broadcasts the commit ts
+// before it returns (the primary is committed by then); once every flushed
+// lock is resolved, by Commit or by Rollback, and a grace period for
+// lagging followers has passed ([WithBroadcastGracePeriod]), it broadcasts
+// that the transaction completed, committed or rolled back, and the stores
+// drop it. Broadcasts are best effort: a failure is logged (at debug level)
+// and counted
 // ([Client.BroadcastFailures]), never returned.
 //
 // # Lock resolution

@@ -393,6 +393,9 @@ func (p *Pipeline) Commit(ctx context.Context) (*Result, error) {
 	if !wrote {
 		return doneResult(0, ModePipelined, false), nil
 	}
+	// A beat racing the commit would push the primary's min commit ts past
+	// the commit ts just taken; the primary's TTL still covers the commit.
+	hb.Stop()
 	commitTS, err := p.commitTS(ctx, 0)
 	if err != nil {
 		p.resolveInBackground(0)
@@ -420,6 +423,9 @@ func (p *Pipeline) Commit(ctx context.Context) (*Result, error) {
 		p.resolveInBackground(0)
 		return nil, err
 	}
+	// The outcome is decided: tell the stores before returning, so that
+	// readers pass the locks still left (best effort).
+	p.c.broadcastTxnStatus(ctx, &kvrpcpb.TxnStatus{StartTs: uint64(p.startTS), MinCommitTs: p.minCommit.Load(), CommitTs: uint64(commitTS)})
 	return p.resolveInBackground(commitTS), nil
 }
 
@@ -473,22 +479,20 @@ func (p *Pipeline) Rollback(ctx context.Context) error {
 	if !wrote {
 		return nil
 	}
-	p.c.broadcastTxnStatus(ctx, p.status(0, true, false))
 	if err := p.resolveRange(ctx, 0, cleanupBudget); err != nil {
 		return err
 	}
-	p.c.broadcastTxnStatus(ctx, p.status(0, true, true))
+	p.broadcastCompleted(0)
 	return nil
 }
 
-// status is the transaction's status as broadcast to the stores: running
-// (commitTS 0, not rolledBack), committed at commitTS, or rolled back;
-// completed once every flushed lock is resolved.
-func (p *Pipeline) status(commitTS tso.Timestamp, rolledBack, completed bool) *kvrpcpb.TxnStatus {
-	return &kvrpcpb.TxnStatus{
-		StartTs: uint64(p.startTS), MinCommitTs: p.minCommit.Load(), CommitTs: uint64(commitTS),
-		RolledBack: rolledBack, IsCompleted: completed,
-	}
+// broadcastCompleted tells the stores, after the grace period, that the
+// transaction committed at commitTS (rolled back when 0) has no lock left.
+// It runs on the client's lifetime but outside Drain's count: the grace
+// period is not work a caller should wait for.
+func (p *Pipeline) broadcastCompleted(commitTS tso.Timestamp) {
+	st := &kvrpcpb.TxnStatus{StartTs: uint64(p.startTS), CommitTs: uint64(commitTS), RolledBack: commitTS == 0, IsCompleted: true}
+	p.c.afterGrace(func(life context.Context) { p.c.broadcastTxnStatus(life, st) })
 }
 
 // Abort is Rollback in the background, on the client's lifetime, for a
@@ -520,13 +524,9 @@ func (p *Pipeline) resolveInBackground(commitTS tso.Timestamp) *Result {
 	}
 	started := p.c.goBackground(func(life context.Context) {
 		defer close(r.done)
-		// Tell the stores the outcome first, so that readers pass the
-		// locks still left; then, once they are all resolved, that the
-		// transaction is complete. Both are best effort.
-		p.c.broadcastTxnStatus(life, p.status(commitTS, commitTS == 0, false))
 		r.err = p.resolveRange(life, commitTS, budget)
 		if r.err == nil {
-			p.c.broadcastTxnStatus(life, p.status(commitTS, commitTS == 0, true))
+			p.broadcastCompleted(commitTS)
 		}
 		if r.err != nil {
 			p.c.cfg.logger.Warn("twopc: resolving a pipelined transaction's locks failed; readers will resolve them",

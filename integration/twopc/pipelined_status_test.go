@@ -85,22 +85,16 @@ func primaryLock(t *testing.T, ctx context.Context, e *env, start tso.Timestamp)
 // TestPipelinedHeartbeatPushesAndBroadcasts: each beat pushes the
 // primary's min commit ts to a fresh ts and broadcasts the running status
 // to every store; a reader below that ts then passes the secondary lock
-// without resolving it, on a store that holds no primary; after commit the
-// stores learn the outcome, then that the transaction completed.
+// without resolving it, on a store that holds no primary; Commit tells the
+// stores the commit ts before it returns, and once the locks are resolved
+// (and the grace period passed) that the transaction completed.
 func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour)}})
+	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{
+		twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour), twopc.WithBroadcastGracePeriod(0)}})
 	ctx := testCtx(t)
 	hb := beats(t, e.sim)
-	var mu sync.Mutex
-	perStore := map[uint64]int{}
-	t.Cleanup(e.sim.OnRequest(func(id uint64, cmd string) {
-		if cmd == "BroadcastTxnStatus" {
-			mu.Lock()
-			perStore[id]++
-			mu.Unlock()
-		}
-	}))
+	bc := broadcasts(t, e.sim)
 	start := e.now(ctx)
 	p := flushTwo(t, ctx, e.cli, start)
 	readTS := e.now(ctx) // taken before any beat: below every pushed ts
@@ -116,10 +110,7 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 		t.Fatalf("primary min commit ts %d not pushed above %d", l.GetMinCommitTs(), readTS)
 	}
 	for id := uint64(1); id <= 3; id++ {
-		mu.Lock()
-		n := perStore[id]
-		mu.Unlock()
-		if n == 0 {
+		if bc.of(id) == 0 {
 			t.Fatalf("store %d got no broadcast", id)
 		}
 		minTS, commitTS, rolledBack, ok := e.sim.TxnStatus(id, uint64(start))
@@ -131,59 +122,131 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 		t.Fatalf("read below the pushed min commit ts: %v, want not found and no lock", r)
 	}
 
+	// Park the resolution so that the committed status is seen while the
+	// secondary lock is still there.
+	hold := make(chan struct{})
+	remove := e.sim.InjectFault(tikvsim.Fault{Command: "KvResolveLock", Hold: hold})
 	res, err := p.Commit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	n := bc.total()
+	for id := uint64(1); id <= 3; id++ {
+		_, commitTS, _, ok := e.sim.TxnStatus(id, uint64(start))
+		if !ok || commitTS != uint64(res.CommitTS()) {
+			t.Fatalf("store %d: commit ts %d cached %v, want %d", id, commitTS, ok, res.CommitTS())
+		}
+	}
+	// A reader between start and commit ts passes the lock, whatever its
+	// own min commit ts.
+	if r := rawGet(t, ctx, e, "z", tso.Timestamp(res.CommitTS()-1)); r.GetError() != nil {
+		t.Fatalf("read below the commit ts: %v", r.GetError())
+	}
+	remove()
+	close(hold)
 	if err := res.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
+	bc.waitTotal(t, n+3) // the completed broadcast, one per store
+	_ = e.cli.Close()    // waits for the broadcast's answers
 	for id := uint64(1); id <= 3; id++ {
 		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
 			t.Fatalf("store %d still caches the completed transaction", id)
 		}
 	}
-	if v, ok := e.mustGet(ctx, "z"); !ok || v != "vz" {
-		t.Fatalf("after commit z = %q, %v", v, ok)
+	if v, ok, err := e.get(ctx, e.newClient(), "z", e.now(ctx)); err != nil || !ok || v != "vz" {
+		t.Fatalf("after commit z = %q, %v, %v", v, ok, err)
 	}
 	if n := e.cli.BroadcastFailures(); n != 0 {
 		t.Fatalf("%d broadcast failures", n)
 	}
 }
 
-// TestPipelinedRollbackBroadcasts: a rollback tells the stores the
-// transaction rolled back (readers pass its locks), then that it
-// completed.
+// TestPipelinedRollbackBroadcasts: after a rollback resolved every lock,
+// the stores are told the transaction rolled back and completed, and drop
+// it.
 func TestPipelinedRollbackBroadcasts(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envConfig{splits: []string{"m"}})
+	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{
+		twopc.WithManagedLockTTL(40*time.Millisecond, time.Hour), twopc.WithBroadcastGracePeriod(0)}})
 	ctx := testCtx(t)
+	hb := beats(t, e.sim)
+	bc := broadcasts(t, e.sim)
 	start := e.now(ctx)
 	p := flushTwo(t, ctx, e.cli, start)
-	hold := make(chan struct{})
-	held := make(chan struct{}, 8)
-	// Park the rollback's ResolveLock so the rolled-back status is
-	// visible before the locks go.
-	remove := e.sim.InjectFault(tikvsim.Fault{Command: "KvResolveLock", Hold: hold, Held: held})
-	done := make(chan error, 1)
-	go func() { done <- p.Rollback(ctx) }()
-	<-held
+	<-hb
+	<-hb
 	for id := uint64(1); id <= 3; id++ {
-		if _, _, rb, ok := e.sim.TxnStatus(id, uint64(start)); !ok || !rb {
-			t.Fatalf("store %d: rolled back %v cached %v", id, rb, ok)
+		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); !ok {
+			t.Fatalf("store %d: no running status", id)
 		}
 	}
-	if r := rawGet(t, ctx, e, "z", e.now(ctx)); r.GetError() != nil {
-		t.Fatalf("read over a rolled-back txn's lock: %v", r.GetError())
-	}
-	remove()
-	close(hold)
-	if err := <-done; err != nil {
+	if err := p.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	n := bc.total()
+	if r := rawGet(t, ctx, e, "z", e.now(ctx)); r.GetError() != nil || !r.GetNotFound() {
+		t.Fatalf("read after rollback: %v", r)
+	}
+	bc.waitTotal(t, n+3)
+	_ = e.cli.Close()
 	for id := uint64(1); id <= 3; id++ {
 		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
 			t.Fatalf("store %d still caches the rolled-back transaction", id)
+		}
+	}
+}
+
+// broadcastCount counts the BroadcastTxnStatus requests each store gets.
+type broadcastCount struct {
+	mu      sync.Mutex
+	per     map[uint64]int
+	n       int
+	changed chan struct{} // closed and replaced on every request
+}
+
+func broadcasts(t *testing.T, sim *tikvsim.Cluster) *broadcastCount {
+	b := &broadcastCount{per: map[uint64]int{}, changed: make(chan struct{})}
+	t.Cleanup(sim.OnRequest(func(id uint64, cmd string) {
+		if cmd != "BroadcastTxnStatus" {
+			return
+		}
+		b.mu.Lock()
+		b.per[id]++
+		b.n++
+		close(b.changed)
+		b.changed = make(chan struct{})
+		b.mu.Unlock()
+	}))
+	return b
+}
+
+func (b *broadcastCount) of(id uint64) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.per[id]
+}
+
+func (b *broadcastCount) total() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+// waitTotal waits until the stores got n broadcasts in all.
+func (b *broadcastCount) waitTotal(t *testing.T, n int) {
+	t.Helper()
+	for {
+		b.mu.Lock()
+		got, ch := b.n, b.changed
+		b.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-t.Context().Done():
+			t.Fatalf("%d broadcasts, want %d", got, n)
 		}
 	}
 }

@@ -88,8 +88,7 @@
 // lagging followers has passed ([WithBroadcastGracePeriod]), it broadcasts
 // that the transaction completed, committed or rolled back, and the stores
 // drop it. Broadcasts are best effort: a failure is logged (at debug level)
-// and counted
-// ([Client.BroadcastFailures]), never returned.
+// and counted ([Client.BroadcastFailures]), never returned.
 //
 // # Lock resolution
 //

@@ -85,7 +85,7 @@ func (h *hindex) synced(ents *arena) bool {
 // sync adds the entries created since the last sync (all of them, the first
 // time), sizing the table once for the total. Safe to call from several
 // readers at once; a writer calls it with no reader around.
-func (h *hindex) sync(t *tree) {
+func (h *hindex) sync(t *tree, count int) {
 	ents := t.ents
 	if h.synced(ents) {
 		return
@@ -96,29 +96,48 @@ func (h *hindex) sync(t *tree) {
 	if h.slots != nil && addr(h.upto.Load()) == end.addr() {
 		return
 	}
-	// Every entry is in the tree, so the count after the sync is the
-	// tree's; the table stays at most 3/4 full.
-	size := max(16, len(h.slots))
-	for size*3 < t.count*4 {
-		size *= 2
-	}
-	if size != len(h.slots) {
-		old := h.slots
-		h.slots = make([]uint64, size)
-		for _, s := range old {
-			if s != 0 {
-				h.put(uint32(s>>32), addr(s))
-			}
-		}
-	}
-	if pending := t.count - h.n; pending >= bulkFrom {
+	// count is every entry's; the table stays at most 3/4 full.
+	h.grow(count)
+	if pending := count - h.n; pending >= bulkFrom {
 		h.addBulk(t, pending)
 	} else {
 		ents.walk(h.done, entrySize(ents), func(a addr) {
 			h.put(h.hash(t.key(a)), a)
 		})
 	}
-	h.n = t.count
+	h.n = count
+	h.done = end
+	h.upto.Store(uint32(end.addr()))
+}
+
+// grow resizes the table for count entries, keeping it at most 3/4 full.
+// Slots carry their hash, so no key is read.
+func (h *hindex) grow(count int) {
+	size := max(16, len(h.slots))
+	for size*3 < count*4 {
+		size *= 2
+	}
+	if size == len(h.slots) {
+		return
+	}
+	old := h.slots
+	h.slots = make([]uint64, size)
+	for _, s := range old {
+		if s != 0 {
+			h.put(uint32(s>>32), addr(s))
+		}
+	}
+}
+
+// add puts the entry a, just created with hash hv, into a table that was in
+// sync before it; count is the entry count including a and end the entry
+// arena's position after it. Only a writer calls it, with no reader around.
+func (h *hindex) add(hv uint32, a addr, count int, end checkpoint) {
+	if len(h.slots)*3 < count*4 {
+		h.grow(count)
+	}
+	h.put(hv, a)
+	h.n = count
 	h.done = end
 	h.upto.Store(uint32(end.addr()))
 }

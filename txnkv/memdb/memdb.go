@@ -268,10 +268,13 @@ func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
 		// The first write since the buffer reached hashFrom entries.
 		db.hash.sync(t, db.nents)
 	}
+	// The slot is loaded before anything else: in a large table it is a
+	// cache miss, which the compares below then overlap with.
+	hv := db.hash.hash(key)
+	s0 := db.hash.slots[hv&uint32(len(db.hash.slots)-1)]
 	above := bytes.Compare(key, t.key(db.hi)) > 0
 	below := !above && bytes.Compare(key, t.key(db.lo)) < 0
-	hv := db.hash.hash(key)
-	if !above && !below {
+	if !above && !below && s0 != 0 {
 		if e := db.hash.get(t, key, hv); e != 0 {
 			return e
 		}

@@ -89,22 +89,28 @@ type sortedRecs struct {
 // sorted returns the n entries allocated after from, in key order.
 func (db *MemDB) sorted(from checkpoint, n int) sortedRecs {
 	t := &db.idx
+	// Every key lies between the smallest and the largest, so it shares
+	// their common prefix; the abbreviations start after it.
+	p := lcp(t.key(db.lo), t.key(db.hi))
 	recs := make([]rec, 0, n)
-	// First pass: the addresses and the prefix all keys share.
-	var first []byte
-	p := 0
-	db.ents.walk(from, entrySize(&db.ents), func(a addr) {
-		k := t.key(a)
-		if first == nil {
-			first, p = k, len(k)
-		} else if p > 0 {
-			p = min(p, lcp(k[:min(len(k), p)], first))
+	// The entries, in arena order: one sequential pass (arena.walk's
+	// callbacks cost more than the loop's body).
+	ents := &db.ents
+	slot, off := from.slot, from.used
+	if slot == 0 && off == 0 {
+		off = 1 << unitShift
+	}
+	for slot < len(ents.chunks) {
+		c := ents.chunks[slot]
+		for off < c.used {
+			kl := int(binary.LittleEndian.Uint16(c.buf[off+6:]))
+			k := c.buf[off+entryHdr : off+entryHdr+kl]
+			a := addr(slot)<<(slotShift-unitShift) | addr(off>>unitShift)
+			recs = append(recs, rec{ab: abbrev(k, p), a: a})
+			off += (entryHdr + kl + 3) &^ 3
 		}
-		recs = append(recs, rec{a: a})
-	})
-	// Second pass: the abbreviations, in the same (arena) order.
-	for i := range recs {
-		recs[i].ab = abbrev(t.key(recs[i].a), p)
+		slot += max(1, (len(c.buf)+slotBytes-1)/slotBytes)
+		off = 0
 	}
 	recs = radixSort(recs)
 	// Equal abbreviations: the keys differ further on.
@@ -186,7 +192,9 @@ func radixSort(recs []rec) []rec {
 // abbreviations.
 func (db *MemDB) build(recs []rec, p int) {
 	t := &db.idx
-	*t = tree{ents: t.ents}
+	// Field by field: readers may be using t.ents meanwhile (Get).
+	t.root, t.count, t.appended, t.lo, t.hi = nil, 0, false, 0, 0
+	t.nodes, t.slab, t.mem = 0, nil, 0
 	if len(recs) == 0 {
 		return
 	}

@@ -3,6 +3,7 @@ package memdb
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"slices"
 )
 
@@ -104,9 +105,16 @@ func (db *MemDB) sorted(from checkpoint, n int) sortedRecs {
 		c := ents.chunks[slot]
 		for off < c.used {
 			kl := int(binary.LittleEndian.Uint16(c.buf[off+6:]))
-			k := c.buf[off+entryHdr : off+entryHdr+kl]
 			a := addr(slot)<<(slotShift-unitShift) | addr(off>>unitShift)
-			recs = append(recs, rec{ab: abbrev(k, p), a: a})
+			var ab uint64
+			if ks := off + entryHdr + p; kl-p < 8 && ks+8 <= len(c.buf) {
+				// A short tail: read 8 bytes anyway (the chunk goes on)
+				// and clear the ones past the key, as padding would.
+				ab = binary.BigEndian.Uint64(c.buf[ks:]) &^ (math.MaxUint64 >> (8 * (kl - p)))
+			} else {
+				ab = abbrev(c.buf[off+entryHdr:off+entryHdr+kl], p)
+			}
+			recs = append(recs, rec{ab: ab, a: a})
 			off += (entryHdr + kl + 3) &^ 3
 		}
 		slot += max(1, (len(c.buf)+slotBytes-1)/slotBytes)

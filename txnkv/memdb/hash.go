@@ -121,12 +121,19 @@ func (h *hindex) grow(count int) {
 		return
 	}
 	old := h.slots
-	h.slots = make([]uint64, size)
+	ns := make([]uint64, size)
+	mask := uint32(size - 1)
 	for _, s := range old {
-		if s != 0 {
-			h.put(uint32(s>>32), addr(s))
+		if s == 0 {
+			continue
 		}
+		i := uint32(s>>32) & mask
+		for ns[i] != 0 {
+			i = (i + 1) & mask
+		}
+		ns[i] = s
 	}
+	h.slots = ns
 }
 
 // add puts the entry a, just created with hash hv, into a table that was in

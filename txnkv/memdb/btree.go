@@ -14,7 +14,9 @@ import (
 // heads and read a key from the arena only when heads tie, which for keys
 // with long common prefixes (TiDB's "t{table}_r{handle}") is what makes the
 // heads useful at all. Entries are never removed from the index (a Cleanup
-// hides them, as in client-go), so the tree only grows.
+// hides them, as in client-go), so the tree only grows. Past the hash
+// index's threshold new keys reach the tree in sorted batches at the next
+// ordered read, inserted one by one or by a bottom-up rebuild (order.go).
 const (
 	nodeCap = 64          // slots per node, one spare for the overflow
 	maxKeys = nodeCap - 2 // slots per node before it splits

@@ -8,23 +8,18 @@ import (
 )
 
 // hindex maps keys to entries for point reads and writes, so that Get,
-// Lookup and the search an overwrite starts with cost one probe of a flat
-// table and one read of the entry, instead of a walk down the B+tree (about
-// two cache misses per level in a large buffer). The tree is still what
-// orders keys; it is walked to insert a new key and to iterate.
-//
-// The table is brought up to date lazily. A write that creates an entry
-// only puts it in the tree; the entries created since the last sync are
-// the tail of the entry arena (entries are allocated in order and never
-// removed), and the next read, or the next write that finds its key already
-// present, adds that whole tail in one pass. A bulk load of new keys thus
-// never probes the table (a cache miss per key in a large buffer, plus the
-// rehashing of every doubling), while reads and overwrites still find keys
-// with one probe.
+// Lookup and the search a write starts with cost one probe of a flat table
+// and one read of the entry, instead of a walk down the B+tree (about two
+// cache misses per level in a large buffer). Once it exists it is also what
+// says whether a key is buffered at all: new keys enter the tree only at the
+// next ordered read (see order.go), so the table must hold every entry.
 //
 // The table exists only once the buffer holds hashFrom entries: below that
 // the tree is shallow and cache-resident and beats the table on reads, and
-// the table would cost a small transaction 8-16 bytes per key.
+// the table would cost a small transaction 8-16 bytes per key. The first
+// read or write past hashFrom builds it in one pass (sync: the entries are
+// the entry arena's contents, allocated in order and never removed); from
+// then on the write that creates an entry adds it (add).
 //
 // A slot holds the top 32 bits of the key's hash and the entry address; 0
 // is empty (no entry has address 0). The slot position comes from the same
@@ -37,7 +32,8 @@ type hindex struct {
 
 	// upto is addr(done): entries at lower addresses are in the table.
 	// Readers compare it with the arena's end without the lock; a reader
-	// that finds entries missing takes mu and adds them, so that several
+	// that finds entries missing (the buffer just reached hashFrom) takes
+	// mu and adds them, so that several
 	// readers may share a buffer (none of them writes anything else).
 	upto atomic.Uint32
 	mu   sync.Mutex

@@ -44,7 +44,9 @@ const (
 //
 // Keys and values are copied into two arenas (one for keys, one append-only
 // value log) and indexed by a B+tree over 4-byte arena addresses, for
-// order, and by a flat hash table, for point reads and writes. The buffer
+// order, and, in a large buffer, by a flat hash table, for point reads and
+// writes; there, keys written since the last ordered read wait in the
+// arena and are sorted into the tree by the next one. The buffer
 // thus holds a handful of large allocations instead of one or two per
 // entry, and costs little beyond the key and value bytes themselves.
 //
@@ -57,8 +59,8 @@ const (
 // writes (Set, Delete, UpdateFlags, Staging, Release, Cleanup, Reset) and no
 // other goroutine may touch it meanwhile. Any number of goroutines may read
 // (Get, Lookup, Flags, iterators, Mutations, the size accessors) at the same
-// time as long as none writes; a read changes no state but the hash index's,
-// which it updates under a lock.
+// time as long as none writes; a read changes no state but the hash index
+// and the tree, which it brings up to date under a lock.
 type MemDB struct {
 	ents   arena // entries, never truncated (entries are never removed)
 	vlog   arena // value records, truncated by Cleanup

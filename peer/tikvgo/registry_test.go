@@ -23,7 +23,7 @@ func TestRegistriesCoverScenarios(t *testing.T) {
 	for _, stream := range []bool{true, false} {
 		f := &floorWorker{stream: stream}
 		got := f.registry().Names()
-		want := []string{peer.RawGet, peer.RawPut, peer.TxnSnapGet, peer.TxnSnapBatchGet100, peer.TxnCommit2PC, peer.TxnCommit1PC}
+		want := []string{peer.RawGet, peer.RawPut, peer.TSOGetTS, peer.TxnSnapGet, peer.TxnSnapBatchGet100, peer.TxnCommit2PC, peer.TxnCommit1PC}
 		if !stream {
 			want = append(want, peer.RawBatchGet100, peer.RawScan100)
 		}
@@ -49,6 +49,15 @@ func TestFloorsAgainstSim(t *testing.T) {
 			if res.Failed != "" || res.Errors != 0 || res.Ops != 40 {
 				t.Errorf("stream %v %s: %+v", stream, name, res)
 			}
+		}
+		// The TSO floor reads its answers right: they strictly increase.
+		var last uint64
+		for range 5 {
+			ts, err := f.ntso.getTS(t.Context())
+			if err != nil || ts <= last {
+				t.Fatalf("stream %v: TSO floor gave %d after %d, %v", stream, ts, last, err)
+			}
+			last = ts
 		}
 		// The commit floors' writes are committed: a later read sees them.
 		ts, err := f.tsoClient(t.Context())

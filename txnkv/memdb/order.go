@@ -121,20 +121,53 @@ func (db *MemDB) sorted(from checkpoint, n int) sortedRecs {
 		off = 0
 	}
 	recs = radixSort(recs)
-	// Equal abbreviations: the keys differ further on.
+	t.sortTies(recs, p)
+	return sortedRecs{recs: recs, p: p}
+}
+
+// sortTies sorts each run of equal abbreviations in recs, which is sorted
+// on the abbreviations of the key bytes from off on.
+func (t *tree) sortTies(recs []rec, off int) {
 	for i := 0; i < len(recs); {
 		j := i + 1
 		for j < len(recs) && recs[j].ab == recs[i].ab {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(recs[i:j], func(x, y rec) int {
-				return bytes.Compare(t.key(x.a)[p:], t.key(y.a)[p:])
-			})
+			t.sortRun(recs[i:j], off+8)
 		}
 		i = j
 	}
-	return sortedRecs{recs: recs, p: p}
+}
+
+// sortRun sorts run, whose keys agree (zero padded) on their first off
+// bytes. A long run (one index's entries, say, after a prefix that covers
+// only the table) is radix sorted again on the next 8 bytes, which reads
+// each key once more, rather than compared pairwise, which would read keys
+// n log n times. The abbreviations are put back as they were: fill derives
+// heads from them.
+func (t *tree) sortRun(run []rec, off int) {
+	if len(run) < 32 || off >= 64 {
+		slices.SortFunc(run, func(x, y rec) int {
+			return bytes.Compare(t.key(x.a), t.key(y.a))
+		})
+		return
+	}
+	ab := run[0].ab
+	for i := range run {
+		k := t.key(run[i].a)
+		run[i].ab = 0
+		if len(k) > off {
+			run[i].ab = abbrev(k, off)
+		}
+	}
+	if s := radixSort(run); &s[0] != &run[0] {
+		copy(run, s)
+	}
+	t.sortTies(run, off)
+	for i := range run {
+		run[i].ab = ab
+	}
 }
 
 // abbrev returns the 8 bytes of k after p, big-endian and zero padded, so

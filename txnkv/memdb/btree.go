@@ -151,13 +151,6 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	return n, i, eq
 }
 
-// outside reports whether k is below the smallest key or above the largest
-// (the tree must not be empty). Both keys stay cache-resident, so this is
-// cheap next to a search.
-func (t *tree) outside(k []byte) bool {
-	return bytes.Compare(k, t.key(t.hi)) > 0 || bytes.Compare(k, t.key(t.lo)) < 0
-}
-
 // get returns the entry address for k, or 0.
 func (t *tree) get(k []byte) addr {
 	n, i, eq := t.leafFor(k)

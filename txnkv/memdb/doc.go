@@ -31,11 +31,13 @@
 // rebuilds the tree bottom-up when they are a quarter of the buffer or
 // more. A bulk load thus pays a probe of the table per key instead of a
 // descent of the tree, and the first ordered read after it pays the sort
-// (transiently 32 bytes per sorted key). With 16-byte values the buffer
-// takes BYTES_RECORD bytes per entry ([MemDB.Mem], table and tree included)
-// for 19-byte TiDB record keys and BYTES_RANDOM for 16-byte random keys, at
-// 1k to 1M keys; client-go's ART takes 123-134 and 126-201 (peer/memdbcmp
-// has the side-by-side benchmarks).
+// (transiently 32 bytes per sorted key; a rebuild also drops the old
+// tree's nodes). With 16-byte values the buffer takes 80-95 bytes per
+// entry ([MemDB.Mem] after an ordered read, table and tree included) for
+// 19-byte TiDB record keys or 16-byte random keys, at 1k to 1M keys (69-86
+// right after the bulk load, before the tree holds the keys); client-go's
+// ART takes 123-134 and 126-201 (peer/memdbcmp has the side-by-side
+// benchmarks).
 //
 // # Concurrency
 //

@@ -33,8 +33,8 @@ type hindex struct {
 	// upto is addr(done): entries at lower addresses are in the table.
 	// Readers compare it with the arena's end without the lock; a reader
 	// that finds entries missing (the buffer just reached hashFrom) takes
-	// mu and adds them, so that several
-	// readers may share a buffer (none of them writes anything else).
+	// mu and adds them, so that several readers may share a buffer (none
+	// of them writes anything else).
 	upto atomic.Uint32
 	mu   sync.Mutex
 	done checkpoint // the arena position upto names; guarded by mu

@@ -212,7 +212,7 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 }
 
 // hashed reports whether point lookups and writes go through the hash
-// index (and new keys wait in the pending list for the tree).
+// index (and new keys wait in the entry arena for the tree).
 func (db *MemDB) hashed() bool {
 	return db.nents >= db.hashFrom && db.nents > 0
 }

@@ -19,7 +19,8 @@ import (
 // The first ordered read after new keys (an iterator, All, Backward,
 // Entries, Mutations, MutationSet) folds them in: it sorts them on an
 // 8-byte abbreviation of each key (the bytes after the prefix the batch
-// shares), with a radix sort and full-key tie-breaks, then either inserts
+// shares) with a radix sort, sorting runs of equal abbreviations again on
+// the next 8 bytes (or comparing keys, for short runs), then either inserts
 // them one by one in key order, when there are few next to the tree, or
 // rebuilds the tree bottom-up from every entry, which reads each key once
 // and mostly derives the nodes' heads from the abbreviations.
@@ -57,14 +58,14 @@ func (db *MemDB) order() {
 	db.omu.Lock()
 	defer db.omu.Unlock()
 	if db.treeTo.addr() != end.addr() {
-		db.fold(end)
+		db.fold()
 	}
 	db.treeTo = end
 	db.treeUpto.Store(uint32(end.addr()))
 }
 
-// fold puts the entries between treeTo and end into the tree.
-func (db *MemDB) fold(end checkpoint) {
+// fold puts the entries after treeTo (up to the arena's end) into the tree.
+func (db *MemDB) fold() {
 	t := &db.idx
 	pending := db.nents - t.count
 	if pending <= 0 {

@@ -185,3 +185,40 @@ func BenchmarkStagingCleanup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFillIterRows builds a buffer of n/2 rows, each a record key and
+// an index entry of the same table ("t{table}_r{handle}" and
+// "t{table}_i{index}{value}{handle}", in shuffled order), and walks it once
+// per op: past the hash index threshold the walk sorts every key written,
+// and the index entries agree on 8 bytes after the keys' common prefix, so
+// the sort's abbreviations tie and it must look further into them.
+func BenchmarkFillIterRows(b *testing.B) {
+	for _, n := range benchSizes {
+		r := rand.New(rand.NewPCG(5, 6))
+		keys := make([][]byte, 0, n)
+		for _, h := range r.Perm(n / 2) {
+			rec := binary.BigEndian.AppendUint64([]byte("t"), 42|1<<63)
+			rec = binary.BigEndian.AppendUint64(append(rec, "_r"...), uint64(h)|1<<63)
+			idx := binary.BigEndian.AppendUint64([]byte("t"), 42|1<<63)
+			idx = binary.BigEndian.AppendUint64(append(idx, "_i"...), 1|1<<63)
+			idx = binary.BigEndian.AppendUint64(idx, r.Uint64N(1<<20)|1<<63)
+			idx = binary.BigEndian.AppendUint64(idx, uint64(h)|1<<63)
+			keys = append(keys, rec, idx)
+		}
+		val := []byte("0123456789abcdef")
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				db := filled(b, keys, val)
+				c := 0
+				for it := db.Iter(nil, nil); it.Valid(); it.Next() {
+					c++
+				}
+				if c != len(keys) {
+					b.Fatalf("walked %d keys of %d", c, len(keys))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+		})
+	}
+}

@@ -14,7 +14,9 @@ import (
 // heads and read a key from the arena only when heads tie, which for keys
 // with long common prefixes (TiDB's "t{table}_r{handle}") is what makes the
 // heads useful at all. Entries are never removed from the index (a Cleanup
-// hides them, as in client-go), so the tree only grows.
+// hides them, as in client-go), so the tree only grows. Past the hash
+// index's threshold new keys reach the tree in sorted batches at the next
+// ordered read, inserted one by one or by a bottom-up rebuild (order.go).
 const (
 	nodeCap = 64          // slots per node, one spare for the overflow
 	maxKeys = nodeCap - 2 // slots per node before it splits
@@ -147,13 +149,6 @@ func (t *tree) leafFor(k []byte) (*node, int, bool) {
 	}
 	i, eq := t.search(n, k)
 	return n, i, eq
-}
-
-// outside reports whether k is below the smallest key or above the largest
-// (the tree must not be empty). Both keys stay cache-resident, so this is
-// cheap next to a search.
-func (t *tree) outside(k []byte) bool {
-	return bytes.Compare(k, t.key(t.hi)) > 0 || bytes.Compare(k, t.key(t.lo)) < 0
 }
 
 // get returns the entry address for k, or 0.

@@ -23,22 +23,29 @@
 // Keys go to an entry arena, values to an append-only value log, both in
 // chunks that double from 512 bytes to 1 MiB and are addressed by 4-byte
 // offsets; a B+tree of those offsets orders the keys and, from 8192 keys
-// on, a flat hash table finds them. The table lags behind while writes keep
-// adding new keys (they only walk the tree) and catches up in one pass at
-// the next read or overwrite, so a bulk load pays for no hashing. With
-// 16-byte values the buffer takes 84-99 bytes per entry in all
-// ([MemDB.Mem], table included) for 19-byte TiDB record keys or 16-byte
-// random keys, at 1k to 1M keys (67-84 before the table is built);
-// client-go's ART takes 123-134 and 126-201 (peer/memdbcmp has the
-// side-by-side benchmarks).
+// on, a flat hash table finds them. From then on the table alone says
+// whether a key is buffered: a new key is only appended to the entry arena,
+// and the keys written since the last ordered read (iterators, All,
+// Backward, Entries, Mutations, MutationSet) are sorted (radix sort on
+// 8-byte abbreviations) and put into the tree by the next one, which
+// rebuilds the tree bottom-up when they are a quarter of the buffer or
+// more. A bulk load thus pays a probe of the table per key instead of a
+// descent of the tree, and the first ordered read after it pays the sort
+// (transiently 32 bytes per sorted key; a rebuild also drops the old
+// tree's nodes). With 16-byte values the buffer takes 80-95 bytes per
+// entry ([MemDB.Mem] after an ordered read, table and tree included) for
+// 19-byte TiDB record keys or 16-byte random keys, at 1k to 1M keys (69-86
+// right after the bulk load, before the tree holds the keys); client-go's
+// ART takes 123-134 and 126-201 (peer/memdbcmp has the side-by-side
+// benchmarks).
 //
 // # Concurrency
 //
 // One goroutine writes; while it may write, no other goroutine may use the
 // buffer. Concurrent readers are safe only while nobody writes (a read
-// changes nothing but the hash index, which it brings up to date under a
-// lock). Transactions in txnkv are single-writer by contract, so writes take
-// no lock.
+// changes nothing but the hash index and the tree, which it brings up to
+// date under a lock). Transactions in txnkv are single-writer by
+// contract, so writes take no lock.
 //
 // # Errors
 //

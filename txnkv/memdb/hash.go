@@ -8,23 +8,18 @@ import (
 )
 
 // hindex maps keys to entries for point reads and writes, so that Get,
-// Lookup and the search an overwrite starts with cost one probe of a flat
-// table and one read of the entry, instead of a walk down the B+tree (about
-// two cache misses per level in a large buffer). The tree is still what
-// orders keys; it is walked to insert a new key and to iterate.
-//
-// The table is brought up to date lazily. A write that creates an entry
-// only puts it in the tree; the entries created since the last sync are
-// the tail of the entry arena (entries are allocated in order and never
-// removed), and the next read, or the next write that finds its key already
-// present, adds that whole tail in one pass. A bulk load of new keys thus
-// never probes the table (a cache miss per key in a large buffer, plus the
-// rehashing of every doubling), while reads and overwrites still find keys
-// with one probe.
+// Lookup and the search a write starts with cost one probe of a flat table
+// and one read of the entry, instead of a walk down the B+tree (about two
+// cache misses per level in a large buffer). Once it exists it is also what
+// says whether a key is buffered at all: new keys enter the tree only at the
+// next ordered read (see order.go), so the table must hold every entry.
 //
 // The table exists only once the buffer holds hashFrom entries: below that
 // the tree is shallow and cache-resident and beats the table on reads, and
-// the table would cost a small transaction 8-16 bytes per key.
+// the table would cost a small transaction 8-16 bytes per key. The first
+// read or write past hashFrom builds it in one pass (sync: the entries are
+// the entry arena's contents, allocated in order and never removed); from
+// then on the write that creates an entry adds it (add).
 //
 // A slot holds the top 32 bits of the key's hash and the entry address; 0
 // is empty (no entry has address 0). The slot position comes from the same
@@ -37,8 +32,9 @@ type hindex struct {
 
 	// upto is addr(done): entries at lower addresses are in the table.
 	// Readers compare it with the arena's end without the lock; a reader
-	// that finds entries missing takes mu and adds them, so that several
-	// readers may share a buffer (none of them writes anything else).
+	// that finds entries missing (the buffer just reached hashFrom) takes
+	// mu and adds them, so that several readers may share a buffer (none
+	// of them writes anything else).
 	upto atomic.Uint32
 	mu   sync.Mutex
 	done checkpoint // the arena position upto names; guarded by mu
@@ -85,7 +81,7 @@ func (h *hindex) synced(ents *arena) bool {
 // sync adds the entries created since the last sync (all of them, the first
 // time), sizing the table once for the total. Safe to call from several
 // readers at once; a writer calls it with no reader around.
-func (h *hindex) sync(t *tree) {
+func (h *hindex) sync(t *tree, count int) {
 	ents := t.ents
 	if h.synced(ents) {
 		return
@@ -96,29 +92,55 @@ func (h *hindex) sync(t *tree) {
 	if h.slots != nil && addr(h.upto.Load()) == end.addr() {
 		return
 	}
-	// Every entry is in the tree, so the count after the sync is the
-	// tree's; the table stays at most 3/4 full.
-	size := max(16, len(h.slots))
-	for size*3 < t.count*4 {
-		size *= 2
-	}
-	if size != len(h.slots) {
-		old := h.slots
-		h.slots = make([]uint64, size)
-		for _, s := range old {
-			if s != 0 {
-				h.put(uint32(s>>32), addr(s))
-			}
-		}
-	}
-	if pending := t.count - h.n; pending >= bulkFrom {
+	// count is every entry's; the table stays at most 3/4 full.
+	h.grow(count)
+	if pending := count - h.n; pending >= bulkFrom {
 		h.addBulk(t, pending)
 	} else {
 		ents.walk(h.done, entrySize(ents), func(a addr) {
 			h.put(h.hash(t.key(a)), a)
 		})
 	}
-	h.n = t.count
+	h.n = count
+	h.done = end
+	h.upto.Store(uint32(end.addr()))
+}
+
+// grow resizes the table for count entries, keeping it at most 3/4 full.
+// Slots carry their hash, so no key is read.
+func (h *hindex) grow(count int) {
+	size := max(16, len(h.slots))
+	for size*3 < count*4 {
+		size *= 2
+	}
+	if size == len(h.slots) {
+		return
+	}
+	old := h.slots
+	ns := make([]uint64, size)
+	mask := uint32(size - 1)
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := uint32(s>>32) & mask
+		for ns[i] != 0 {
+			i = (i + 1) & mask
+		}
+		ns[i] = s
+	}
+	h.slots = ns
+}
+
+// add puts the entry a, just created with hash hv, into a table that was in
+// sync before it; count is the entry count including a and end the entry
+// arena's position after it. Only a writer calls it, with no reader around.
+func (h *hindex) add(hv uint32, a addr, count int, end checkpoint) {
+	if len(h.slots)*3 < count*4 {
+		h.grow(count)
+	}
+	h.put(hv, a)
+	h.n = count
 	h.done = end
 	h.upto.Store(uint32(end.addr()))
 }

@@ -105,6 +105,7 @@ func modeOf(opts []IterOption) uint8 {
 
 func (db *MemDB) initIter(it *Iterator, start, end []byte, reverse bool, mode uint8) {
 	*it = Iterator{db: db, start: start, end: end, reverse: reverse, mode: mode, version: db.version}
+	db.order() // the keys written since the last ordered read join the tree
 	if len(end) > 0 && len(start) > 0 && bytes.Compare(start, end) >= 0 {
 		return
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"sync"
+	"sync/atomic"
 )
 
 // Entry layout in the entry arena (4-byte aligned):
@@ -42,7 +44,9 @@ const (
 //
 // Keys and values are copied into two arenas (one for keys, one append-only
 // value log) and indexed by a B+tree over 4-byte arena addresses, for
-// order, and by a flat hash table, for point reads and writes. The buffer
+// order, and, in a large buffer, by a flat hash table, for point reads and
+// writes; there, keys written since the last ordered read wait in the
+// arena and are sorted into the tree by the next one. The buffer
 // thus holds a handful of large allocations instead of one or two per
 // entry, and costs little beyond the key and value bytes themselves.
 //
@@ -55,8 +59,8 @@ const (
 // writes (Set, Delete, UpdateFlags, Staging, Release, Cleanup, Reset) and no
 // other goroutine may touch it meanwhile. Any number of goroutines may read
 // (Get, Lookup, Flags, iterators, Mutations, the size accessors) at the same
-// time as long as none writes; a read changes no state but the hash index's,
-// which it updates under a lock.
+// time as long as none writes; a read changes no state but the hash index
+// and the tree, which it brings up to date under a lock.
 type MemDB struct {
 	ents   arena // entries, never truncated (entries are never removed)
 	vlog   arena // value records, truncated by Cleanup
@@ -70,6 +74,18 @@ type MemDB struct {
 	version   uint64 // bumped by every change; iterators check it
 	hashFrom  int    // entry count at which the hash index is built
 	dirty     bool
+
+	// nents counts entries (the tree's and the pending ones); lo and hi
+	// are the entries of the smallest and largest key among all of them.
+	nents  int
+	lo, hi addr
+	// Entries below treeTo (an entry arena position) are in the tree; the
+	// ones after it are pending (see order). treeUpto is its address, for
+	// readers to compare without the lock; omu guards treeTo and the
+	// tree against readers that fold at the same time.
+	treeTo   checkpoint
+	treeUpto atomic.Uint32
+	omu      sync.Mutex
 }
 
 type stage struct {
@@ -195,9 +211,18 @@ func (db *MemDB) set(key, value []byte, tomb bool, ops []FlagsOp) error {
 	return nil
 }
 
-// hashed reports whether point lookups go through the hash index.
+// hashed reports whether point lookups and writes go through the hash
+// index (and new keys wait in the entry arena for the tree).
 func (db *MemDB) hashed() bool {
-	return db.idx.count >= db.hashFrom && db.idx.count > 0
+	return db.nents >= db.hashFrom && db.nents > 0
+}
+
+// outside reports whether key is below the smallest key or above the
+// largest (the buffer must not be empty). Both keys stay cache-resident,
+// so this is cheap next to a probe or a search.
+func (db *MemDB) outside(key []byte) bool {
+	t := &db.idx
+	return bytes.Compare(key, t.key(db.hi)) > 0 || bytes.Compare(key, t.key(db.lo)) < 0
 }
 
 // find returns the entry for key, or 0.
@@ -207,48 +232,67 @@ func (db *MemDB) find(key []byte) addr {
 		// A key past the largest is a miss without a descent: reads of
 		// keys beyond those written (the next handles) are common. The
 		// lower bound is left out; a second compare costs a hit too much.
-		if t.count == 0 || bytes.Compare(key, t.key(t.hi)) > 0 {
+		if db.nents == 0 || bytes.Compare(key, t.key(db.hi)) > 0 {
 			return 0
 		}
 		return t.get(key)
 	}
-	if t.outside(key) {
+	if db.outside(key) {
 		// Cheaper than a probe, which in a large table is a cache miss:
 		// a transaction often reads keys past the ones it wrote.
 		return 0
 	}
-	db.hash.sync(t)
+	db.hash.sync(t, db.nents)
 	return db.hash.get(t, key, db.hash.hash(key))
 }
 
-// entryFor returns the entry for key, creating it (in the tree) when
-// absent; need is checked against the total size limit first. It returns 0
-// with *err set when the entry cannot be created.
+// entryFor returns the entry for key, creating it when absent; need is
+// checked against the total size limit first. It returns 0 with *err set
+// when the entry cannot be created.
+//
+// Below hashFrom entries a new key goes straight into the tree. From then
+// on the hash index alone says whether a key exists, and is kept up to
+// date by every write; a new key is only appended to the entry arena, and
+// joins the tree when an ordered read needs it (see order). A bulk load
+// thus pays a probe per key instead of a descent of the tree.
 func (db *MemDB) entryFor(key []byte, need int, err *error) addr {
-	mk := func() addr { return db.newEntry(key, need, err) }
 	t := &db.idx
 	if !db.hashed() {
-		e, _ := t.insert(key, mk)
+		e, created := t.insert(key, func() addr { return db.newEntry(key, need, err) })
+		if created {
+			db.nents++
+			db.lo, db.hi = t.lo, t.hi
+			db.treeTo = db.ents.pos()
+		}
 		return e
 	}
 	if !db.hash.synced(t.ents) {
-		// Entries were created since the table was last brought up to
-		// date. Stay on the tree while keys keep being new (a bulk load);
-		// a key already present means overwrites or reads, which want the
-		// table, so sync it then.
-		e, created := t.insert(key, mk)
-		if e != 0 && !created {
-			db.hash.sync(t)
-		}
-		return e
+		// The first write since the buffer reached hashFrom entries.
+		db.hash.sync(t, db.nents)
 	}
-	if !t.outside(key) {
-		if e := db.hash.get(t, key, db.hash.hash(key)); e != 0 {
+	// The slot is loaded before anything else: in a large table it is a
+	// cache miss, which the compares below then overlap with.
+	hv := db.hash.hash(key)
+	s0 := db.hash.slots[hv&uint32(len(db.hash.slots)-1)]
+	above := bytes.Compare(key, t.key(db.hi)) > 0
+	below := !above && bytes.Compare(key, t.key(db.lo)) < 0
+	if !above && !below && s0 != 0 {
+		if e := db.hash.get(t, key, hv); e != 0 {
 			return e
 		}
 	}
-	// A new key: the table falls behind until the next sync.
-	e, _ := t.insert(key, mk)
+	e := db.newEntry(key, need, err)
+	if e == 0 {
+		return 0
+	}
+	db.nents++
+	switch {
+	case above:
+		db.hi = e
+	case below:
+		db.lo = e
+	}
+	db.hash.add(hv, e, db.nents, db.ents.pos())
 	return e
 }
 
@@ -414,6 +458,9 @@ func (db *MemDB) Reset() {
 	db.vlog.reset()
 	db.idx = tree{ents: &db.ents}
 	db.hash.reset()
+	db.nents, db.lo, db.hi = 0, 0, 0
+	db.treeTo = checkpoint{}
+	db.treeUpto.Store(0)
 	db.stages = db.stages[:0]
 	db.len, db.size = 0, 0
 	db.dirty = false

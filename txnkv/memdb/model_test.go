@@ -253,7 +253,15 @@ func walk(t *testing.T, r source, steps, nkeys int) {
 	t.Helper()
 	keys := keySpace(nkeys, r)
 	db := memdb.New()
-	if r.intn(2) == 0 {
+	quiet := 0 // steps left in a spell without ordered reads
+	switch {
+	case nkeys >= 10_000:
+		// Large: hashed almost at once, and a long first spell of writes,
+		// so that the first ordered read rebuilds the tree from a large
+		// sorted batch.
+		memdb.SetHashFrom(db, r.intn(64))
+		quiet = steps / 3
+	case r.intn(2) == 0:
 		// Build the hash index early (even at once) to cover both modes.
 		memdb.SetHashFrom(db, r.intn(nkeys+1))
 	}
@@ -274,7 +282,19 @@ func walk(t *testing.T, r source, steps, nkeys int) {
 	}
 	for step := 0; step < steps; step++ {
 		k := keys[r.intn(len(keys))]
-		switch op := r.intn(100); {
+		op := r.intn(100)
+		switch {
+		case quiet > 0:
+			// Writes pile up unordered past the hash index threshold, so
+			// that the next ordered read folds a large batch (a rebuild).
+			quiet--
+			if op >= 86 {
+				op = r.intn(40)
+			}
+		case op == 99:
+			quiet = 20 + r.intn(400)
+		}
+		switch {
 		case op < 40:
 			v := []byte(strings.Repeat("v", r.intn(3)) + fmt.Sprint(r.intn(50)))
 			if r.intn(10) == 0 {
@@ -483,7 +503,7 @@ func checkMutations(db *memdb.MemDB, m *model, fail func(string, ...any)) {
 // printed so a failure can be replayed with -seed.
 func TestModel(t *testing.T) {
 	t.Parallel()
-	for i, c := range []struct{ steps, keys int }{{300, 8}, {3000, 40}, {6000, 600}, {2000, 3000}} {
+	for i, c := range []struct{ steps, keys int }{{300, 8}, {3000, 40}, {6000, 600}, {2000, 3000}, {8000, 20000}} {
 		seed := rand.Uint64()
 		t.Run(fmt.Sprintf("keys=%d/seed=%d", c.keys, seed), func(t *testing.T) {
 			t.Parallel()

@@ -52,12 +52,13 @@
 //   - Txn status cache: each store keeps the statuses clients broadcast
 //     with BroadcastTxnStatus for their pipelined transactions (an LRU of
 //     4096 entries per store; a running txn's min commit ts only rises, a
-//     committed or rolled-back status is final, a completed txn leaves).
-//     KvGet, KvBatchGet and KvScan consult it when they meet a lock: the
-//     lock does not block a read below the cached min commit ts or commit
-//     ts, nor any read once the txn rolled back. [Cluster.TxnStatus] shows
-//     a store's entry. TxnHeartBeat raises a pipelined primary's
-//     min_commit_ts to the request's (never lowers it).
+//     committed or rolled-back status is final). As in TiKV, snapshot reads
+//     do not consult it; the stale-read safe ts (TiKV's resolved ts) does:
+//     a pipelined txn's lock holds it below the cached min commit ts (below
+//     its start ts without an entry), and not at all once the txn is known
+//     committed or rolled back. [Cluster.TxnStatus] shows a store's entry.
+//     TxnHeartBeat raises a pipelined, non-async-commit primary's
+//     min_commit_ts to the request's, never lowering it (TiKV's rule).
 //   - Regions: boundaries are region keys, memcomparable-encoded
 //     ([EncodeKey]) for transactional and API V2 keys, raw for API V1 raw
 //     keys. Splits derive right (the original id keeps the right-most part),

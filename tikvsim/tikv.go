@@ -12,8 +12,6 @@ import (
 	"github.com/pingcap/kvproto/pkg/tikvpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/tikvgo/tikvgo/tikvsim/internal/mvcc"
 )
 
 // tikvService implements tikvpb.TikvServer for one store. RPCs a KV client
@@ -232,7 +230,7 @@ func abortKeyErr(resp any, msg string) {
 func (t *tikvService) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) (*kvrpcpb.GetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KvGet", rctx: req.GetContext(), kind: kindTxn, acc: accRead, readTS: req.GetVersion(), keys: one(req.GetKey()), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.GetResponse, *errorpb.Error) {
-			return t.s.c.engine.KvGet(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), req), nil
+			return t.s.c.engine.KvGet(ctx, req), nil
 		})
 }
 
@@ -256,7 +254,7 @@ func (t *tikvService) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) (*kv
 			}
 			cp := *req
 			cp.StartKey, cp.EndKey = start, end
-			return t.s.c.engine.KvScan(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), &cp), nil
+			return t.s.c.engine.KvScan(ctx, &cp), nil
 		})
 }
 
@@ -272,7 +270,7 @@ func scanRange(start, end []byte, reverse bool) [2][]byte {
 func (t *tikvService) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) (*kvrpcpb.BatchGetResponse, error) {
 	return serve(ctx, t.s, &call{cmd: "KvBatchGet", rctx: req.GetContext(), kind: kindTxn, acc: accRead, readTS: req.GetVersion(), keys: req.GetKeys(), api: true},
 		func(ctx context.Context, _ *region) (*kvrpcpb.BatchGetResponse, *errorpb.Error) {
-			return t.s.c.engine.KvBatchGet(mvcc.WithTxnStatus(ctx, t.s.txnStatus.get), req), nil
+			return t.s.c.engine.KvBatchGet(ctx, req), nil
 		})
 }
 
@@ -647,7 +645,7 @@ func (t *tikvService) GetStoreSafeTS(ctx context.Context, req *kvrpcpb.StoreSafe
 		if len(r.meta.GetEndKey()) > 0 && bytes.Compare(r.meta.GetEndKey(), start) <= 0 {
 			continue
 		}
-		if ts := c.staleReadSafeTS(ctx, r, c.tso.last()); ts != 0 && (min == 0 || ts < min) {
+		if ts := c.staleReadSafeTS(r, t.s, c.tso.last()); ts != 0 && (min == 0 || ts < min) {
 			min = ts
 		}
 	}
@@ -660,10 +658,9 @@ func (t *tikvService) GetHealthFeedback(ctx context.Context, req *kvrpcpb.GetHea
 	return &kvrpcpb.GetHealthFeedbackResponse{HealthFeedback: t.s.healthFeedback()}, nil
 }
 
-// BroadcastTxnStatus fills this store's txn status cache, which snapshot
-// reads (KvGet, KvBatchGet, KvScan) consult when they meet a lock: a lock
-// whose transaction is known to commit after the read ts (its pushed min
-// commit ts or its commit ts) or to have rolled back does not block.
+// BroadcastTxnStatus fills this store's txn status cache. As in TiKV,
+// snapshot reads do not consult it; the stale-read safe ts (TiKV's
+// resolved ts) does, for the locks of pipelined transactions.
 func (t *tikvService) BroadcastTxnStatus(ctx context.Context, req *kvrpcpb.BroadcastTxnStatusRequest) (*kvrpcpb.BroadcastTxnStatusResponse, error) {
 	t.s.c.observe(t.s.id, "BroadcastTxnStatus")
 	if err := t.s.c.faultFor(ctx, t.s.id, "BroadcastTxnStatus"); err != nil {

@@ -10,15 +10,15 @@ import (
 )
 
 // txnStatusCap bounds each store's txn status cache: it is an LRU, the
-// least recently updated or read entry leaves first. TiKV bounds its cache
-// by capacity too; a lost entry only means a reader falls back to
-// resolving the lock, so the bound is a memory limit, not a correctness
-// one.
+// least recently updated or read entry leaves first. TiKV's is an LRU too
+// (sharded, with a large configurable capacity, and an entry younger than
+// 30 s is not evicted); a lost entry only holds the resolved ts back to the
+// lock's start ts.
 const txnStatusCap = 4096
 
 // txnStatusCache is one store's cache of the statuses that clients
-// broadcast for their large (pipelined) transactions. Snapshot reads that
-// meet such a transaction's lock consult it (see mvcc.cachedLockIgnored).
+// broadcast for their large (pipelined) transactions. As in TiKV, the
+// stale-read safe ts (resolved ts) consults it; snapshot reads do not.
 type txnStatusCache struct {
 	mu  sync.Mutex
 	lru *list.List // of *txnStatusEntry, most recent at the front
@@ -34,10 +34,13 @@ func newTxnStatusCache() *txnStatusCache {
 	return &txnStatusCache{lru: list.New(), m: make(map[uint64]*list.Element)}
 }
 
-// update merges one broadcast status. A running transaction's min commit
-// ts only rises; a final status (committed or rolled back) replaces a
-// running one and is never replaced by a running one; a completed
-// transaction (its locks all resolved) leaves the cache.
+// update merges one broadcast status as TiKV's cache upserts it: a
+// running transaction's min commit ts only rises; a final status
+// (committed or rolled back) replaces a running one and is never replaced.
+// TiKV keeps running large transactions apart from final statuses and
+// drops the running entry when told the transaction completed; here one
+// entry per transaction holds whichever is known, so completion only
+// records the final status.
 func (c *txnStatusCache) update(s *kvrpcpb.TxnStatus) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -45,21 +48,12 @@ func (c *txnStatusCache) update(s *kvrpcpb.TxnStatus) {
 	if ts == 0 {
 		return
 	}
-	e, ok := c.m[ts]
-	if s.GetIsCompleted() {
-		if ok {
-			c.lru.Remove(e)
-			delete(c.m, ts)
-		}
-		return
-	}
-	next := mvcc.TxnStatus{MinCommitTS: s.GetMinCommitTs(), CommitTS: s.GetCommitTs(), RolledBack: s.GetRolledBack()}
-	if ok {
+	next := mvcc.TxnStatus{MinCommitTS: max(s.GetMinCommitTs(), ts), CommitTS: s.GetCommitTs(), RolledBack: s.GetRolledBack()}
+	if e, ok := c.m[ts]; ok {
 		ent := e.Value.(*txnStatusEntry)
 		cur := ent.st
-		final := cur.CommitTS > 0 || cur.RolledBack
 		switch {
-		case final:
+		case cur.CommitTS > 0 || cur.RolledBack:
 			// The outcome is decided: nothing later changes it.
 		case next.CommitTS > 0 || next.RolledBack:
 			ent.st = next

@@ -7,8 +7,7 @@ import (
 )
 
 // TestTxnStatusCacheMerge: a running txn's min commit ts only rises, a
-// final status is not replaced by a running one, completion removes the
-// entry, and the cache keeps at most txnStatusCap entries, dropping the
+// final status is not replaced by a running one nor by completion, and the cache keeps at most txnStatusCap entries, dropping the
 // least recently used.
 func TestTxnStatusCacheMerge(t *testing.T) {
 	c := newTxnStatusCache()
@@ -23,8 +22,8 @@ func TestTxnStatusCacheMerge(t *testing.T) {
 		t.Fatalf("committed status replaced: %+v", st)
 	}
 	c.update(&kvrpcpb.TxnStatus{StartTs: 10, CommitTs: 40, IsCompleted: true})
-	if _, ok := c.get(10); ok {
-		t.Fatal("completed txn still cached")
+	if st, ok := c.get(10); !ok || st.CommitTS != 40 {
+		t.Fatalf("completed txn: %+v %v", st, ok)
 	}
 
 	for ts := uint64(1); ts <= txnStatusCap; ts++ {

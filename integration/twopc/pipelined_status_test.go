@@ -2,6 +2,7 @@ package twopc_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tikvgo/tikvgo/integration/internal/simstack"
 	"github.com/tikvgo/tikvgo/kvrpc"
+	"github.com/tikvgo/tikvgo/retry"
 	"github.com/tikvgo/tikvgo/tikvsim"
 	"github.com/tikvgo/tikvgo/tso"
 	"github.com/tikvgo/tikvgo/twopc"
@@ -50,6 +52,15 @@ func beats(t *testing.T, sim *tikvsim.Cluster) <-chan struct{} {
 	return ch
 }
 
+// safeTS is the smallest stale-read safe ts the stores report.
+func safeTS(t *testing.T, ctx context.Context, e *env) uint64 {
+	t.Helper()
+	if err := e.cache.RefreshSafeTS(ctx, e.snd.RPCClient()); err != nil {
+		t.Fatal(err)
+	}
+	return e.cache.MinSafeTS()
+}
+
 // rawGet reads key at readTS once, without resolving: it reports the lock
 // the read met, if any.
 func rawGet(t *testing.T, ctx context.Context, e *env, key string, readTS tso.Timestamp) *kvrpcpb.GetResponse {
@@ -84,8 +95,8 @@ func primaryLock(t *testing.T, ctx context.Context, e *env, start tso.Timestamp)
 
 // TestPipelinedHeartbeatPushesAndBroadcasts: each beat pushes the
 // primary's min commit ts to a fresh ts and broadcasts the running status
-// to every store; a reader below that ts then passes the secondary lock
-// without resolving it, on a store that holds no primary; Commit tells the
+// to every store; the stores' safe ts then passes a reader below that ts,
+// and the secondary lock it meets is ignored at once; Commit tells the
 // stores the commit ts before it returns, and once the locks are resolved
 // (and the grace period passed) that the transaction completed.
 func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
@@ -99,9 +110,10 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 	p := flushTwo(t, ctx, e.cli, start)
 	readTS := e.now(ctx) // taken before any beat: below every pushed ts
 
-	// Without a status, the reader meets the secondary lock.
-	if r := rawGet(t, ctx, e, "z", readTS); r.GetError().GetLocked() == nil {
-		t.Fatalf("read before any beat: %v, want a lock", r)
+	// Without a status, the stores hold their resolved (stale-read safe)
+	// ts below the transaction's start.
+	if ts := safeTS(t, ctx, e); ts >= uint64(start) {
+		t.Fatalf("safe ts %d before any beat, want below start ts %d", ts, start)
 	}
 	// The second beat starts after the first one's broadcast returned.
 	<-hb
@@ -118,8 +130,23 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 			t.Fatalf("store %d status: min %d commit %d rolled back %v cached %v", id, minTS, commitTS, rolledBack, ok)
 		}
 	}
-	if r := rawGet(t, ctx, e, "z", readTS); r.GetError() != nil || !r.GetNotFound() {
-		t.Fatalf("read below the pushed min commit ts: %v, want not found and no lock", r)
+	// Every store now knows the transaction commits above readTS: a stale
+	// reader at readTS is served, and the secondary lock it meets (on a
+	// store without the primary) is ignored at once, without waiting for
+	// the lock's TTL.
+	if ts := safeTS(t, ctx, e); ts < uint64(readTS) {
+		t.Fatalf("safe ts %d, want at least the reader's ts %d", ts, readTS)
+	}
+	r := rawGet(t, ctx, e, "z", readTS)
+	if r.GetError().GetLocked() == nil {
+		t.Fatalf("read of z: %v, want the secondary lock", r)
+	}
+	rr, err := e.cli.Resolver().ResolveLocksForRead(ctx, retry.New(time.Second), readTS, []*twopc.Lock{twopc.NewLock(r.GetError().GetLocked())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Wait != 0 || !slices.Contains(rr.Resolved, start) {
+		t.Fatalf("resolving for a read below the min commit ts: wait %v, ignorable %v", rr.Wait, rr.Resolved)
 	}
 
 	// Park the resolution so that the committed status is seen while the
@@ -137,10 +164,9 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 			t.Fatalf("store %d: commit ts %d cached %v, want %d", id, commitTS, ok, res.CommitTS())
 		}
 	}
-	// A reader between start and commit ts passes the lock, whatever its
-	// own min commit ts.
-	if r := rawGet(t, ctx, e, "z", tso.Timestamp(res.CommitTS()-1)); r.GetError() != nil {
-		t.Fatalf("read below the commit ts: %v", r.GetError())
+	// A committed transaction's locks no longer hold the safe ts back.
+	if ts := safeTS(t, ctx, e); ts < uint64(res.CommitTS()) {
+		t.Fatalf("safe ts %d below the commit ts %d with the secondary lock left", ts, res.CommitTS())
 	}
 	remove()
 	close(hold)
@@ -150,8 +176,8 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 	bc.waitTotal(t, n+3) // the completed broadcast, one per store
 	_ = e.cli.Close()    // waits for the broadcast's answers
 	for id := uint64(1); id <= 3; id++ {
-		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
-			t.Fatalf("store %d still caches the completed transaction", id)
+		if _, commitTS, _, ok := e.sim.TxnStatus(id, uint64(start)); !ok || commitTS != uint64(res.CommitTS()) {
+			t.Fatalf("store %d: commit ts %d cached %v after completion", id, commitTS, ok)
 		}
 	}
 	if v, ok, err := e.get(ctx, e.newClient(), "z", e.now(ctx)); err != nil || !ok || v != "vz" {
@@ -163,8 +189,7 @@ func TestPipelinedHeartbeatPushesAndBroadcasts(t *testing.T) {
 }
 
 // TestPipelinedRollbackBroadcasts: after a rollback resolved every lock,
-// the stores are told the transaction rolled back and completed, and drop
-// it.
+// the stores are told the transaction rolled back and completed.
 func TestPipelinedRollbackBroadcasts(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t, envConfig{splits: []string{"m"}, opts: []twopc.Option{
@@ -191,8 +216,8 @@ func TestPipelinedRollbackBroadcasts(t *testing.T) {
 	bc.waitTotal(t, n+3)
 	_ = e.cli.Close()
 	for id := uint64(1); id <= 3; id++ {
-		if _, _, _, ok := e.sim.TxnStatus(id, uint64(start)); ok {
-			t.Fatalf("store %d still caches the rolled-back transaction", id)
+		if _, _, rb, ok := e.sim.TxnStatus(id, uint64(start)); !ok || !rb {
+			t.Fatalf("store %d: rolled back %v cached %v after completion", id, rb, ok)
 		}
 	}
 }

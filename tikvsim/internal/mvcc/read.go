@@ -18,8 +18,6 @@ type readOpts struct {
 	needCommitTS bool
 	staleRead    bool
 	replicaRead  bool
-	// status is the serving store's txn status cache (nil: none).
-	status TxnStatusLookup
 }
 
 func newReadOpts(c *kvrpcpb.Context, ts uint64, needCommitTS bool) readOpts {
@@ -51,7 +49,7 @@ func (e *Engine) read(key []byte, r *keyRec, o *readOpts) readResult {
 	if l := r.lock; l != nil {
 		switch o.iso {
 		case kvrpcpb.IsolationLevel_SI:
-			if !lockIgnored(key, l, o) && !cachedLockIgnored(l, o) {
+			if !lockIgnored(key, l, o) {
 				if !o.needCommitTS && slices.Contains(o.committed, l.startTS) {
 					return readFromLock(r, l)
 				}
@@ -117,7 +115,6 @@ func readFromLock(r *keyRec, l *lock) readResult {
 // KvGet reads one key at req.Version (§3.1).
 func (e *Engine) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) *kvrpcpb.GetResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), req.GetNeedCommitTs())
-	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}
@@ -142,7 +139,6 @@ func (e *Engine) KvGet(ctx context.Context, req *kvrpcpb.GetRequest) *kvrpcpb.Ge
 // per-key failure is a pair carrying only the error.
 func (e *Engine) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) *kvrpcpb.BatchGetResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), req.GetNeedCommitTs())
-	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}
@@ -170,7 +166,6 @@ func (e *Engine) KvBatchGet(ctx context.Context, req *kvrpcpb.BatchGetRequest) *
 // range to the region.
 func (e *Engine) KvScan(ctx context.Context, req *kvrpcpb.ScanRequest) *kvrpcpb.ScanResponse {
 	o := newReadOpts(req.GetContext(), req.GetVersion(), false)
-	o.status = txnStatusFrom(ctx)
 	if !o.staleRead {
 		e.UpdateMaxTS(o.ts)
 	}
@@ -307,4 +302,24 @@ func encodedLen(key []byte) int { return (len(key)/8 + 1) * 9 }
 // writeCFKey is the write-CF key of key at ts: encoded key ++ desc(ts).
 func writeCFKey(key []byte, ts uint64) []byte {
 	return binary.BigEndian.AppendUint64(encodeKey(key), ^ts)
+}
+
+// LockStarts calls fn for every lock in [start, end) (raw keys) that
+// started at or below maxTS and is tracked by TiKV's resolved ts: a Put or
+// Delete lock, not pessimistic, not shared. pipelined says it was written
+// by a pipelined flush. It does not raise max_ts (TiKV's resolved-ts
+// tracking is no read).
+func (e *Engine) LockStarts(start, end []byte, maxTS uint64, fn func(startTS uint64, pipelined bool)) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	e.ascend(start, end, func(r *keyRec) bool {
+		l := r.lock
+		if l == nil || l.isShared() || l.pessimistic() || l.startTS > maxTS {
+			return true
+		}
+		if l.typ == kvrpcpb.Op_Put || l.typ == kvrpcpb.Op_Del {
+			fn(l.startTS, l.generation > 0)
+		}
+		return true
+	})
 }

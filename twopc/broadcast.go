@@ -89,19 +89,22 @@ func (c *Client) broadcastTxnStatus(ctx context.Context, st *kvrpcpb.TxnStatus) 
 // on every store without resolving them.
 func (c *Client) keepAlivePipelined(primary []byte, startTS tso.Timestamp, maxTTL time.Duration, minCommit *atomic.Uint64) *Heartbeat {
 	send := func(ctx context.Context, ttl time.Duration) (bool, error) {
-		ts, err := c.ts.GetTS(ctx)
-		if err != nil {
-			return false, fmt.Errorf("twopc: heartbeat min commit ts: %w", err)
-		}
-		for {
-			cur := minCommit.Load()
-			if uint64(ts) <= cur || minCommit.CompareAndSwap(cur, uint64(ts)) {
-				break
+		// A TSO failure must not cost the lock its TTL: the beat then goes
+		// without a new push.
+		if ts, err := c.ts.GetTS(ctx); err != nil {
+			c.cfg.logger.Debug("twopc: heartbeat: no ts to push the min commit ts to",
+				slog.Uint64("start_ts", uint64(startTS)), slog.Any("error", err))
+		} else {
+			for {
+				cur := minCommit.Load()
+				if uint64(ts) <= cur || minCommit.CompareAndSwap(cur, uint64(ts)) {
+					break
+				}
 			}
 		}
 		push := minCommit.Load()
 		gone, err := c.heartbeatOnce(ctx, primary, startTS, ttl, push)
-		if err != nil || gone {
+		if err != nil || gone || push == 0 {
 			return gone, err
 		}
 		c.broadcastTxnStatus(ctx, &kvrpcpb.TxnStatus{StartTs: uint64(startTS), MinCommitTs: push})

@@ -100,7 +100,7 @@ func (c *Cluster) checkContext(ctx context.Context, storeID uint64, rc *kvrpcpb.
 		return nil, c.epochNotMatch(r, ep.GetVersion() < r.meta.GetRegionEpoch().GetVersion())
 	}
 	if acc == accRead && rc.GetStaleRead() && !isLeader {
-		if safe := c.staleReadSafeTS(ctx, r, readTS); readTS > safe {
+		if safe := c.staleReadSafeTS(r, c.stores[storeID-1], readTS); readTS > safe {
 			return nil, &errorpb.Error{
 				Message:        fmt.Sprintf("stale read: read ts %d > safe ts %d", readTS, safe),
 				DataIsNotReady: &errorpb.DataIsNotReady{RegionId: r.meta.GetId(), PeerId: mine.GetId(), SafeTs: safe},
@@ -145,25 +145,32 @@ func (c *Cluster) safeTS(r *region) uint64 {
 	return c.tso.last()
 }
 
-// staleReadSafeTS is safeTS lowered, unless overridden, to the start ts of
-// the oldest Put/Delete lock in the region at or below readTS, as TiKV's
-// resolved ts is (Lock-type and pessimistic locks are not tracked).
-func (c *Cluster) staleReadSafeTS(ctx context.Context, r *region, readTS uint64) uint64 {
+// staleReadSafeTS is safeTS lowered, unless overridden, as TiKV's resolved
+// ts is by the Put/Delete locks in the region at or below readTS
+// (Lock-type and pessimistic locks are not tracked): to a lock's start ts;
+// for a pipelined transaction's lock, to one below the min commit ts that
+// st's txn status cache holds for it (one below its start ts when there is
+// no entry), and not at all once the cache says it committed or rolled
+// back.
+func (c *Cluster) staleReadSafeTS(r *region, st *store, readTS uint64) uint64 {
 	safe := c.safeTS(r)
 	if r.safeTS != 0 {
 		return safe
 	}
-	// The lock scan raises the engine's max_ts to readTS, which TiKV's
-	// stale reads do not; readTS is an old timestamp, so this can only make
-	// an async-commit min_commit_ts more conservative.
 	start, end := regionRawBounds(r)
-	resp := c.engine.KvScanLock(ctx, &kvrpcpb.ScanLockRequest{MaxVersion: readTS, StartKey: start, EndKey: end})
-	for _, l := range resp.GetLocks() {
-		switch l.GetLockType() {
-		case kvrpcpb.Op_Put, kvrpcpb.Op_Del:
-			safe = min(safe, l.GetLockVersion())
+	c.engine.LockStarts(start, end, readTS, func(startTS uint64, pipelined bool) {
+		if !pipelined {
+			safe = min(safe, startTS)
+			return
 		}
-	}
+		s, ok := st.txnStatus.get(startTS)
+		switch {
+		case !ok:
+			safe = min(safe, startTS-1)
+		case s.CommitTS == 0 && !s.RolledBack:
+			safe = min(safe, max(s.MinCommitTS, startTS)-1)
+		}
+	})
 	return safe
 }
 

@@ -157,7 +157,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	c.lastID.Store(1000)
 
 	for i := range opts.Stores {
-		c.stores = append(c.stores, &store{c: c, id: uint64(i + 1)})
+		c.stores = append(c.stores, &store{c: c, id: uint64(i + 1), txnStatus: newTxnStatusCache()})
 	}
 	splits := slices.Clone(opts.SplitKeys)
 	// PD creates keyspace DEFAULT (id 0) at bootstrap whatever the storage

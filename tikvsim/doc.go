@@ -49,6 +49,16 @@
 //     default), so, like TiKV, they do not ping a client after every round
 //     trip of received data, as a grpc-go server with dynamic windows does;
 //     PD members, grpc-go servers on real PD too, keep the default.
+//   - Txn status cache: each store keeps the statuses clients broadcast
+//     with BroadcastTxnStatus for their pipelined transactions (an LRU of
+//     4096 entries per store; a running txn's min commit ts only rises, a
+//     committed or rolled-back status is final). As in TiKV, snapshot reads
+//     do not consult it; the stale-read safe ts (TiKV's resolved ts) does:
+//     a pipelined txn's lock holds it below the cached min commit ts (below
+//     its start ts without an entry), and not at all once the txn is known
+//     committed or rolled back. [Cluster.TxnStatus] shows a store's entry.
+//     TxnHeartBeat raises a pipelined, non-async-commit primary's
+//     min_commit_ts to the request's, never lowering it (TiKV's rule).
 //   - Regions: boundaries are region keys, memcomparable-encoded
 //     ([EncodeKey]) for transactional and API V2 keys, raw for API V1 raw
 //     keys. Splits derive right (the original id keeps the right-most part),

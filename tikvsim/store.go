@@ -20,6 +20,7 @@ type store struct {
 	partition chan struct{} // non-nil while partitioned
 
 	feedbackSeq atomic.Uint64
+	txnStatus   *txnStatusCache // filled by BroadcastTxnStatus
 }
 
 func (s *store) partitioned() <-chan struct{} {

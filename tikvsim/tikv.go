@@ -645,7 +645,7 @@ func (t *tikvService) GetStoreSafeTS(ctx context.Context, req *kvrpcpb.StoreSafe
 		if len(r.meta.GetEndKey()) > 0 && bytes.Compare(r.meta.GetEndKey(), start) <= 0 {
 			continue
 		}
-		if ts := c.staleReadSafeTS(ctx, r, c.tso.last()); ts != 0 && (min == 0 || ts < min) {
+		if ts := c.staleReadSafeTS(r, t.s, c.tso.last()); ts != 0 && (min == 0 || ts < min) {
 			min = ts
 		}
 	}
@@ -658,10 +658,17 @@ func (t *tikvService) GetHealthFeedback(ctx context.Context, req *kvrpcpb.GetHea
 	return &kvrpcpb.GetHealthFeedbackResponse{HealthFeedback: t.s.healthFeedback()}, nil
 }
 
-// BroadcastTxnStatus is accepted and ignored (the txn-status cache is not
-// modelled).
+// BroadcastTxnStatus fills this store's txn status cache. As in TiKV,
+// snapshot reads do not consult it; the stale-read safe ts (TiKV's
+// resolved ts) does, for the locks of pipelined transactions.
 func (t *tikvService) BroadcastTxnStatus(ctx context.Context, req *kvrpcpb.BroadcastTxnStatusRequest) (*kvrpcpb.BroadcastTxnStatusResponse, error) {
 	t.s.c.observe(t.s.id, "BroadcastTxnStatus")
+	if err := t.s.c.faultFor(ctx, t.s.id, "BroadcastTxnStatus"); err != nil {
+		return nil, err
+	}
+	for _, st := range req.GetTxnStatus() {
+		t.s.txnStatus.update(st)
+	}
 	return &kvrpcpb.BroadcastTxnStatusResponse{}, nil
 }
 

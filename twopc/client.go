@@ -41,6 +41,7 @@ type Client struct {
 	pending int
 	idle    chan struct{} // closed when pending drops to 0
 	hbq     heartbeatQueue
+	bcast   broadcastStats
 }
 
 // New returns a client that sends through sender (and its region cache)

@@ -74,6 +74,25 @@
 // resolves it with commit ts 0. Write conflicts, existing keys and failed
 // assertions are returned by the flush that met them.
 //
+// A pipelined transaction's heartbeat does more than raise the primary's
+// TTL: each beat takes a fresh ts from the timestamp source and pushes the
+// primary's min commit ts to it (only ever raising it), then broadcasts
+// the transaction's status (BroadcastTxnStatus: running, with that min
+// commit ts) to every up TiKV store PD lists, at most 10 stores at once,
+// each bounded by 5 s. TiKV caches these statuses; its resolved ts (the
+// stale-read safe ts) then advances past a running pipelined transaction
+// up to its min commit ts instead of stopping at its start ts, and a
+// snapshot reader below the min commit ts that meets one of its locks
+// learns from the primary that it may ignore the lock, without pushing it.
+// The heartbeat stops before Commit takes its commit ts,
+// so no beat pushes the primary past it. Commit broadcasts the commit ts
+// before it returns (the primary is committed by then); once every flushed
+// lock is resolved, by Commit or by Rollback, and a grace period for
+// lagging followers has passed ([WithBroadcastGracePeriod]), it broadcasts
+// that the transaction completed, committed or rolled back, and the stores
+// drop it. Broadcasts are best effort: a failure is logged (at debug level)
+// and counted ([Client.BroadcastFailures]), never returned.
+//
 // # Lock resolution
 //
 // The [Resolver] (package twopc itself, so the committer and readers share

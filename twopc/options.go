@@ -55,6 +55,9 @@ const (
 	// DefaultResolveLiteThreshold: locks of transactions with fewer keys are
 	// resolved one key at a time instead of scanning the region.
 	DefaultResolveLiteThreshold = 16
+	// DefaultBroadcastGracePeriod is the wait before a pipelined
+	// transaction is broadcast as completed ([WithBroadcastGracePeriod]).
+	DefaultBroadcastGracePeriod = 5 * time.Second
 )
 
 type config struct {
@@ -74,6 +77,7 @@ type config struct {
 	resolveLiteSize uint64
 	tracer          Tracer
 	codec           *keycodec.Codec
+	broadcastGrace  time.Duration
 }
 
 func defaultConfig() config {
@@ -92,11 +96,14 @@ func defaultConfig() config {
 		safeWindow:      DefaultSafeWindow,
 		resolvedCache:   DefaultResolvedCacheSize,
 		resolveLiteSize: DefaultResolveLiteThreshold,
+		broadcastGrace:  DefaultBroadcastGracePeriod,
 	}
 }
 
 func (c *config) validate() error {
 	switch {
+	case c.broadcastGrace < 0:
+		return fmt.Errorf("twopc: %w: negative broadcast grace period %v", ErrInvalidOption, c.broadcastGrace)
 	case c.logger == nil:
 		return fmt.Errorf("twopc: %w: nil logger", ErrInvalidOption)
 	case c.batchSize <= 0 || c.batchKeys <= 0:
@@ -149,6 +156,14 @@ func WithSizeLimits(txn, entry int) Option {
 // [DefaultManagedLockTTL], [DefaultMaxTxnTTL].
 func WithManagedLockTTL(ttl, maxTxnTTL time.Duration) Option {
 	return optionFunc(func(c *config) { c.managedLockTTL, c.maxTxnTTL = ttl, maxTxnTTL })
+}
+
+// WithBroadcastGracePeriod sets how long after a pipelined transaction's
+// locks are all resolved the stores are told it completed (so that they
+// drop it from their txn status caches): the wait lets lagging followers
+// apply the resolution first. Default [DefaultBroadcastGracePeriod].
+func WithBroadcastGracePeriod(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.broadcastGrace = d })
 }
 
 // WithAsyncCommitLimits bounds the transactions eligible for async commit

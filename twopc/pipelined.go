@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
@@ -110,7 +111,10 @@ type Pipeline struct {
 	lo, hi  []byte // smallest and largest lock-writing key ever sent
 	wrote   bool   // some flush may have written a lock
 	hb      *Heartbeat
-	done    bool // committed or rolled back
+	// minCommit is the highest min commit ts the heartbeat pushed the
+	// primary to (0: none yet); the status broadcasts carry it.
+	minCommit atomic.Uint64
+	done      bool // committed or rolled back
 }
 
 // NewPipeline returns the committer of a pipelined transaction that
@@ -300,7 +304,7 @@ func (p *Pipeline) keepAlive(primary []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.hb == nil && !p.done {
-		p.hb = p.c.keepAlive(primary, p.startTS, p.maxTxnTTL())
+		p.hb = p.c.keepAlivePipelined(primary, p.startTS, p.maxTxnTTL(), &p.minCommit)
 	}
 }
 
@@ -389,6 +393,9 @@ func (p *Pipeline) Commit(ctx context.Context) (*Result, error) {
 	if !wrote {
 		return doneResult(0, ModePipelined, false), nil
 	}
+	// A beat racing the commit would push the primary's min commit ts past
+	// the commit ts just taken; the primary's TTL still covers the commit.
+	hb.Stop()
 	commitTS, err := p.commitTS(ctx, 0)
 	if err != nil {
 		p.resolveInBackground(0)
@@ -416,6 +423,9 @@ func (p *Pipeline) Commit(ctx context.Context) (*Result, error) {
 		p.resolveInBackground(0)
 		return nil, err
 	}
+	// The outcome is decided: tell the stores before returning, so that
+	// readers pass the locks still left (best effort).
+	p.c.broadcastTxnStatus(ctx, &kvrpcpb.TxnStatus{StartTs: uint64(p.startTS), MinCommitTs: p.minCommit.Load(), CommitTs: uint64(commitTS)})
 	return p.resolveInBackground(commitTS), nil
 }
 
@@ -469,7 +479,20 @@ func (p *Pipeline) Rollback(ctx context.Context) error {
 	if !wrote {
 		return nil
 	}
-	return p.resolveRange(ctx, 0, cleanupBudget)
+	if err := p.resolveRange(ctx, 0, cleanupBudget); err != nil {
+		return err
+	}
+	p.broadcastCompleted(0)
+	return nil
+}
+
+// broadcastCompleted tells the stores, after the grace period, that the
+// transaction committed at commitTS (rolled back when 0) has no lock left.
+// It runs on the client's lifetime but outside Drain's count: the grace
+// period is not work a caller should wait for.
+func (p *Pipeline) broadcastCompleted(commitTS tso.Timestamp) {
+	st := &kvrpcpb.TxnStatus{StartTs: uint64(p.startTS), CommitTs: uint64(commitTS), RolledBack: commitTS == 0, IsCompleted: true}
+	p.c.afterGrace(func(life context.Context) { p.c.broadcastTxnStatus(life, st) })
 }
 
 // Abort is Rollback in the background, on the client's lifetime, for a
@@ -502,6 +525,9 @@ func (p *Pipeline) resolveInBackground(commitTS tso.Timestamp) *Result {
 	started := p.c.goBackground(func(life context.Context) {
 		defer close(r.done)
 		r.err = p.resolveRange(life, commitTS, budget)
+		if r.err == nil {
+			p.broadcastCompleted(commitTS)
+		}
 		if r.err != nil {
 			p.c.cfg.logger.Warn("twopc: resolving a pipelined transaction's locks failed; readers will resolve them",
 				slog.Uint64("start_ts", uint64(p.startTS)), slog.Uint64("commit_ts", uint64(commitTS)), slog.Any("error", r.err))

@@ -81,24 +81,33 @@ func (c *Client) KeepAlive(primary []byte, startTS tso.Timestamp) *Heartbeat {
 // keepAlive is KeepAlive stopping once the transaction is maxTTL old.
 func (c *Client) keepAlive(primary []byte, startTS tso.Timestamp, maxTTL time.Duration) *Heartbeat {
 	send := func(ctx context.Context, ttl time.Duration) (bool, error) {
-		bo := retry.New(c.cfg.managedLockTTL / 2)
-		// TxnHeartBeat only raises a TTL, so resending it is harmless.
-		resp, err := c.sendKey(ctx, bo, primary, func() *kvrpc.Request {
-			return kvrpc.NewTxnHeartBeat(&kvrpcpb.TxnHeartBeatRequest{
-				Context: c.codec.Context(), PrimaryLock: primary, StartVersion: uint64(startTS),
-				AdviseLockTtl: uint64(ttl.Milliseconds()),
-			})
-		})
-		if err != nil {
-			return false, err
-		}
-		if ke := resp.Message().(*kvrpcpb.TxnHeartBeatResponse).GetError(); ke != nil {
-			err := keyError(startTS, ke)
-			return errors.Is(err, ErrTxnNotFound), err
-		}
-		return false, nil
+		return c.heartbeatOnce(ctx, primary, startTS, ttl, 0)
 	}
 	return c.startHeartbeat(startTS, maxTTL, send)
+}
+
+// heartbeatOnce sends one TxnHeartBeat raising the primary lock's TTL to
+// ttl and, when minCommitTS is not 0, its min commit ts to minCommitTS
+// (TiKV raises it only, and only on a pipelined lock); gone reports that
+// the lock no longer exists.
+func (c *Client) heartbeatOnce(ctx context.Context, primary []byte, startTS tso.Timestamp, ttl time.Duration, minCommitTS uint64) (bool, error) {
+	bo := retry.New(c.cfg.managedLockTTL / 2)
+	// TxnHeartBeat only raises a TTL and a min commit ts, so resending it
+	// is harmless.
+	resp, err := c.sendKey(ctx, bo, primary, func() *kvrpc.Request {
+		return kvrpc.NewTxnHeartBeat(&kvrpcpb.TxnHeartBeatRequest{
+			Context: c.codec.Context(), PrimaryLock: primary, StartVersion: uint64(startTS),
+			AdviseLockTtl: uint64(ttl.Milliseconds()), MinCommitTs: minCommitTS,
+		})
+	})
+	if err != nil {
+		return false, err
+	}
+	if ke := resp.Message().(*kvrpcpb.TxnHeartBeatResponse).GetError(); ke != nil {
+		err := keyError(startTS, ke)
+		return errors.Is(err, ErrTxnNotFound), err
+	}
+	return false, nil
 }
 
 // heartbeatFunc sends one heartbeat raising the TTL to ttl; gone reports

@@ -303,3 +303,23 @@ func encodedLen(key []byte) int { return (len(key)/8 + 1) * 9 }
 func writeCFKey(key []byte, ts uint64) []byte {
 	return binary.BigEndian.AppendUint64(encodeKey(key), ^ts)
 }
+
+// LockStarts calls fn for every lock in [start, end) (raw keys) that
+// started at or below maxTS and is tracked by TiKV's resolved ts: a Put or
+// Delete lock, not pessimistic, not shared. pipelined says it was written
+// by a pipelined flush. It does not raise max_ts (TiKV's resolved-ts
+// tracking is no read).
+func (e *Engine) LockStarts(start, end []byte, maxTS uint64, fn func(startTS uint64, pipelined bool)) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	e.ascend(start, end, func(r *keyRec) bool {
+		l := r.lock
+		if l == nil || l.isShared() || l.pessimistic() || l.startTS > maxTS {
+			return true
+		}
+		if l.typ == kvrpcpb.Op_Put || l.typ == kvrpcpb.Op_Del {
+			fn(l.startTS, l.generation > 0)
+		}
+		return true
+	})
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Fault describes an injected failure for TiKV requests. A request matches
@@ -208,31 +207,4 @@ func setKeyError(resp any, ke *kvrpcpb.KeyError) {
 			}
 		}
 	}
-}
-
-// faultFor applies the injected fault matching a store-level command (one
-// that names no region or key, such as BroadcastTxnStatus): its Delay and
-// Hold, then its GRPCCode. Region and key errors do not apply to such
-// commands.
-func (c *Cluster) faultFor(ctx context.Context, storeID uint64, cmd string) error {
-	f := c.faults.match(storeID, cmd, 0, nil)
-	if f == nil {
-		return nil
-	}
-	if err := waitDelay(ctx, f.Delay); err != nil {
-		return status.FromContextError(err).Err()
-	}
-	if f.Held != nil && f.Hold != nil {
-		select {
-		case f.Held <- struct{}{}:
-		default:
-		}
-	}
-	if err := waitHold(ctx, f.Hold); err != nil {
-		return status.FromContextError(err).Err()
-	}
-	if f.GRPCCode != codes.OK {
-		return status.Error(f.GRPCCode, "tikvsim: injected fault")
-	}
-	return nil
 }

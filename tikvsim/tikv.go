@@ -662,14 +662,13 @@ func (t *tikvService) GetHealthFeedback(ctx context.Context, req *kvrpcpb.GetHea
 // snapshot reads do not consult it; the stale-read safe ts (TiKV's
 // resolved ts) does, for the locks of pipelined transactions.
 func (t *tikvService) BroadcastTxnStatus(ctx context.Context, req *kvrpcpb.BroadcastTxnStatusRequest) (*kvrpcpb.BroadcastTxnStatusResponse, error) {
-	t.s.c.observe(t.s.id, "BroadcastTxnStatus")
-	if err := t.s.c.faultFor(ctx, t.s.id, "BroadcastTxnStatus"); err != nil {
-		return nil, err
-	}
-	for _, st := range req.GetTxnStatus() {
-		t.s.txnStatus.update(st)
-	}
-	return &kvrpcpb.BroadcastTxnStatusResponse{}, nil
+	return serve(ctx, t.s, &call{cmd: "BroadcastTxnStatus", rctx: req.GetContext(), storeLevel: true},
+		func(context.Context, *region) (*kvrpcpb.BroadcastTxnStatusResponse, *errorpb.Error) {
+			for _, st := range req.GetTxnStatus() {
+				t.s.txnStatus.update(st)
+			}
+			return &kvrpcpb.BroadcastTxnStatusResponse{}, nil
+		})
 }
 
 func (s *store) healthFeedback() *kvrpcpb.HealthFeedback {
